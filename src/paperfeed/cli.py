@@ -1,0 +1,328 @@
+"""The ``paperfeed`` command line: a thin door onto the core (parse options, call one function, render).
+
+Exit codes: 0 success, 1 unexpected failure, 2 bad configuration or usage, 3 not found, 4 rejected input
+(``--strict``), 5 a remote source failed, 6 the store cannot be used. Machine-readable output with ``--json`` goes to
+stdout; progress and messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from paperfeed import __version__
+from paperfeed.config import Config, load_config
+from paperfeed.errors import PaperfeedError
+from paperfeed.ingest import IngestReport, ingest
+from paperfeed.papers import Paper
+from paperfeed.sources import Batch
+from paperfeed.store import Store, open_store
+
+err = Console(stderr=True)
+REMOTE_SOURCES = ("arxiv-oai", "arxiv-rss", "arxiv-id", "hf-daily")
+
+
+class App:
+    """What every command needs, built on first use from the global options (never at import time)."""
+
+    def __init__(self, config_file: Path | None, overrides: dict[str, Any]) -> None:
+        self._config_file = config_file
+        self._overrides = overrides
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(file=self._config_file, overrides=self._overrides)
+        return self._config
+
+    def store(self, *, migrate: bool = False) -> Store:
+        return open_store(self.config.store_url, migrate=migrate)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="paperfeed")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML file of settings.")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Overrides PAPERFEED_DATA_DIR.")
+@click.option("--database-url", help="Overrides PAPERFEED_DATABASE_URL (sqlite:///… or postgresql://…).")
+@click.pass_context
+def cli(ctx: click.Context, config_file: Path | None, data_dir: Path | None, database_url: str | None) -> None:
+    """paperfeed: a self-hostable research-paper discovery service."""
+    ctx.obj = App(config_file, {"data_dir": str(data_dir) if data_dir else None, "database_url": database_url})
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_app
+def init(app: App, as_json: bool) -> None:
+    """Create the store, or migrate it to the current schema."""
+    store = Store(app.config.store_url)
+    with store:
+        applied = store.migrate()
+        version = store.schema_version()
+    if as_json:
+        _emit_json({"store": store.db.safe_url, "applied": applied, "schema_version": version})
+    else:
+        what = f"applied migration(s) {', '.join(map(str, applied))}" if applied else "already up to date"
+        err.print(f"Store {store.db.safe_url}: {what} (schema {version}).")
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+def _run_ingest(store: Store, label: str, batches: Iterator[Batch], strict: bool, quiet: bool) -> IngestReport:
+    if quiet:
+        return ingest(store, batches, strict=strict)
+    with _progress() as progress:
+        task = progress.add_task(label, total=None, rate="")
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+            t = progress.tasks[task]
+            if t.elapsed:
+                progress.update(task, rate=f"{t.completed / t.elapsed:,.0f} papers/s")
+
+        return ingest(store, batches, strict=strict, progress=advance)
+
+
+def _print_report(report: IngestReport, as_json: bool) -> None:
+    if as_json:
+        _emit_json(report.to_dict())
+        return
+    for rejection in report.rejections[:20]:
+        err.print(f"[yellow]rejected[/] {escape(rejection.where)}: {escape(rejection.reason)}")
+    if report.rejected > 20:
+        err.print(f"[yellow]… and {report.rejected - 20} more rejected[/]")
+    err.print(
+        f"[bold]{report.new} new[/], {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.rejected} rejected" + (f", {report.deleted} deleted" if report.deleted else "")
+    )
+
+
+def _remote_batches(app: App, store: Store, kind: str, args: tuple[str, ...], opts: dict[str, Any]) -> Iterator[Batch]:
+    from paperfeed.sources.http import USER_AGENT, PoliteClient
+
+    cfg = app.config
+    agent = f"{USER_AGENT} {cfg.contact_email}".strip()
+    arxiv_client = PoliteClient(min_interval=float(cfg.request_interval), user_agent=agent)
+    if kind == "arxiv-oai":
+        from paperfeed.sources.harvest import harvest_oai, oai_state_key
+
+        for set_spec in opts["sets"] or [None]:
+            key = oai_state_key(
+                base_url=cfg.arxiv_oai_url, metadata_prefix=opts["prefix"], set_spec=set_spec,
+                from_date=opts["from_date"], until=opts["until"],
+            )  # fmt: skip
+            yield from harvest_oai(
+                arxiv_client, base_url=cfg.arxiv_oai_url, set_spec=set_spec, from_date=opts["from_date"],
+                until=opts["until"], metadata_prefix=opts["prefix"], state=store.get_state(key),
+            )  # fmt: skip
+    elif kind == "arxiv-rss":
+        from paperfeed.sources.arxiv_rss import fetch_listing
+
+        for category in args:
+            yield Batch(list(fetch_listing(arxiv_client, category, base_url=cfg.arxiv_rss_url)))
+    elif kind == "arxiv-id":
+        from paperfeed.sources.arxiv_api import lookup_ids
+
+        ids = list(args)
+        for i in range(0, len(ids), 100):
+            yield Batch(list(lookup_ids(arxiv_client, ids[i : i + 100], base_url=cfg.arxiv_api_url)))
+    elif kind == "hf-daily":
+        from paperfeed.sources.hf_daily import fetch_daily_papers
+
+        hf_client = PoliteClient(min_interval=1.0, user_agent=agent)
+        yield Batch(list(fetch_daily_papers(hf_client, opts["date"], base_url=cfg.hf_url)))
+
+
+@cli.command(name="ingest")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--format", "fmt", help="File format (default: detected): paperfeed, kaggle, listings, seeds, "
+              "arxiv-oai, arxiv-api, arxiv-rss, hf-daily.")  # fmt: skip
+@click.option("--strict", is_flag=True, help="Stop at the first bad record; nothing of its batch is written.")
+@click.option("--set", "sets", multiple=True, help="arxiv-oai: OAI set, e.g. cs:cs:LG (repeatable).")
+@click.option("--from", "from_date", help="arxiv-oai: harvest records changed since this date (YYYY-MM-DD).")
+@click.option("--until", help="arxiv-oai: harvest records changed until this date (YYYY-MM-DD).")
+@click.option("--prefix", default="arXivRaw", type=click.Choice(["arXivRaw", "arXiv"]), help="arxiv-oai: metadata.")
+@click.option("--date", "date", help="hf-daily: the day (YYYY-MM-DD; default today).")
+@click.option("--batch-size", type=int, help="Papers per transaction (default: PAPERFEED_INGEST_BATCH_SIZE).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pass_app
+def ingest_command(app: App, sources: tuple[str, ...], fmt: str | None, strict: bool, sets: tuple[str, ...],
+                   from_date: str | None, until: str | None, prefix: str, date: str | None,
+                   batch_size: int | None, quiet: bool, as_json: bool) -> None:  # fmt: skip
+    """Load papers from files or remote sources; re-running is always safe.
+
+    \b
+    Files (gzip read directly):   paperfeed ingest papers.jsonl listings.jsonl.gz
+    arXiv OAI-PMH (resumable):    paperfeed ingest arxiv-oai --set cs:cs:LG --from 2026-11-01
+    arXiv daily listing:          paperfeed ingest arxiv-rss cs.LG cs.CL
+    arXiv ids:                    paperfeed ingest arxiv-id 2503.01234 hep-th/9901001v2
+    Hugging Face daily papers:    paperfeed ingest hf-daily --date 2026-11-20
+    """
+    from paperfeed.sources.files import read_file
+
+    size = batch_size or app.config.ingest_batch_size
+    with app.store() as store:
+        if sources[0] in REMOTE_SOURCES:
+            kind, args = sources[0], sources[1:]
+            if kind in ("arxiv-rss", "arxiv-id") and not args:
+                raise click.UsageError(f"{kind} needs at least one {'category' if kind == 'arxiv-rss' else 'id'}")
+            opts = {"sets": sets, "from_date": from_date, "until": until, "prefix": prefix, "date": date}
+            report = _run_ingest(store, kind, _remote_batches(app, store, kind, args, opts), strict, quiet)
+        else:
+            paths = [Path(s) for s in sources]
+            for path in paths:
+                if not path.is_file():
+                    raise click.BadParameter(f"{path} is not a file (or a remote source: {', '.join(REMOTE_SOURCES)})")
+
+            def batches() -> Iterator[Batch]:
+                for path in paths:
+                    yield from read_file(path, fmt, batch_size=size)
+
+            report = _run_ingest(store, ", ".join(p.name for p in paths), batches(), strict, quiet)
+    _print_report(report, as_json)
+
+
+@cli.command()
+@click.option("--days", default=14, show_default=True, help="How many recent announcement days to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@pass_app
+def stats(app: App, days: int, as_json: bool) -> None:
+    """Counts of papers by source, primary category and announcement day."""
+    with app.store() as store:
+        data = store.stats(days=days)
+    if as_json:
+        _emit_json(data)
+        return
+    console = Console()
+    console.print(f"[bold]{data['papers']:,}[/] papers" + (f" ({data['deleted']:,} deleted)" if data["deleted"] else ""))
+    for title, key in (("source", "by_source"), ("primary category", "by_primary_category"), ("day", "by_day")):
+        table = Table(title=f"by {title}", title_justify="left")
+        table.add_column(title)
+        table.add_column("papers", justify="right")
+        for name, count in data[key].items():
+            table.add_row(str(name), f"{count:,}")
+        console.print(table)
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File to write (default: stdout).")
+@pass_app
+def export(app: App, output: Path | None) -> None:
+    """Every paper as one JSON line (paperfeed format), re-importable losslessly with `paperfeed ingest`."""
+    from paperfeed.sources.jsonl import export_record
+
+    with app.store() as store:
+        out = output.open("wb") if output else sys.stdout.buffer
+        count = 0
+        try:
+            for paper in store.iter_papers():
+                out.write(export_record(paper) + b"\n")
+                count += 1
+        finally:
+            if output:
+                out.close()
+    err.print(f"exported {count:,} papers" + (f" to {output}" if output else ""))
+
+
+@cli.command(name="config")
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+@pass_app
+def config_command(app: App, as_json: bool) -> None:
+    """The effective settings, where each comes from, with secrets hidden."""
+    rows = app.config.describe()
+    if as_json:
+        _emit_json(rows)
+        return
+    table = Table(show_lines=False)
+    for column in ("setting", "value", "from", "help"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["env"], str(row["value"]), row["origin"], row["help"])
+    Console().print(table)
+
+
+@cli.command()
+@click.option("--no-serve", is_flag=True, help="Load the demo and print a summary, without starting anything.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def demo(ctx: click.Context, no_serve: bool, as_json: bool) -> None:
+    """Create (or reuse) a demo store with the bundled corpus. Needs no network and no configuration."""
+    from paperfeed.demo import load_demo
+
+    app: App = ctx.obj
+    overrides = dict(app._overrides)
+    if not overrides.get("data_dir") and not overrides.get("database_url"):
+        base = load_config(file=app._config_file)
+        overrides["data_dir"] = str(Path(base.data_dir) / "demo")
+    demo_app = App(app._config_file, overrides)
+    with demo_app.store(migrate=True) as store:
+        report = _run_ingest(store, "demo corpus", load_demo(), strict=False, quiet=as_json)
+        day = store.latest_day()
+        papers = store.papers_on_day(day, limit=5) if day else []
+        total = store.count_papers()
+    if as_json:
+        _emit_json({"store": demo_app.config.store_url, "papers": total, "latest_day": day, **report.to_dict()})
+        return
+    _print_report(report, as_json=False)
+    console = Console()
+    console.print(f"\n[bold]paperfeed demo[/]: {total:,} papers in {demo_app.config.store_url}")
+    if day:
+        console.print(f"Latest announcement day: [bold]{day}[/]\n")
+        for paper in papers:
+            _print_paper(console, paper)
+    console.print("[dim]The web app is not part of this build yet; explore with `paperfeed stats` and `export`.[/]")
+
+
+def _print_paper(console: Console, paper: Paper) -> None:
+    authors = ", ".join(paper.authors[:4]) + (" et al." if len(paper.authors) > 4 else "")
+    console.print(f"[bold]{escape(paper.title)}[/]  [dim]{paper.id} · {' '.join(paper.categories[:3])}[/]")
+    console.print(f"  {authors}", markup=False)
+    abstract = paper.abstract if len(paper.abstract) < 240 else paper.abstract[:240].rsplit(" ", 1)[0] + "…"
+    console.print(f"  {abstract}\n", markup=False, style="dim")
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except PaperfeedError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(0)

@@ -1,0 +1,54 @@
+"""The small set of exceptions paperfeed raises on purpose.
+
+Every door (CLI, web, jobs) maps these to a message and a status; anything else is a bug.
+"""
+
+from __future__ import annotations
+
+
+class PaperfeedError(Exception):
+    """Base class: a failure we expected and can explain to the user."""
+
+    exit_code = 1
+    http_status = 500
+
+
+class ConfigError(PaperfeedError):
+    """A setting is missing, unknown or has a value of the wrong shape."""
+
+    exit_code = 2
+    http_status = 500
+
+
+class NotFound(PaperfeedError):
+    exit_code = 3
+    http_status = 404
+
+
+class BadInput(PaperfeedError):
+    """Input we refuse: a malformed record, page or parameter.
+
+    ``where`` names the place (``file:line``, a record id, a parameter) so the user can find it.
+    """
+
+    exit_code = 4
+    http_status = 422
+
+    def __init__(self, reason: str, where: str | None = None) -> None:
+        self.reason = reason
+        self.where = where
+        super().__init__(f"{where}: {reason}" if where else reason)
+
+
+class SourceError(PaperfeedError):
+    """A remote source answered with an error we cannot work around (after retries)."""
+
+    exit_code = 5
+    http_status = 502
+
+
+class StoreError(PaperfeedError):
+    """The store cannot be used as it is (unknown URL, schema newer or older than this code)."""
+
+    exit_code = 6
+    http_status = 503

@@ -1,0 +1,358 @@
+"""The store: every read and write of papers, their days, categories, sources and job state.
+
+This is the only place that holds SQL for papers (the dialect differences live in ``db.py`` and the schema in
+``migrations.py``). Writes are batches in one transaction: ``upsert_papers`` reads what is stored, merges each
+sighting with ``papers.merge`` and writes only what changed, so re-running an ingest is a no-op and a killed one
+leaves every batch either fully written or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from paperfeed.errors import NotFound, StoreError
+from paperfeed.papers import Paper, content_hash, merge
+from paperfeed.store.db import Database
+from paperfeed.store.migrations import LATEST, MIGRATIONS
+
+_PAPER_COLS = (
+    "id, version, title, abstract, authors, categories, primary_category, submitted, updated, announced, comments, "
+    "journal_ref, doi, license, code_urls, project_urls, content_hash"
+)
+_N_COLS = _PAPER_COLS.count(",") + 1
+_UPSERT_PAPER = (
+    f"INSERT INTO papers ({_PAPER_COLS}, created_at, modified_at) VALUES ({Database.placeholders(_N_COLS + 2)}) "
+    "ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in _PAPER_COLS.split(","))
+    + ", modified_at = excluded.modified_at, deleted_at = NULL"
+)
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class UpsertResult:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    changed_ids: list[str] = field(default_factory=list)
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+class Store:
+    """paperfeed's data on one URL (``sqlite:///…`` or ``postgresql://…``)."""
+
+    def __init__(self, url: str) -> None:
+        self.db = Database(url)
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema ------------------------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        if self.dialect == "sqlite":
+            exists = self.db.query_one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+        else:
+            exists = self.db.query_one("SELECT to_regclass('schema_migrations')")
+            exists = exists if exists and exists[0] else None
+        if not exists:
+            return 0
+        row = self.db.query_one("SELECT max(version) FROM schema_migrations")
+        return int(row[0] or 0) if row else 0
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations, each in its own transaction; returns the versions applied."""
+        applied = []
+        with self.db.transaction():
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                "applied_at TEXT NOT NULL)"
+            )
+        current = self.schema_version()
+        if current > LATEST:
+            raise StoreError(f"the store is at schema {current}, newer than this paperfeed ({LATEST}): upgrade it")
+        for m in MIGRATIONS:
+            if m.version <= current:
+                continue
+            with self.db.transaction():
+                self.db.executescript(m.script(self.dialect))
+                self.db.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (m.version, m.name, utcnow()),
+                )
+            applied.append(m.version)
+        return applied
+
+    def check(self) -> None:
+        """Refuse to run on a store whose schema is not the one this code expects."""
+        current = self.schema_version()
+        if current < LATEST:
+            raise StoreError(
+                f"the store at {self.db.safe_url} is at schema {current}, this paperfeed needs {LATEST}: "
+                "run `paperfeed init`"
+            )
+        if current > LATEST:
+            raise StoreError(f"the store is at schema {current}, newer than this paperfeed ({LATEST}): upgrade it")
+
+    # -- reading papers ----------------------------------------------------------------------------------------
+    def _papers_from_rows(self, rows: list[tuple[Any, ...]], with_sightings: bool = True) -> list[Paper]:
+        papers = [
+            Paper(
+                id=r[0], version=r[1], title=r[2], abstract=r[3], authors=orjson.loads(r[4]),
+                categories=orjson.loads(r[5]), submitted=r[7], updated=r[8], announced=r[9], comments=r[10],
+                journal_ref=r[11], doi=r[12], license=r[13], code_urls=orjson.loads(r[14]),
+                project_urls=orjson.loads(r[15]), source="store",
+            )  # fmt: skip
+            for r in rows
+        ]
+        if not papers:
+            return papers
+        by_id = {p.id: p for p in papers}
+        ids = list(by_id)
+        for chunk in _chunks(ids, 900):
+            marks = Database.placeholders(len(chunk))
+            for pid, day, kind in self.db.query(
+                f"SELECT paper_id, day, kind FROM paper_days WHERE paper_id IN ({marks}) ORDER BY paper_id, day",
+                chunk,
+            ):
+                by_id[pid].listing_days[day] = kind
+            if with_sightings:
+                for pid, source, first, last, signals in self.db.query(
+                    "SELECT paper_id, source, first_seen, last_seen, signals FROM paper_sources "
+                    f"WHERE paper_id IN ({marks}) ORDER BY paper_id, first_seen, source",
+                    chunk,
+                ):
+                    by_id[pid].sightings[source] = {
+                        "first_seen": first, "last_seen": last, "signals": orjson.loads(signals)
+                    }  # fmt: skip
+        return papers
+
+    def get_papers(self, ids: Iterable[str]) -> dict[str, Paper]:
+        found: dict[str, Paper] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids)), 900):
+            rows = self.db.query(
+                f"SELECT {_PAPER_COLS} FROM papers WHERE id IN ({Database.placeholders(len(chunk))})", chunk
+            )
+            found.update((p.id, p) for p in self._papers_from_rows(rows))
+        return found
+
+    def get_paper(self, paper_id: str) -> Paper:
+        paper = self.get_papers([paper_id]).get(paper_id)
+        if paper is None:
+            raise NotFound(f"no paper with id {paper_id!r}")
+        return paper
+
+    def iter_papers(self, batch: int = 1000) -> Iterator[Paper]:
+        """Every paper in id order, read in keyset-paged batches so memory stays flat."""
+        last = ""
+        while True:
+            rows = self.db.query(
+                f"SELECT {_PAPER_COLS} FROM papers WHERE id > ? AND deleted_at IS NULL ORDER BY id LIMIT ?",
+                (last, batch),
+            )
+            if not rows:
+                return
+            yield from self._papers_from_rows(rows)
+            last = rows[-1][0]
+
+    def count_papers(self) -> int:
+        row = self.db.query_one("SELECT count(*) FROM papers WHERE deleted_at IS NULL")
+        return int(row[0]) if row else 0
+
+    # -- writing papers ----------------------------------------------------------------------------------------
+    def upsert_papers(
+        self,
+        incoming: list[Paper],
+        *,
+        deleted: Iterable[str] = (),
+        checkpoint: tuple[str, dict[str, Any] | None] | None = None,
+        now: str | None = None,
+    ) -> UpsertResult:
+        """Merge a batch of sightings into the store in one transaction (with the checkpoint, if any)."""
+        now = now or utcnow()
+        result = UpsertResult()
+        with self.db.transaction():
+            stored = self.get_papers(p.id for p in incoming)
+            pending: dict[str, Paper] = {}
+            sightings: dict[tuple[str, str], dict[str, Any]] = {}
+            for paper in incoming:
+                base = pending.get(paper.id) or stored.get(paper.id)
+                merged = merge(base, paper)
+                merged.sightings = base.sightings if base else {}
+                pending[paper.id] = merged
+                for source, seen in (paper.sightings or {paper.source: {"signals": paper.signals}}).items():
+                    prior = sightings.get((paper.id, source)) or merged.sightings.get(source)
+                    sightings[(paper.id, source)] = {
+                        "first_seen": seen.get("first_seen") or (prior or {}).get("first_seen") or now,
+                        "last_seen": seen.get("last_seen") or now,
+                        "signals": {**(prior or {}).get("signals", {}), **seen.get("signals", {})},
+                    }
+            paper_rows, day_rows, category_rows, recategorised = [], [], [], []
+            for pid, paper in pending.items():
+                old = stored.get(pid)
+                digest = content_hash(paper)
+                if old is None:
+                    result.new += 1
+                elif digest != content_hash(old):
+                    result.updated += 1
+                else:
+                    continue
+                result.changed_ids.append(pid)
+                paper_rows.append(_paper_row(paper, digest, now))
+                day_rows.extend((pid, day, kind) for day, kind in paper.listing_days.items())
+                if old is None or old.categories != paper.categories:
+                    if old is not None:
+                        recategorised.append(pid)
+                    category_rows.extend((pid, cat, i) for i, cat in enumerate(dict.fromkeys(paper.categories)))
+            source_rows = []
+            changed = set(result.changed_ids)
+            for (pid, source), seen in sightings.items():
+                old_seen = pending[pid].sightings.get(source)
+                if old_seen is not None and old_seen["signals"] == seen["signals"]:
+                    continue
+                if pid not in changed:
+                    changed.add(pid)
+                    result.updated += 1
+                    result.changed_ids.append(pid)
+                source_rows.append((pid, source, seen["first_seen"], seen["last_seen"], _dumps(seen["signals"])))
+            result.unchanged = len(pending) - len(changed)
+
+            self.db.executemany(_UPSERT_PAPER, paper_rows)
+            self.db.executemany(
+                "INSERT INTO paper_days (paper_id, day, kind) VALUES (?, ?, ?) ON CONFLICT (paper_id, day) DO NOTHING",
+                day_rows,
+            )
+            for chunk in _chunks(recategorised, 900):
+                self.db.execute(
+                    f"DELETE FROM paper_categories WHERE paper_id IN ({Database.placeholders(len(chunk))})", chunk
+                )
+            self.db.executemany(
+                "INSERT INTO paper_categories (paper_id, category, position) VALUES (?, ?, ?)", category_rows
+            )
+            self.db.executemany(
+                "INSERT INTO paper_sources (paper_id, source, first_seen, last_seen, signals) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (paper_id, source) DO UPDATE SET last_seen = excluded.last_seen, "
+                "signals = excluded.signals",
+                source_rows,
+            )
+            self._mark_deleted(list(deleted), now)
+            if checkpoint is not None:
+                self._set_state(*checkpoint, now=now)
+        return result
+
+    def _mark_deleted(self, ids: list[str], now: str) -> None:
+        for chunk in _chunks(ids, 900):
+            self.db.execute(
+                f"UPDATE papers SET deleted_at = ? WHERE deleted_at IS NULL AND id IN ({Database.placeholders(len(chunk))})",
+                [now, *chunk],
+            )
+
+    # -- job state ---------------------------------------------------------------------------------------------
+    def get_state(self, key: str) -> dict[str, Any] | None:
+        row = self.db.query_one("SELECT value FROM job_state WHERE key = ?", (key,))
+        return orjson.loads(row[0]) if row else None
+
+    def set_state(self, key: str, value: dict[str, Any] | None) -> None:
+        with self.db.transaction():
+            self._set_state(key, value, now=utcnow())
+
+    def _set_state(self, key: str, value: dict[str, Any] | None, *, now: str) -> None:
+        if value is None:
+            self.db.execute("DELETE FROM job_state WHERE key = ?", (key,))
+        else:
+            self.db.execute(
+                "INSERT INTO job_state (key, value, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (key, _dumps(value), now),
+            )
+
+    # -- summaries ---------------------------------------------------------------------------------------------
+    def stats(self, days: int = 14) -> dict[str, Any]:
+        """Counts by source, primary category and (the latest) announcement days."""
+        live = "deleted_at IS NULL"
+        by_source = self.db.query(
+            f"SELECT s.source, count(*) FROM paper_sources s JOIN papers p ON p.id = s.paper_id WHERE p.{live} "
+            "GROUP BY s.source ORDER BY count(*) DESC, s.source"
+        )
+        by_category = self.db.query(
+            f"SELECT primary_category, count(*) FROM papers WHERE {live} AND primary_category IS NOT NULL "
+            "GROUP BY primary_category ORDER BY count(*) DESC, primary_category LIMIT 25"
+        )
+        by_day = self.db.query(
+            "SELECT day, count(*) FROM paper_days GROUP BY day ORDER BY day DESC LIMIT ?", (days,)
+        )
+        deleted = self.db.query_one("SELECT count(*) FROM papers WHERE deleted_at IS NOT NULL")
+        return {
+            "papers": self.count_papers(),
+            "deleted": int(deleted[0]) if deleted else 0,
+            "by_source": dict(by_source),
+            "by_primary_category": dict(by_category),
+            "by_day": dict(by_day),
+        }
+
+    def latest_day(self) -> str | None:
+        row = self.db.query_one("SELECT max(day) FROM paper_days")
+        return row[0] if row else None
+
+    def papers_on_day(self, day: str, limit: int = 50) -> list[Paper]:
+        """Papers announced on ``day`` (new submissions first, then cross-lists), in a stable order."""
+        rows = self.db.query(
+            f"SELECT {', '.join('p.' + c.strip() for c in _PAPER_COLS.split(','))} FROM paper_days d "
+            "JOIN papers p ON p.id = d.paper_id WHERE d.day = ? AND p.deleted_at IS NULL "
+            "ORDER BY CASE d.kind WHEN 'new' THEN 0 WHEN 'cross' THEN 1 ELSE 2 END, p.id LIMIT ?",
+            (day, limit),
+        )
+        return self._papers_from_rows(rows, with_sightings=False)
+
+    def keyword_ids(self, query: str, limit: int = 20) -> list[str]:
+        """Ids of the best keyword matches for plain words (the full-text index's own ranking)."""
+        words = [w for w in "".join(c if c.isalnum() else " " for c in query).split() if w]
+        if not words:
+            return []
+        if self.dialect == "sqlite":
+            match = " ".join(f'"{w}"' for w in words)
+            rows = self.db.query(
+                "SELECT p.id FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
+                "WHERE papers_fts MATCH ? AND p.deleted_at IS NULL ORDER BY bm25(papers_fts, 10.0, 1.0, 3.0) LIMIT ?",
+                (match, limit),
+            )
+        else:
+            rows = self.db.query(
+                "SELECT id FROM papers, plainto_tsquery('english', ?) q "
+                "WHERE search_tsv @@ q AND deleted_at IS NULL ORDER BY ts_rank(search_tsv, q) DESC, id LIMIT ?",
+                (" ".join(words), limit),
+            )
+        return [r[0] for r in rows]
+
+
+def _paper_row(p: Paper, digest: str, now: str) -> tuple[Any, ...]:
+    return (
+        p.id, p.version, p.title, p.abstract, _dumps(p.authors), _dumps(p.categories), p.primary_category,
+        p.submitted, p.updated, p.announced, p.comments, p.journal_ref, p.doi, p.license, _dumps(p.code_urls),
+        _dumps(p.project_urls), digest, now, now,
+    )  # fmt: skip
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,159 @@
+"""The dialect seam: connections, placeholders, transactions and locking for SQLite and PostgreSQL.
+
+Everything above this module writes one SQL text with ``?`` placeholders; this module adapts it to the engine and
+owns what differs in how the engines are driven. SQLite runs in WAL mode with a busy timeout so readers never see
+"database is locked", and writers queue on ``BEGIN IMMEDIATE`` (plus an in-process lock, so threads of one
+process queue without spinning). PostgreSQL serialises paperfeed's writers with a transaction-scoped advisory lock,
+which gives both backends the same one-writer semantics for merges that read before they write.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from paperfeed.errors import StoreError
+
+_WRITE_LOCK_ID = 0x70617065  # advisory lock key for paperfeed writers on PostgreSQL ("pape")
+
+
+class Database:
+    """A per-thread connection to one store URL; ``query``/``execute`` take SQL with ``?`` placeholders."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///"):
+            self.dialect = "sqlite"
+            self.path: Path | None = Path(url.removeprefix("sqlite:///"))
+        elif url.startswith(("postgresql://", "postgres://")):
+            self.dialect = "postgres"
+            self.path = None
+        else:
+            raise StoreError(f"unsupported store URL {url!r}: use sqlite:///path or postgresql://…")
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._sql_cache: dict[str, str] = {}
+        self._connections: list[Any] = []
+
+    # -- connections -------------------------------------------------------------------------------------------
+    def _connect(self) -> Any:
+        if self.dialect == "sqlite":
+            assert self.path is not None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=60000")
+            conn.execute("PRAGMA cache_size=-65536")
+            return conn
+        import psycopg
+
+        try:
+            return psycopg.connect(self.url, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise StoreError(f"cannot connect to {self.safe_url}: {exc}") from None
+
+    @property
+    def conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            self._connections.append(conn)
+        return conn
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password masked, for messages."""
+        if "@" in self.url and "://" in self.url:
+            scheme, rest = self.url.split("://", 1)
+            creds, host = rest.rsplit("@", 1)
+            return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+        return self.url
+
+    def close(self) -> None:
+        for conn in self._connections:
+            try:
+                conn.close()
+            except Exception:  # noqa: S110 — closing a connection another thread broke must not mask shutdown
+                pass
+        self._connections.clear()
+        self._local = threading.local()
+
+    # -- SQL -----------------------------------------------------------------------------------------------------
+    def sql(self, text: str) -> str:
+        if self.dialect == "sqlite":
+            return text
+        cached = self._sql_cache.get(text)
+        if cached is None:
+            cached = self._sql_cache[text] = text.replace("%", "%%").replace("?", "%s")
+        return cached
+
+    def query(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = self.conn.execute(self.sql(text), params)
+        return list(cur.fetchall())
+
+    def query_one(self, text: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        rows = self.query(text, params)
+        return rows[0] if rows else None
+
+    def execute(self, text: str, params: Sequence[Any] = ()) -> int:
+        cur = self.conn.execute(self.sql(text), params)
+        return int(cur.rowcount or 0)
+
+    def executemany(self, text: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if rows:
+            self.conn.cursor().executemany(self.sql(text), rows)
+
+    def executescript(self, script: str) -> None:
+        if self.dialect == "sqlite":
+            # executescript would COMMIT the caller's transaction; run statement by statement instead.
+            for statement in _split_sql(script):
+                self.conn.execute(statement)
+        else:
+            self.conn.execute(script)
+
+    @staticmethod
+    def placeholders(n: int) -> str:
+        return ",".join("?" * n)
+
+    # -- transactions ------------------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One writer at a time; everything inside commits together or not at all."""
+        with self._write_lock:
+            conn = self.conn
+            if self.dialect == "sqlite":
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            else:
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK_ID,))
+                    yield
+
+
+def _split_sql(script: str) -> Iterator[str]:
+    """Split a migration script into statements, keeping trigger bodies (BEGIN … END;) whole."""
+    buffer: list[str] = []
+    for line in script.splitlines():
+        if line.strip().startswith("--") and not buffer:
+            continue
+        buffer.append(line)
+        statement = "\n".join(buffer).strip()
+        if statement.endswith(";") and sqlite3.complete_statement(statement):
+            yield statement
+            buffer = []
+    rest = "\n".join(buffer).strip()
+    if rest:
+        yield rest

@@ -1,0 +1,86 @@
+"""Shared test fixtures: a real store on SQLite (default) or PostgreSQL.
+
+PostgreSQL runs when the tests are given one: ``PAPERFEED_TEST_PG_URL=postgresql://…`` (a server whose user may
+create databases), or ``PAPERFEED_TEST_PG=start`` to start a throw-away PostgreSQL 16 with pgvector through the
+``pgserver`` package. Each test then gets a fresh database of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from paperfeed.store import Store, open_store
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def _pg_requested() -> bool:
+    return bool(os.environ.get("PAPERFEED_TEST_PG_URL") or os.environ.get("PAPERFEED_TEST_PG"))
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str | None]:
+    """The URL of a PostgreSQL server to create test databases on, or None when the suite runs on SQLite."""
+    if not _pg_requested():
+        yield None
+        return
+    url = os.environ.get("PAPERFEED_TEST_PG_URL")
+    if url:
+        yield url
+        return
+    import pgserver
+
+    root = tempfile.mkdtemp(prefix="paperfeed-pg-")
+    server = pgserver.get_server(root, cleanup_mode="stop")
+    try:
+        yield str(server.get_uri())
+    finally:
+        server.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    base = base.rsplit("/", 1)[0] + "/" + name
+    return f"{base}?{query}" if query else base
+
+
+@pytest.fixture
+def store_url(pg_server_url: str | None, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty, migrated store: a SQLite file in tmp_path, or a fresh PostgreSQL database."""
+    if pg_server_url is None:
+        url = f"sqlite:///{tmp_path / 'paperfeed.db'}"
+        open_store(url, migrate=True).close()
+        yield url
+        return
+    import psycopg
+
+    name = "pf_test_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    url = _with_database(pg_server_url, name)
+    open_store(url, migrate=True).close()
+    try:
+        yield url
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    with open_store(store_url) as s:
+        yield s
+
+
+@pytest.fixture
+def backend(store_url: str) -> str:
+    return "sqlite" if store_url.startswith("sqlite") else "postgres"
