@@ -136,13 +136,21 @@ def _remote_batches(app: App, store: Store, kind: str, args: tuple[str, ...], op
 
         for set_spec in opts["sets"] or [None]:
             key = oai_state_key(
-                base_url=cfg.arxiv_oai_url, metadata_prefix=opts["prefix"], set_spec=set_spec,
-                from_date=opts["from_date"], until=opts["until"],
-            )  # fmt: skip
+                base_url=cfg.arxiv_oai_url,
+                metadata_prefix=opts["prefix"],
+                set_spec=set_spec,
+                from_date=opts["from_date"],
+                until=opts["until"],
+            )
             yield from harvest_oai(
-                arxiv_client, base_url=cfg.arxiv_oai_url, set_spec=set_spec, from_date=opts["from_date"],
-                until=opts["until"], metadata_prefix=opts["prefix"], state=store.get_state(key),
-            )  # fmt: skip
+                arxiv_client,
+                base_url=cfg.arxiv_oai_url,
+                set_spec=set_spec,
+                from_date=opts["from_date"],
+                until=opts["until"],
+                metadata_prefix=opts["prefix"],
+                state=store.get_state(key),
+            )
     elif kind == "arxiv-rss":
         from paperfeed.sources.arxiv_rss import fetch_listing
 
@@ -163,8 +171,12 @@ def _remote_batches(app: App, store: Store, kind: str, args: tuple[str, ...], op
 
 @cli.command(name="ingest")
 @click.argument("sources", nargs=-1, required=True)
-@click.option("--format", "fmt", help="File format (default: detected): paperfeed, kaggle, listings, seeds, "
-              "arxiv-oai, arxiv-api, arxiv-rss, hf-daily.")  # fmt: skip
+@click.option(
+    "--format",
+    "fmt",
+    help="File format (default: detected): paperfeed, kaggle, listings, seeds, "
+    "arxiv-oai, arxiv-api, arxiv-rss, hf-daily.",
+)
 @click.option("--strict", is_flag=True, help="Stop at the first bad record; nothing of its batch is written.")
 @click.option("--set", "sets", multiple=True, help="arxiv-oai: OAI set, e.g. cs:cs:LG (repeatable).")
 @click.option("--from", "from_date", help="arxiv-oai: harvest records changed since this date (YYYY-MM-DD).")
@@ -175,9 +187,20 @@ def _remote_batches(app: App, store: Store, kind: str, args: tuple[str, ...], op
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_app
-def ingest_command(app: App, sources: tuple[str, ...], fmt: str | None, strict: bool, sets: tuple[str, ...],
-                   from_date: str | None, until: str | None, prefix: str, date: str | None,
-                   batch_size: int | None, quiet: bool, as_json: bool) -> None:  # fmt: skip
+def ingest_command(
+    app: App,
+    sources: tuple[str, ...],
+    fmt: str | None,
+    strict: bool,
+    sets: tuple[str, ...],
+    from_date: str | None,
+    until: str | None,
+    prefix: str,
+    date: str | None,
+    batch_size: int | None,
+    quiet: bool,
+    as_json: bool,
+) -> None:
     """Load papers from files or remote sources; re-running is always safe.
 
     \b
@@ -223,7 +246,9 @@ def stats(app: App, days: int, as_json: bool) -> None:
         _emit_json(data)
         return
     console = Console()
-    console.print(f"[bold]{data['papers']:,}[/] papers" + (f" ({data['deleted']:,} deleted)" if data["deleted"] else ""))
+    console.print(
+        f"[bold]{data['papers']:,}[/] papers" + (f" ({data['deleted']:,} deleted)" if data["deleted"] else "")
+    )
     for title, key in (("source", "by_source"), ("primary category", "by_primary_category"), ("day", "by_day")):
         table = Table(title=f"by {title}", title_justify="left")
         table.add_column(title)
@@ -234,7 +259,9 @@ def stats(app: App, days: int, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File to write (default: stdout).")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File to write (default: stdout)."
+)
 @pass_app
 def export(app: App, output: Path | None) -> None:
     """Every paper as one JSON line (paperfeed format), re-importable losslessly with `paperfeed ingest`."""

@@ -80,7 +80,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("secret_key", "", "Key for signing sessions and links; set it in production.", secret=True),
     Setting("smtp_host", "localhost", "SMTP server for digests."),
     Setting("smtp_port", 25, "SMTP port.", _int),
-    Setting("smtp_security", "none", "SMTP transport security: none, starttls or tls.", _choice("none", "starttls", "tls")),
+    Setting(
+        "smtp_security", "none", "SMTP transport security: none, starttls or tls.", _choice("none", "starttls", "tls")
+    ),
     Setting("smtp_user", "", "SMTP user name."),
     Setting("smtp_password", "", "SMTP password.", secret=True),
     Setting("mail_from", "paperfeed <paperfeed@localhost>", "From address of digests."),
@@ -125,9 +127,8 @@ def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
     if not isinstance(raw, str):
         if isinstance(setting.default, list) and isinstance(raw, list):
             return [str(x) for x in raw]
-        if isinstance(setting.default, bool) or isinstance(setting.default, int):
-            if isinstance(raw, int):
-                return raw
+        if (isinstance(setting.default, (bool, int))) and isinstance(raw, int):
+            return raw
         raw = str(raw)
     try:
         return setting.parse(raw)

@@ -134,6 +134,11 @@ def clean_text(text: str | None) -> str:
     return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
 
 
+def one_line(text: str | None) -> str:
+    """Titles, comments, names: all whitespace (arXiv's indented continuation lines too) becomes single spaces."""
+    return " ".join(text.split()) if text else ""
+
+
 def split_authors(text: str) -> list[str]:
     """arXiv author strings: ``'A. One, B. Two and C. Three'`` → names. Keeps ``'Jr.'`` suffixes attached."""
     text = " ".join(text.replace("\n", " ").split())
@@ -184,9 +189,22 @@ def with_links(paper: Paper) -> Paper:
 
 
 _CONTENT_FIELDS = (
-    "title", "abstract", "version", "authors", "categories", "submitted", "updated", "announced", "comments",
-    "journal_ref", "doi", "license", "code_urls", "project_urls", "listing_days",
-)  # fmt: skip
+    "title",
+    "abstract",
+    "version",
+    "authors",
+    "categories",
+    "submitted",
+    "updated",
+    "announced",
+    "comments",
+    "journal_ref",
+    "doi",
+    "license",
+    "code_urls",
+    "project_urls",
+    "listing_days",
+)
 
 
 def content_hash(paper: Paper) -> str:

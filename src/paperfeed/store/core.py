@@ -71,7 +71,9 @@ class Store:
     # -- schema ------------------------------------------------------------------------------------------------
     def schema_version(self) -> int:
         if self.dialect == "sqlite":
-            exists = self.db.query_one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+            exists = self.db.query_one(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+            )
         else:
             exists = self.db.query_one("SELECT to_regclass('schema_migrations')")
             exists = exists if exists and exists[0] else None
@@ -118,11 +120,23 @@ class Store:
     def _papers_from_rows(self, rows: list[tuple[Any, ...]], with_sightings: bool = True) -> list[Paper]:
         papers = [
             Paper(
-                id=r[0], version=r[1], title=r[2], abstract=r[3], authors=orjson.loads(r[4]),
-                categories=orjson.loads(r[5]), submitted=r[7], updated=r[8], announced=r[9], comments=r[10],
-                journal_ref=r[11], doi=r[12], license=r[13], code_urls=orjson.loads(r[14]),
-                project_urls=orjson.loads(r[15]), source="store",
-            )  # fmt: skip
+                id=r[0],
+                version=r[1],
+                title=r[2],
+                abstract=r[3],
+                authors=orjson.loads(r[4]),
+                categories=orjson.loads(r[5]),
+                submitted=r[7],
+                updated=r[8],
+                announced=r[9],
+                comments=r[10],
+                journal_ref=r[11],
+                doi=r[12],
+                license=r[13],
+                code_urls=orjson.loads(r[14]),
+                project_urls=orjson.loads(r[15]),
+                source="store",
+            )
             for r in rows
         ]
         if not papers:
@@ -143,8 +157,10 @@ class Store:
                     chunk,
                 ):
                     by_id[pid].sightings[source] = {
-                        "first_seen": first, "last_seen": last, "signals": orjson.loads(signals)
-                    }  # fmt: skip
+                        "first_seen": first,
+                        "last_seen": last,
+                        "signals": orjson.loads(signals),
+                    }
         return papers
 
     def get_papers(self, ids: Iterable[str]) -> dict[str, Paper]:
@@ -207,7 +223,11 @@ class Store:
                         "last_seen": seen.get("last_seen") or now,
                         "signals": {**(prior or {}).get("signals", {}), **seen.get("signals", {})},
                     }
-            paper_rows, day_rows, category_rows, recategorised = [], [], [], []
+            paper_rows: list[tuple[Any, ...]] = []
+            day_rows: list[tuple[str, str, str]] = []
+            category_rows: list[tuple[str, str, int]] = []
+            recategorised: list[str] = []
+            reindex: list[Paper] = []
             for pid, paper in pending.items():
                 old = stored.get(pid)
                 digest = content_hash(paper)
@@ -219,6 +239,12 @@ class Store:
                     continue
                 result.changed_ids.append(pid)
                 paper_rows.append(_paper_row(paper, digest, now))
+                if old is None or (old.title, old.abstract, old.authors) != (
+                    paper.title,
+                    paper.abstract,
+                    paper.authors,
+                ):
+                    reindex.append(paper)
                 day_rows.extend((pid, day, kind) for day, kind in paper.listing_days.items())
                 if old is None or old.categories != paper.categories:
                     if old is not None:
@@ -238,6 +264,7 @@ class Store:
             result.unchanged = len(pending) - len(changed)
 
             self.db.executemany(_UPSERT_PAPER, paper_rows)
+            self._index_keywords(reindex, stored)
             self.db.executemany(
                 "INSERT INTO paper_days (paper_id, day, kind) VALUES (?, ?, ?) ON CONFLICT (paper_id, day) DO NOTHING",
                 day_rows,
@@ -260,10 +287,55 @@ class Store:
                 self._set_state(*checkpoint, now=now)
         return result
 
+    def _index_keywords(self, changed: list[Paper], stored: dict[str, Paper]) -> None:
+        """Keep the SQLite keyword index in step with the rows just written (PostgreSQL's is a generated column)."""
+        if self.dialect != "sqlite" or not changed:
+            return
+        pks: dict[str, int] = {}
+        for chunk in _chunks([p.id for p in changed], 900):
+            pks.update(
+                (r[1], r[0])
+                for r in self.db.query(
+                    f"SELECT pk, id FROM papers WHERE id IN ({Database.placeholders(len(chunk))})", chunk
+                )
+            )
+        old_rows = [
+            (pks[p.id], old.title, old.abstract, _dumps(old.authors))
+            for p in changed
+            if (old := stored.get(p.id)) is not None
+        ]
+        self.db.executemany(
+            "INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors) VALUES ('delete', ?, ?, ?, ?)",
+            old_rows,
+        )
+        self.db.executemany(
+            "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (?, ?, ?, ?)",
+            [(pks[p.id], p.title, p.abstract, _dumps(p.authors)) for p in changed],
+        )
+
+    def rebuild_keyword_index(self) -> None:
+        """Rebuild the keyword index from the papers table (for a store whose index was damaged or restored)."""
+        with self.db.transaction():
+            if self.dialect == "sqlite":
+                self.db.execute("INSERT INTO papers_fts (papers_fts) VALUES ('rebuild')")
+            else:
+                self.db.execute("REINDEX INDEX papers_search_tsv")
+
+    def check_keyword_index(self) -> bool:
+        """True when the keyword index matches the papers table."""
+        if self.dialect != "sqlite":
+            return True
+        try:
+            self.db.execute("INSERT INTO papers_fts (papers_fts, rank) VALUES ('integrity-check', 1)")
+        except Exception:
+            return False
+        return True
+
     def _mark_deleted(self, ids: list[str], now: str) -> None:
         for chunk in _chunks(ids, 900):
             self.db.execute(
-                f"UPDATE papers SET deleted_at = ? WHERE deleted_at IS NULL AND id IN ({Database.placeholders(len(chunk))})",
+                "UPDATE papers SET deleted_at = ? WHERE deleted_at IS NULL "
+                f"AND id IN ({Database.placeholders(len(chunk))})",
                 [now, *chunk],
             )
 
@@ -298,9 +370,7 @@ class Store:
             f"SELECT primary_category, count(*) FROM papers WHERE {live} AND primary_category IS NOT NULL "
             "GROUP BY primary_category ORDER BY count(*) DESC, primary_category LIMIT 25"
         )
-        by_day = self.db.query(
-            "SELECT day, count(*) FROM paper_days GROUP BY day ORDER BY day DESC LIMIT ?", (days,)
-        )
+        by_day = self.db.query("SELECT day, count(*) FROM paper_days GROUP BY day ORDER BY day DESC LIMIT ?", (days,))
         deleted = self.db.query_one("SELECT count(*) FROM papers WHERE deleted_at IS NOT NULL")
         return {
             "papers": self.count_papers(),
@@ -347,10 +417,26 @@ class Store:
 
 def _paper_row(p: Paper, digest: str, now: str) -> tuple[Any, ...]:
     return (
-        p.id, p.version, p.title, p.abstract, _dumps(p.authors), _dumps(p.categories), p.primary_category,
-        p.submitted, p.updated, p.announced, p.comments, p.journal_ref, p.doi, p.license, _dumps(p.code_urls),
-        _dumps(p.project_urls), digest, now, now,
-    )  # fmt: skip
+        p.id,
+        p.version,
+        p.title,
+        p.abstract,
+        _dumps(p.authors),
+        _dumps(p.categories),
+        p.primary_category,
+        p.submitted,
+        p.updated,
+        p.announced,
+        p.comments,
+        p.journal_ref,
+        p.doi,
+        p.license,
+        _dumps(p.code_urls),
+        _dumps(p.project_urls),
+        digest,
+        now,
+        now,
+    )
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

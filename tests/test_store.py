@@ -1,0 +1,202 @@
+"""The store on a real SQLite file or a real PostgreSQL: upsert semantics, schema checks, keyword index, locking."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from paperfeed.errors import NotFound, StoreError
+from paperfeed.papers import Paper
+from paperfeed.store import Store, open_store
+from paperfeed.store.migrations import LATEST
+
+
+def make(pid: str = "2503.01234", **kw: object) -> Paper:
+    base: dict[str, object] = {
+        "title": "Sparse attention for long documents",
+        "abstract": "We study sparse attention & long-context transformers with $O(n \\log n)$ cost.",
+        "authors": ["Ada Lovelace", "Alan Turing"],
+        "categories": ["cs.CL", "cs.LG"],
+        "listing_days": {"2025-03-18": "new"},
+        "announced": "2025-03-18",
+        "source": "listings",
+    }
+    base.update(kw)
+    return Paper(id=pid, **base)  # type: ignore[arg-type]
+
+
+def test_insert_then_same_again_changes_nothing(store: Store) -> None:
+    first = store.upsert_papers([make(), make("2503.00002", title="Another")])
+    assert (first.new, first.updated, first.unchanged) == (2, 0, 0)
+    again = store.upsert_papers([make(), make("2503.00002", title="Another")])
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
+    assert store.count_papers() == 2
+
+
+def test_round_trip_keeps_every_field(store: Store) -> None:
+    paper = make(
+        version=3,
+        submitted="2025-03-14",
+        updated="2025-04-01",
+        comments="12 pages",
+        journal_ref="JMLR 1 (2025)",
+        doi="10.1000/xyz",
+        license="http://creativecommons.org/licenses/by/4.0/",
+        code_urls=["https://github.com/a/b"],
+        project_urls=["https://a.github.io"],
+        signals={"upvotes": 4},
+        source="hf-daily",
+    )
+    store.upsert_papers([paper])
+    got = store.get_paper(paper.id)
+    for name in (
+        "title",
+        "abstract",
+        "version",
+        "authors",
+        "categories",
+        "submitted",
+        "updated",
+        "announced",
+        "comments",
+        "journal_ref",
+        "doi",
+        "license",
+        "code_urls",
+        "project_urls",
+        "listing_days",
+    ):
+        assert getattr(got, name) == getattr(paper, name), name
+    assert got.sightings["hf-daily"]["signals"] == {"upvotes": 4}
+
+
+def test_newer_version_replaces_older_and_older_only_fills_gaps(store: Store) -> None:
+    store.upsert_papers([make(version=1, title="Old title")])
+    r = store.upsert_papers([make(version=2, title="New title", doi="10.1/x", listing_days={"2025-04-02": "replace"})])
+    assert r.updated == 1
+    got = store.get_paper("2503.01234")
+    assert (got.version, got.title, got.doi) == (2, "New title", "10.1/x")
+    assert got.listing_days == {"2025-03-18": "new", "2025-04-02": "replace"}
+    assert got.announced == "2025-03-18"
+    # A late sighting of v1 (another source) must not roll the title back, but may add what is missing.
+    store.upsert_papers([make(version=1, title="Old title", journal_ref="Nature 1", source="arxiv-api")])
+    got = store.get_paper("2503.01234")
+    assert (got.version, got.title, got.journal_ref) == (2, "New title", "Nature 1")
+    assert set(got.sightings) == {"listings", "arxiv-api"}
+
+
+def test_same_paper_twice_in_one_batch_is_one_paper(store: Store) -> None:
+    r = store.upsert_papers([make(version=1), make(version=2, title="v2")])
+    assert (r.new, r.updated, r.unchanged) == (1, 0, 0)
+    assert store.get_paper("2503.01234").title == "v2"
+
+
+def test_changed_signals_count_as_update(store: Store) -> None:
+    store.upsert_papers([make(source="hf-daily", signals={"upvotes": 1})])
+    r = store.upsert_papers([make(source="hf-daily", signals={"upvotes": 7})])
+    assert r.updated == 1
+    assert store.get_paper("2503.01234").sightings["hf-daily"]["signals"]["upvotes"] == 7
+
+
+def test_categories_follow_the_latest_version(store: Store) -> None:
+    store.upsert_papers([make(version=1, categories=["cs.CL"])])
+    store.upsert_papers([make(version=2, categories=["cs.LG", "stat.ML"])])
+    assert store.stats()["by_primary_category"] == {"cs.LG": 1}
+    rows = store.db.query("SELECT category FROM paper_categories WHERE paper_id = ? ORDER BY position", ["2503.01234"])
+    assert [r[0] for r in rows] == ["cs.LG", "stat.ML"]
+
+
+def test_keyword_index_follows_every_write(store: Store) -> None:
+    store.upsert_papers([make(version=1, title="Quantum annealing schedules")])
+    assert store.keyword_ids("annealing") == ["2503.01234"]
+    assert store.keyword_ids("Lovelace") == ["2503.01234"]
+    store.upsert_papers([make(version=2, title="Classical heuristics")])
+    assert store.keyword_ids("annealing") == []
+    assert store.keyword_ids("heuristics") == ["2503.01234"]
+
+
+def test_deleted_records_leave_listings(store: Store) -> None:
+    store.upsert_papers([make(), make("2503.00002")])
+    store.upsert_papers([], deleted=["2503.00002"])
+    assert store.count_papers() == 1
+    assert [p.id for p in store.iter_papers()] == ["2503.01234"]
+
+
+def test_checkpoint_is_written_with_its_batch(store: Store) -> None:
+    store.upsert_papers([make()], checkpoint=("oai:x", {"resumption_token": "t1"}))
+    assert store.get_state("oai:x") == {"resumption_token": "t1"}
+    store.upsert_papers([], checkpoint=("oai:x", None))
+    assert store.get_state("oai:x") is None
+
+
+def test_failed_batch_writes_nothing(store: Store) -> None:
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), store.db.transaction():
+        store.db.execute("INSERT INTO job_state (key, value, updated_at) VALUES ('k', '{}', 'now')")
+        raise Boom
+    assert store.get_state("k") is None
+
+
+def test_missing_paper_is_not_found(store: Store) -> None:
+    with pytest.raises(NotFound):
+        store.get_paper("9999.99999")
+
+
+def test_iter_papers_pages_through_everything(store: Store) -> None:
+    store.upsert_papers([make(f"2503.{i:05d}", title=f"Paper {i}") for i in range(25)])
+    assert [p.id for p in store.iter_papers(batch=7)] == [f"2503.{i:05d}" for i in range(25)]
+
+
+def test_schema_check_refuses_an_uninitialised_store(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="paperfeed init"):
+        open_store(f"sqlite:///{tmp_path / 'new.db'}")
+    store = open_store(f"sqlite:///{tmp_path / 'new.db'}", migrate=True)
+    assert store.schema_version() == LATEST
+    assert store.migrate() == []
+    store.close()
+
+
+def test_unknown_url_is_refused() -> None:
+    with pytest.raises(StoreError, match="unsupported store URL"):
+        Store("mysql://localhost/x")
+
+
+def test_readers_never_see_locks_while_another_connection_writes(store_url: str) -> None:
+    """Several reader threads and two writers (separate connections) at once: nothing fails, nothing is lost."""
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        with open_store(store_url) as s:
+            while not stop.is_set():
+                try:
+                    s.count_papers()
+                    s.keyword_ids("attention")
+                except BaseException as exc:  # pragma: no cover - the assertion below reports it
+                    errors.append(exc)
+                    return
+
+    def write(offset: int) -> None:
+        with open_store(store_url) as s:
+            try:
+                for b in range(10):
+                    s.upsert_papers([make(f"2504.{offset + b * 20 + i:05d}") for i in range(20)])
+            except BaseException as exc:  # pragma: no cover
+                errors.append(exc)
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    writers = [threading.Thread(target=write, args=(o,)) for o in (0, 5000)]
+    for t in readers + writers:
+        t.start()
+    for t in writers:
+        t.join()
+    stop.set()
+    for t in readers:
+        t.join()
+    assert errors == []
+    with open_store(store_url) as s:
+        assert s.count_papers() == 400
