@@ -235,7 +235,7 @@ def merge(old: Paper | None, new: Paper) -> Paper:
     links are unions, so a paper seen through several sources accumulates what each one knows.
     """
     if old is None:
-        return new
+        return dataclasses.replace(new)
     newer = _is_newer(new, old)
     first, second = (new, old) if newer else (old, new)
     merged = Paper(id=old.id, title=first.title or second.title, source=new.source, signals=new.signals)

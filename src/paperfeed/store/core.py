@@ -161,6 +161,8 @@ class Store:
                         "last_seen": last,
                         "signals": orjson.loads(signals),
                     }
+        for paper in papers:
+            paper.source = next(iter(paper.sightings), "store")
         return papers
 
     def get_papers(self, ids: Iterable[str]) -> dict[str, Paper]:
@@ -212,11 +214,13 @@ class Store:
             pending: dict[str, Paper] = {}
             sightings: dict[tuple[str, str], dict[str, Any]] = {}
             for paper in incoming:
+                # An export carries every sighting; any other source is one sighting of its own.
+                seen_now = paper.sightings or {paper.source: {"signals": paper.signals}}
                 base = pending.get(paper.id) or stored.get(paper.id)
                 merged = merge(base, paper)
                 merged.sightings = base.sightings if base else {}
                 pending[paper.id] = merged
-                for source, seen in (paper.sightings or {paper.source: {"signals": paper.signals}}).items():
+                for source, seen in seen_now.items():
                     prior = sightings.get((paper.id, source)) or merged.sightings.get(source)
                     sightings[(paper.id, source)] = {
                         "first_seen": seen.get("first_seen") or (prior or {}).get("first_seen") or now,
