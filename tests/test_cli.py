@@ -73,7 +73,7 @@ def test_export_reimports_into_an_empty_store_losslessly(store_url: str, tmp_pat
 
 
 def test_bad_lines_are_reported_with_file_and_line_and_skipped(store_url: str, tmp_path: Path) -> None:
-    good = gzip.open(LISTINGS_SLICE, "rt").read().splitlines()
+    good = gzip.decompress(LISTINGS_SLICE.read_bytes()).decode().splitlines()
     bad = tmp_path / "bad.jsonl"
     no_title = json.loads(good[2])
     no_title["title"] = ""
@@ -84,7 +84,7 @@ def test_bad_lines_are_reported_with_file_and_line_and_skipped(store_url: str, t
 
 
 def test_strict_stops_before_writing_the_bad_batch(store_url: str, tmp_path: Path) -> None:
-    good = gzip.open(LISTINGS_SLICE, "rt").read().splitlines()
+    good = gzip.decompress(LISTINGS_SLICE.read_bytes()).decode().splitlines()
     bad = tmp_path / "bad.jsonl"
     bad.write_text("\n".join([*good[:5], "{not json", *good[5:10]]) + "\n")
     proc = run(store_url, "ingest", "-q", "--strict", "--batch-size", "3", str(bad), ok=False)
@@ -151,7 +151,7 @@ def recorded_arxiv() -> Iterator[str]:
     )
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             if self.path.startswith("/oai"):
                 body = last_page if "resumptionToken" in self.path else oai_page
             elif self.path.startswith("/api/query"):
