@@ -326,7 +326,8 @@ def demo(ctx: click.Context, no_serve: bool, as_json: bool) -> None:
         console.print(f"Latest announcement day: [bold]{day}[/]\n")
         for paper in papers:
             _print_paper(console, paper)
-    console.print("[dim]The web app is not part of this build yet; explore with `paperfeed stats` and `export`.[/]")
+    where = demo_app.config.data_dir
+    console.print(f"[dim]Explore it: `paperfeed --data-dir {escape(where)} stats` (the web app is not built yet).[/]")
 
 
 def _print_paper(console: Console, paper: Paper) -> None:

@@ -1,0 +1,1 @@
+"""Search: keyword, vector and hybrid retrieval over the paper store."""
