@@ -26,7 +26,7 @@ from paperfeed.sources import Batch, batched
 from paperfeed.sources.jsonl import JSONL_FORMATS, detect_jsonl_format, parse_jsonl
 from paperfeed.sources.seeds import looks_like_seed_page, parse_seed_page
 
-FORMATS = ("paperfeed", "kaggle", "listings", "seeds", "arxiv-oai", "arxiv-api", "arxiv-rss", "hf-daily")
+FORMATS = ("paperfeed", "kaggle", "listings", "beir", "seeds", "arxiv-oai", "arxiv-api", "arxiv-rss", "hf-daily")
 SNIFF_BYTES = 8192
 # Detection needs the whole first JSON line; a listings record with 3,000 authors runs to ~100 KB.
 MAX_FIRST_LINE = 8 * 1024 * 1024

@@ -29,7 +29,9 @@ from paperfeed.papers import (
     with_links,
 )
 
-JSONL_FORMATS = ("paperfeed", "kaggle", "listings")
+JSONL_FORMATS = ("paperfeed", "kaggle", "listings", "beir")
+# BEIR documents get content-style ids (not arXiv ids, so no arXiv links are made for them).
+BEIR_ID_PREFIX = "pf-beir-"
 
 _MONTHS = {
     m: f"{i:02d}"
@@ -51,6 +53,8 @@ def detect_jsonl_format(record: dict[str, Any]) -> str | None:
         return "kaggle"
     if "listing_dates" in record and "summary" in record:
         return "listings"
+    if "_id" in record and "text" in record:
+        return "beir"
     return None
 
 
@@ -316,8 +320,29 @@ def _from_paperfeed(record: dict[str, Any], where: str, lineno: int) -> ParsedIt
     return Paper.from_dict(record)
 
 
+def _from_beir(record: dict[str, Any], where: str, lineno: int) -> ParsedItem:
+    """A BEIR corpus document (retrieval test collections): ``_id``, ``title``, ``text``, optional authors."""
+    ident = record.get("_id")
+    title = one_line(_text(record.get("title"))) or one_line(_text(record.get("text")))[:200]
+    if ident is None or str(ident) == "":
+        return Rejection(f"{where}:{lineno}", "record without _id")
+    if not title:
+        return Rejection(f"{where}:{lineno}", f"record {ident} without title or text")
+    metadata = record.get("metadata")
+    names = metadata.get("authors", []) if isinstance(metadata, dict) else []
+    authors = [a for a in names if isinstance(a, str) and a]
+    return Paper(
+        id=f"{BEIR_ID_PREFIX}{ident}",
+        title=title,
+        abstract=clean_text(_text(record.get("text"))),
+        authors=authors,
+        source="beir",
+    )
+
+
 _CONVERTERS: dict[str, Converter] = {
     "paperfeed": _from_paperfeed,
     "kaggle": _from_kaggle,
     "listings": _from_listings,
+    "beir": _from_beir,
 }

@@ -19,6 +19,7 @@ from paperfeed.errors import NotFound, StoreError
 from paperfeed.papers import Paper, content_hash, merge
 from paperfeed.store.db import Database
 from paperfeed.store.migrations import LATEST, MIGRATIONS
+from paperfeed.store.search import SearchStoreMixin
 
 _PAPER_COLS = (
     "id, version, title, abstract, authors, categories, primary_category, submitted, updated, announced, comments, "
@@ -26,10 +27,10 @@ _PAPER_COLS = (
 )
 _N_COLS = _PAPER_COLS.count(",") + 1
 _UPSERT_PAPER = (
-    f"INSERT INTO papers ({_PAPER_COLS}, created_at, modified_at) VALUES ({Database.placeholders(_N_COLS + 2)}) "
+    f"INSERT INTO papers ({_PAPER_COLS}, created_at, modified_at, seq) VALUES ({Database.placeholders(_N_COLS + 3)}) "
     "ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in _PAPER_COLS.split(","))
-    + ", modified_at = excluded.modified_at, deleted_at = NULL"
+    + ", modified_at = excluded.modified_at, seq = excluded.seq, deleted_at = NULL"
 )
 
 
@@ -49,7 +50,7 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class Store:
+class Store(SearchStoreMixin):
     """paperfeed's data on one URL (``sqlite:///…`` or ``postgresql://…``)."""
 
     def __init__(self, url: str) -> None:
@@ -267,7 +268,8 @@ class Store:
                 source_rows.append((pid, source, seen["first_seen"], seen["last_seen"], _dumps(seen["signals"])))
             result.unchanged = len(pending) - len(changed)
 
-            self.db.executemany(_UPSERT_PAPER, paper_rows)
+            seq = self._next_seq()
+            self.db.executemany(_UPSERT_PAPER, [(*row, seq + i) for i, row in enumerate(paper_rows)])
             self._index_keywords(reindex, stored)
             self.db.executemany(
                 "INSERT INTO paper_days (paper_id, day, kind) VALUES (?, ?, ?) ON CONFLICT (paper_id, day) DO NOTHING",
@@ -286,7 +288,7 @@ class Store:
                 "signals = excluded.signals",
                 source_rows,
             )
-            self._mark_deleted(list(deleted), now)
+            self._mark_deleted(list(deleted), now, self._next_seq())
             if checkpoint is not None:
                 self._set_state(*checkpoint, now=now)
         return result
@@ -335,12 +337,15 @@ class Store:
             return False
         return True
 
-    def _mark_deleted(self, ids: list[str], now: str) -> None:
-        for chunk in _chunks(ids, 900):
+    def _next_seq(self) -> int:
+        """The next change number; writers are serialised, so numbers are unique and commit in order."""
+        row = self.db.query_one("SELECT max(seq) FROM papers")
+        return int(row[0] or 0) + 1 if row else 1
+
+    def _mark_deleted(self, ids: list[str], now: str, seq: int) -> None:
+        for i, pid in enumerate(ids):
             self.db.execute(
-                "UPDATE papers SET deleted_at = ? WHERE deleted_at IS NULL "
-                f"AND id IN ({Database.placeholders(len(chunk))})",
-                [now, *chunk],
+                "UPDATE papers SET deleted_at = ?, seq = ? WHERE deleted_at IS NULL AND id = ?", (now, seq + i, pid)
             )
 
     # -- job state ---------------------------------------------------------------------------------------------

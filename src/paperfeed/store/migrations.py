@@ -115,5 +115,31 @@ CREATE INDEX papers_search_tsv ON papers USING GIN (search_tsv);
 """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL,)
+SEARCH = Migration(
+    2,
+    "change sequence for search indexes; pgvector table for embeddings",
+    sqlite="""
+-- Every write stamps the rows it changes with the next number, so search indexes outside the database (keyword,
+-- vectors) catch up by asking for everything after the last number they saw.
+ALTER TABLE papers ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+UPDATE papers SET seq = pk;
+CREATE INDEX papers_seq ON papers (seq);
+""",
+    postgres="""
+ALTER TABLE papers ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;
+UPDATE papers SET seq = pk;
+CREATE INDEX papers_seq ON papers (seq);
+CREATE EXTENSION IF NOT EXISTS vector;
+-- One row per paper and embedding model; HNSW indexes are created per model (their dimension is the model's).
+CREATE TABLE paper_vectors (
+    model TEXT NOT NULL,
+    paper_pk BIGINT NOT NULL REFERENCES papers (pk) ON DELETE CASCADE,
+    text_hash TEXT NOT NULL,
+    embedding vector NOT NULL,
+    PRIMARY KEY (model, paper_pk)
+);
+""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, SEARCH)
 LATEST = MIGRATIONS[-1].version

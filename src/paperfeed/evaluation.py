@@ -1,0 +1,95 @@
+"""Retrieval evaluation: BEIR-layout collections, the standard metrics, and TREC run files.
+
+Used by ``paperfeed bench quality`` and ``bench/quality.py``: a collection (``corpus.jsonl`` with ``_id``/``title``/
+``text``, ``queries.jsonl``, ``qrels/<split>.tsv``) is loaded into a temporary store through the normal ingest and
+index path and every query runs through the product's search function. Metrics follow the BEIR / trec_eval
+definitions: nDCG@10 with graded gains (linear), recall@100 and MRR@10.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from paperfeed.errors import BadInput
+from paperfeed.sources.jsonl import BEIR_ID_PREFIX
+
+__all__ = ["BEIR_ID_PREFIX", "Collection", "load_collection", "score_run", "write_trec_run"]
+
+
+@dataclass
+class Collection:
+    name: str
+    corpus: Path
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+
+
+def load_collection(directory: Path, split: str = "test") -> Collection:
+    """Read queries and relevance judgements; the corpus is ingested from ``corpus.jsonl`` by the caller."""
+    corpus = directory / "corpus.jsonl"
+    qrels_path = directory / "qrels" / f"{split}.tsv"
+    for path in (corpus, directory / "queries.jsonl", qrels_path):
+        if not path.is_file():
+            raise BadInput(f"not a BEIR collection: {path} is missing", str(directory))
+    qrels: dict[str, dict[str, int]] = {}
+    for lineno, line in enumerate(qrels_path.read_text(encoding="utf-8").splitlines(), 1):
+        parts = line.split("\t")
+        if lineno == 1 and parts[0] == "query-id":
+            continue
+        if len(parts) != 3:
+            raise BadInput("expected query-id, corpus-id, score", f"{qrels_path}:{lineno}")
+        qid, docid, score = parts
+        if int(score) > 0:
+            qrels.setdefault(qid, {})[docid] = int(score)
+    queries: dict[str, str] = {}
+    for raw in (directory / "queries.jsonl").read_bytes().splitlines():
+        if raw.strip():
+            record = orjson.loads(raw)
+            if str(record["_id"]) in qrels:
+                queries[str(record["_id"])] = record["text"]
+    return Collection(directory.name, corpus, queries, qrels)
+
+
+def ndcg_at(ranked: Sequence[str], relevant: Mapping[str, int], k: int = 10) -> float:
+    dcg = sum(relevant.get(doc, 0) / math.log2(i + 2) for i, doc in enumerate(ranked[:k]))
+    ideal = sorted(relevant.values(), reverse=True)[:k]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall_at(ranked: Sequence[str], relevant: Mapping[str, int], k: int = 100) -> float:
+    return len(set(ranked[:k]) & set(relevant)) / len(relevant) if relevant else 0.0
+
+
+def mrr_at(ranked: Sequence[str], relevant: Mapping[str, int], k: int = 10) -> float:
+    for i, doc in enumerate(ranked[:k]):
+        if doc in relevant:
+            return 1.0 / (i + 1)
+    return 0.0
+
+
+def score_run(run: Mapping[str, Sequence[str]], qrels: Mapping[str, Mapping[str, int]]) -> dict[str, float]:
+    """Mean nDCG@10, recall@100 and MRR@10 over the judged queries (a query with no results scores 0)."""
+    judged = [q for q in qrels if qrels[q]]
+    if not judged:
+        return {"ndcg@10": 0.0, "recall@100": 0.0, "mrr@10": 0.0, "queries": 0}
+    total = {"ndcg@10": 0.0, "recall@100": 0.0, "mrr@10": 0.0}
+    for qid in judged:
+        ranked = run.get(qid, [])
+        total["ndcg@10"] += ndcg_at(ranked, qrels[qid])
+        total["recall@100"] += recall_at(ranked, qrels[qid])
+        total["mrr@10"] += mrr_at(ranked, qrels[qid])
+    return {**{k: v / len(judged) for k, v in total.items()}, "queries": len(judged)}
+
+
+def write_trec_run(path: Path, run: Mapping[str, Sequence[tuple[str, float]]], tag: str) -> None:
+    """``qid Q0 docid rank score tag`` lines, ranks from 1, in the order given."""
+    with path.open("w", encoding="utf-8") as out:
+        for qid, ranked in run.items():
+            for rank, (docid, score) in enumerate(ranked, 1):
+                out.write(f"{qid} Q0 {docid} {rank} {score:.6f} {tag}\n")

@@ -1,0 +1,225 @@
+"""What search needs from the store: the change feed for outside indexes, filters, and pgvector on PostgreSQL.
+
+The keyword index (tantivy) and, on SQLite, the vector index live in files beside the store; they stay in step by
+reading ``changes_since(seq)`` — every write stamps changed rows with an increasing ``seq``. On PostgreSQL, vectors
+live in the ``paper_vectors`` table with one HNSW index per embedding model (its dimension is the model's).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from paperfeed.papers import Paper
+from paperfeed.store.db import Database
+
+_DAY = "COALESCE(p.announced, p.submitted, substr(p.created_at, 1, 10))"
+
+
+@dataclass
+class IndexRow:
+    """One changed paper as the search indexes see it (``deleted`` rows must leave the indexes)."""
+
+    pk: int
+    id: str
+    seq: int
+    title: str
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    day: str | None
+    deleted: bool
+
+
+def _model_slug(model: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")[:40]
+
+
+class SearchStoreMixin:
+    db: Database
+
+    def get_papers(self, ids: Iterable[str]) -> dict[str, Paper]:  # provided by Store
+        raise NotImplementedError
+
+    def max_seq(self) -> int:
+        row = self.db.query_one("SELECT max(seq) FROM papers")
+        return int(row[0] or 0) if row else 0
+
+    def changes_since(self, seq: int, limit: int = 5000) -> list[IndexRow]:
+        rows = self.db.query(
+            f"SELECT p.pk, p.id, p.seq, p.title, p.abstract, p.authors, p.categories, {_DAY}, p.deleted_at "
+            "FROM papers p WHERE p.seq > ? ORDER BY p.seq LIMIT ?",
+            (seq, limit),
+        )
+        return [
+            IndexRow(
+                pk=int(r[0]),
+                id=r[1],
+                seq=int(r[2]),
+                title=r[3],
+                abstract=r[4],
+                authors=orjson.loads(r[5]),
+                categories=orjson.loads(r[6]),
+                day=r[7],
+                deleted=r[8] is not None,
+            )
+            for r in rows
+        ]
+
+    def ids_for_pks(self, pks: Sequence[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for i in range(0, len(pks), 900):
+            chunk = [int(k) for k in pks[i : i + 900]]
+            found.update(
+                (int(r[0]), r[1])
+                for r in self.db.query(
+                    "SELECT pk, id FROM papers WHERE deleted_at IS NULL "
+                    f"AND pk IN ({Database.placeholders(len(chunk))})",
+                    chunk,
+                )
+            )
+        return found
+
+    def pks_for_ids(self, ids: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for i in range(0, len(ids), 900):
+            chunk = list(ids[i : i + 900])
+            found.update(
+                (r[1], int(r[0]))
+                for r in self.db.query(
+                    "SELECT pk, id FROM papers WHERE deleted_at IS NULL "
+                    f"AND id IN ({Database.placeholders(len(chunk))})",
+                    chunk,
+                )
+            )
+        return found
+
+    def filter_pks(
+        self,
+        *,
+        categories: Sequence[str] = (),
+        date_from: str | None = None,
+        date_to: str | None = None,
+        limit: int | None = None,
+    ) -> list[int]:
+        """Keys of live papers in any of ``categories`` and within the date range (inclusive), newest first."""
+        where, params = self._filter_sql(categories, date_from, date_to)
+        sql = f"SELECT p.pk FROM papers p WHERE {where} ORDER BY {_DAY} DESC, p.pk DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [int(r[0]) for r in self.db.query(sql, params)]
+
+    def days_for_pks(self, pks: Sequence[int]) -> dict[int, str | None]:
+        found: dict[int, str | None] = {}
+        for i in range(0, len(pks), 900):
+            chunk = [int(k) for k in pks[i : i + 900]]
+            found.update(
+                (int(r[0]), r[1])
+                for r in self.db.query(
+                    f"SELECT p.pk, {_DAY} FROM papers p WHERE p.pk IN ({Database.placeholders(len(chunk))})", chunk
+                )
+            )
+        return found
+
+    @staticmethod
+    def _filter_sql(categories: Sequence[str], date_from: str | None, date_to: str | None) -> tuple[str, list[Any]]:
+        clauses = ["p.deleted_at IS NULL"]
+        params: list[Any] = []
+        if categories:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM paper_categories c WHERE c.paper_id = p.id "
+                f"AND c.category IN ({Database.placeholders(len(categories))}))"
+            )
+            params.extend(categories)
+        if date_from:
+            clauses.append(f"{_DAY} >= ?")
+            params.append(date_from)
+        if date_to:
+            clauses.append(f"{_DAY} <= ?")
+            params.append(date_to)
+        return " AND ".join(clauses), params
+
+    # -- pgvector (PostgreSQL only) ---------------------------------------------------------------------------
+    def vector_hashes(self, model: str, pks: Sequence[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for i in range(0, len(pks), 900):
+            chunk = [int(k) for k in pks[i : i + 900]]
+            found.update(
+                (int(r[0]), r[1])
+                for r in self.db.query(
+                    "SELECT paper_pk, text_hash FROM paper_vectors WHERE model = ? "
+                    f"AND paper_pk IN ({Database.placeholders(len(chunk))})",
+                    [model, *chunk],
+                )
+            )
+        return found
+
+    def put_vectors(self, model: str, rows: Sequence[tuple[int, str, Sequence[float]]]) -> None:
+        """Store (paper pk, text hash, vector) rows for ``model``, replacing earlier vectors of those papers."""
+        with self.db.transaction():
+            self.db.executemany(
+                "INSERT INTO paper_vectors (model, paper_pk, text_hash, embedding) VALUES (?, ?, ?, ?::vector) "
+                "ON CONFLICT (model, paper_pk) DO UPDATE SET text_hash = excluded.text_hash, "
+                "embedding = excluded.embedding",
+                [(model, pk, h, _vector_literal(v)) for pk, h, v in rows],
+            )
+
+    def delete_vectors(self, model: str, pks: Sequence[int]) -> None:
+        with self.db.transaction():
+            for i in range(0, len(pks), 900):
+                chunk = [int(k) for k in pks[i : i + 900]]
+                self.db.execute(
+                    f"DELETE FROM paper_vectors WHERE model = ? AND paper_pk IN ({Database.placeholders(len(chunk))})",
+                    [model, *chunk],
+                )
+
+    def count_vectors(self, model: str) -> int:
+        row = self.db.query_one("SELECT count(*) FROM paper_vectors WHERE model = ?", (model,))
+        return int(row[0]) if row else 0
+
+    def ensure_vector_index(self, model: str, dim: int) -> None:
+        """An HNSW index (cosine) over ``model``'s vectors; built once, maintained by PostgreSQL afterwards."""
+        slug = _model_slug(model)
+        with self.db.transaction():
+            self.db.execute(
+                f"CREATE INDEX IF NOT EXISTS paper_vectors_hnsw_{slug} ON paper_vectors "
+                f"USING hnsw ((embedding::vector({int(dim)})) vector_cosine_ops) WHERE model = {_sql_string(model)}"
+            )
+
+    def vector_search(
+        self,
+        model: str,
+        dim: int,
+        query: Sequence[float],
+        k: int,
+        *,
+        categories: Sequence[str] = (),
+        date_from: str | None = None,
+        date_to: str | None = None,
+        ef_search: int = 100,
+    ) -> list[tuple[int, float]]:
+        """The ``k`` nearest papers by cosine similarity (pgvector HNSW), with optional filters."""
+        where, params = self._filter_sql(categories, date_from, date_to)
+        expr = f"v.embedding::vector({int(dim)})"
+        # A session setting: reads must not take the writers' transaction lock.
+        self.db.execute(f"SET hnsw.ef_search = {int(ef_search)}")
+        rows = self.db.query(
+            f"SELECT v.paper_pk, 1 - ({expr} <=> ?::vector({int(dim)})) FROM paper_vectors v "
+            f"JOIN papers p ON p.pk = v.paper_pk WHERE v.model = ? AND {where} "
+            f"ORDER BY {expr} <=> ?::vector({int(dim)}) LIMIT ?",
+            [_vector_literal(query), model, *params, _vector_literal(query), k],
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+
+def _vector_literal(vector: Sequence[float]) -> str:
+    return "[" + ",".join(f"{float(x):.7g}" for x in vector) + "]"
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
