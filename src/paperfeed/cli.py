@@ -46,7 +46,7 @@ class App:
         return self._config
 
     def store(self, *, migrate: bool = False) -> Store:
-        return open_store(self.config.store_url, migrate=migrate)
+        return open_store(self.config.store_url, migrate=migrate, **self.config.store_options)
 
 
 pass_app = click.make_pass_decorator(App)
@@ -336,6 +336,21 @@ def _print_paper(console: Console, paper: Paper) -> None:
     console.print(f"  {authors}", markup=False)
     abstract = paper.abstract if len(paper.abstract) < 240 else paper.abstract[:240].rsplit(" ", 1)[0] + "…"
     console.print(f"  {abstract}\n", markup=False, style="dim")
+
+
+def _register_search_commands() -> None:
+    from paperfeed import search_commands
+
+    for command in (
+        search_commands.index,
+        search_commands.search_command,
+        search_commands.similar,
+        search_commands.bench,
+    ):
+        cli.add_command(command)
+
+
+_register_search_commands()
 
 
 def main() -> None:

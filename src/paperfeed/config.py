@@ -76,6 +76,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("request_interval", 3, "Seconds between requests to arXiv (arXiv asks for at least 3).", _int),
     Setting("contact_email", "", "Contact address sent in the User-Agent to remote sources."),
     Setting("ingest_batch_size", 2000, "Papers written per transaction during ingest.", _int),
+    Setting("embedding_model", "minilm-l6-int8", "Embedding model for semantic search (see `paperfeed index --help`)."),
+    Setting("cache_dir", None, "Directory for caches (embedding vectors by text); default: the user cache dir."),
     Setting("base_url", "http://127.0.0.1:8000", "Public URL of this instance (for links in feeds and mail)."),
     Setting("secret_key", "", "Key for signing sessions and links; set it in production.", secret=True),
     Setting("smtp_host", "localhost", "SMTP server for digests."),
@@ -89,6 +91,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log_level", "INFO", "Logging level.", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def default_setting(name: str) -> Any:
+    return _BY_NAME[name].default
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,17 @@ class Config:
     def store_url(self) -> str:
         url: str | None = self.values["database_url"]
         return url or f"sqlite:///{self.data_path / 'paperfeed.db'}"
+
+    @property
+    def store_options(self) -> dict[str, Any]:
+        """Where a store's search indexes live and which model embeds: index files sit beside a SQLite store."""
+        url = self.store_url
+        if url.startswith("sqlite:///"):
+            db = Path(url.removeprefix("sqlite:///"))
+            index_dir = db.parent / f"{db.stem}-index"
+        else:
+            index_dir = self.data_path / "index"
+        return {"index_dir": index_dir, "embedding_model": self.embedding_model, "cache_dir": self.cache_dir}
 
     def describe(self) -> list[dict[str, Any]]:
         """Every setting with its effective value (secrets masked), origin and help, for ``paperfeed config``."""
@@ -181,6 +198,8 @@ def load_config(
     if not values["data_dir"]:
         values["data_dir"] = platformdirs.user_data_dir("paperfeed", appauthor=False)
     values["data_dir"] = str(Path(values["data_dir"]).expanduser())
+    if not values["cache_dir"]:
+        values["cache_dir"] = platformdirs.user_cache_dir("paperfeed", appauthor=False)
     url = values["database_url"]
     if url and not (url.startswith("sqlite:///") or url.startswith(("postgresql://", "postgres://"))):
         raise ConfigError(f"{ENV_PREFIX}DATABASE_URL must start with sqlite:/// or postgresql://, got {url!r}")

@@ -9,16 +9,19 @@ definitions: nDCG@10 with graded gains (linear), recall@100 and MRR@10.
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from paperfeed.errors import BadInput
 from paperfeed.sources.jsonl import BEIR_ID_PREFIX
 
-__all__ = ["BEIR_ID_PREFIX", "Collection", "load_collection", "score_run", "write_trec_run"]
+__all__ = ["BEIR_ID_PREFIX", "Collection", "load_collection", "run_quality", "score_run", "write_trec_run"]
+RUN_DEPTH = 100  # results per query in runs and for recall@100
 
 
 @dataclass
@@ -93,3 +96,42 @@ def write_trec_run(path: Path, run: Mapping[str, Sequence[tuple[str, float]]], t
         for qid, ranked in run.items():
             for rank, (docid, score) in enumerate(ranked, 1):
                 out.write(f"{qid} Q0 {docid} {rank} {score:.6f} {tag}\n")
+
+
+def run_quality(
+    directory: Path,
+    split: str,
+    modes: Sequence[str],
+    embedding_model: str,
+    cache_dir: str | None,
+    run_out: Path | None = None,
+    store_url: str | None = None,
+) -> list[dict[str, Any]]:
+    """Load a collection into a temporary store (normal ingest + index path) and score every mode."""
+    from paperfeed.ingest import ingest
+    from paperfeed.search.engine import search
+    from paperfeed.search.indexes import indexes_for
+    from paperfeed.sources.files import read_file
+    from paperfeed.store import open_store
+
+    collection = load_collection(directory, split)
+    with tempfile.TemporaryDirectory(prefix="paperfeed-quality-") as tmp:
+        url = store_url or f"sqlite:///{Path(tmp) / 'quality.db'}"
+        options = {"index_dir": Path(tmp) / "index", "embedding_model": embedding_model, "cache_dir": cache_dir}
+        with open_store(url, migrate=True, **options) as store:
+            report = ingest(store, read_file(collection.corpus, "beir"))
+            if report.rejected:
+                raise BadInput(f"{report.rejected} corpus records rejected", str(collection.corpus))
+            indexes_for(store).sync(embed=any(m != "keyword" for m in modes))
+            rows = []
+            for mode in modes:
+                run: dict[str, list[tuple[str, float]]] = {}
+                for qid, text in collection.queries.items():
+                    results = search(store, text, RUN_DEPTH, mode=mode, highlight=False)  # type: ignore[arg-type]
+                    run[qid] = [(h.paper.id.removeprefix(BEIR_ID_PREFIX), h.score) for h in results.hits]
+                metrics = score_run({q: [d for d, _ in r] for q, r in run.items()}, collection.qrels)
+                rows.append({"collection": collection.name, "split": split, "mode": mode, **metrics})
+                if run_out is not None:
+                    path = run_out if len(modes) == 1 else run_out.with_name(f"{run_out.stem}.{mode}{run_out.suffix}")
+                    write_trec_run(path, run, f"paperfeed-{mode}")
+    return rows

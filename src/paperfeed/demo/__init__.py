@@ -10,7 +10,13 @@ from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from paperfeed.sources import Batch
+
+# Vectors of the demo corpus per embedding model (scripts/build_demo_vectors.py), so the demo starts at once.
+VECTORS_FILE = "vectors-{model}.npz"
 
 
 def demo_files() -> list[tuple[Path, str]]:
@@ -25,3 +31,20 @@ def load_demo(batch_size: int = 2000) -> Iterator[Batch]:
 
     for path, fmt in demo_files():
         yield from read_file(path, fmt, batch_size=batch_size)
+
+
+def quantise(vectors: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
+    """Per-vector int8: each row scaled by its own largest component (cosine stays within ~0.001)."""
+    scale = np.maximum(np.abs(vectors).max(axis=1), 1e-12).astype(np.float32) / 127.0
+    return np.round(vectors / scale[:, None]).astype(np.int8), scale
+
+
+def demo_vectors(model: str) -> tuple[list[str], npt.NDArray[np.float32]] | None:
+    """The shipped (text hash, vector) pairs for ``model``, or None when the demo ships none for it."""
+    path = Path(str(resources.files("paperfeed.demo"))) / VECTORS_FILE.format(model=model)
+    if not path.is_file():
+        return None
+    with np.load(path) as data:
+        vectors = data["vectors"].astype(np.float32) * data["scale"][:, None]
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return [str(h) for h in data["hashes"]], vectors

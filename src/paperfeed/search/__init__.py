@@ -1,1 +1,1 @@
-"""Search: keyword, vector and hybrid retrieval over the paper store."""
+"""Search: query syntax, keyword and vector indexes, hybrid ranking, similar papers."""

@@ -49,6 +49,10 @@ class SearchStoreMixin:
         row = self.db.query_one("SELECT max(seq) FROM papers")
         return int(row[0] or 0) if row else 0
 
+    def count_changes_since(self, seq: int) -> int:
+        row = self.db.query_one("SELECT count(*) FROM papers WHERE seq > ?", (seq,))
+        return int(row[0]) if row else 0
+
     def changes_since(self, seq: int, limit: int = 5000) -> list[IndexRow]:
         rows = self.db.query(
             f"SELECT p.pk, p.id, p.seq, p.title, p.abstract, p.authors, p.categories, {_DAY}, p.deleted_at "

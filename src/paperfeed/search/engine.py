@@ -1,0 +1,263 @@
+"""The one search function (and similar papers) that the CLI, API, pages, digests and benchmarks all call.
+
+``search(store, query, limit)`` parses the query syntax, asks the keyword index (BM25) and the vector index
+(semantic) for candidates under the same filters, fuses the two rankings with weighted reciprocal-rank fusion,
+optionally prefers recent papers, and returns the page of hits with the matched words highlighted. An arXiv id or
+URL as the whole query goes straight to that paper.
+
+Fusion: each side's scores (BM25, cosine) are min-max normalised over its top ``DEPTH`` candidates and combined as
+``DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * keyword`` (a side that did not return a paper contributes 0). This
+beat reciprocal-rank fusion on every dev collection (docs/benchmarks.md); 0.6 is the weight at which hybrid beats
+both single modes on all of them. Constraints the dense side cannot see (phrases, exclusions, authors, title terms)
+are enforced on its candidates through the keyword index, so every hit satisfies the whole query.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any, Literal
+
+import numpy as np
+
+from paperfeed.errors import BadInput, NotFound
+from paperfeed.papers import Paper, normalise_title
+from paperfeed.search.embed import embed_cached, paper_text
+from paperfeed.search.indexes import SearchIndexes, indexes_for
+from paperfeed.search.query import Query, parse_query
+from paperfeed.store import Store
+
+Mode = Literal["hybrid", "keyword", "dense"]
+MODES: tuple[Mode, ...] = ("hybrid", "keyword", "dense")
+DEPTH = 300  # candidates taken from each side before fusion (the normalisation is over these)
+DENSE_WEIGHT = 0.6
+RECENCY_HALF_LIFE_DAYS = 30.0
+CONSTRAINT_LIMIT = 20_000  # papers matching a constraint-only query that dense candidates are checked against
+
+
+@dataclass
+class Hit:
+    paper: Paper
+    score: float
+    keyword_rank: int | None = None
+    dense_rank: int | None = None
+    title_html: str = ""
+    abstract_html: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.paper.id,
+            "title": self.paper.title,
+            "authors": self.paper.authors,
+            "categories": self.paper.categories,
+            "announced": self.paper.announced,
+            "score": round(self.score, 6),
+            "keyword_rank": self.keyword_rank,
+            "dense_rank": self.dense_rank,
+            "title_html": self.title_html,
+            "abstract_html": self.abstract_html,
+        }
+
+
+@dataclass
+class SearchResults:
+    query: Query
+    mode: Mode
+    hits: list[Hit]
+    total: int  # candidates after fusion (a lower bound of all matches when the keyword side was cut at DEPTH)
+    offset: int
+    took_ms: float
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query.raw,
+            "mode": self.mode,
+            "total": self.total,
+            "offset": self.offset,
+            "took_ms": round(self.took_ms, 2),
+            "notes": self.notes,
+            "hits": [h.to_dict() for h in self.hits],
+        }
+
+
+def search(
+    store: Store,
+    query: str,
+    limit: int = 20,
+    *,
+    offset: int = 0,
+    mode: Mode = "hybrid",
+    categories: Sequence[str] = (),
+    authors: Sequence[str] = (),
+    date_from: str | None = None,
+    date_to: str | None = None,
+    recency: float = 0.0,
+    highlight: bool = True,
+    depth: int = DEPTH,
+) -> SearchResults:
+    """Search the store. Filters given as arguments add to those typed in the query (``cat:``, ``author:``, …)."""
+    started = time.perf_counter()
+    if mode not in MODES:
+        raise BadInput(f"mode must be one of {', '.join(MODES)}", "mode")
+    if limit < 1 or offset < 0:
+        raise BadInput("limit must be at least 1 and offset at least 0", "limit")
+    q = parse_query(query)
+    q = replace(
+        q,
+        categories=(*q.categories, *categories),
+        authors=(*q.authors, *authors),
+        date_from=max(filter(None, (q.date_from, date_from)), default=None),
+        date_to=min(filter(None, (q.date_to, date_to)), default=None),
+    )
+    indexes = indexes_for(store)
+    notes: list[str] = list(q.warnings)
+    if q.paper_id:
+        found = store.get_papers([q.paper_id]).get(q.paper_id)
+        hits = [Hit(found, 1.0, title_html=_esc(found.title), abstract_html=_esc(found.abstract))] if found else []
+        if not found:
+            notes.append(f"arXiv:{q.paper_id} is not in this paperfeed yet")
+        return SearchResults(q, mode, hits, len(hits), 0, _ms(started), notes)
+    if q.is_empty:
+        return SearchResults(q, mode, [], 0, offset, _ms(started), notes)
+
+    depth = max(depth, offset + limit)
+    keyword: list[tuple[str, float]] = []
+    if mode != "dense" or not q.has_text:
+        keyword = [(h.paper_id, h.score) for h in indexes.keyword.search(q, depth)]
+    dense: list[tuple[str, float]] = []
+    if mode != "keyword" and q.has_text:
+        dense = _dense_candidates(store, indexes, q, depth)
+    fused = _fuse(keyword, dense)
+    if recency > 0 and fused:
+        fused = _prefer_recent(store, fused, recency)
+    page = fused[offset : offset + limit]
+    papers = store.get_papers([pid for pid, _ in page])
+    kw_rank = {pid: i + 1 for i, (pid, _) in enumerate(keyword)}
+    dn_rank = {pid: i + 1 for i, (pid, _) in enumerate(dense)}
+    hits = []
+    for pid, score in page:
+        paper = papers.get(pid)
+        if paper is None:  # deleted since the index saw it
+            continue
+        hit = Hit(paper, score, kw_rank.get(pid), dn_rank.get(pid))
+        if highlight:
+            hit.title_html = indexes.keyword.highlight(paper.title, q)
+            hit.abstract_html = indexes.keyword.highlight(paper.abstract, q)
+        hits.append(hit)
+    return SearchResults(q, mode, hits, len(fused), offset, _ms(started), notes)
+
+
+def _dense_candidates(store: Store, indexes: SearchIndexes, q: Query, depth: int) -> list[tuple[str, float]]:
+    vector = embed_cached(indexes.embedder, indexes.cache, [q.text_for_dense])[0]
+    constrained = bool(q.phrases or q.exclude_words or q.exclude_phrases or q.authors or q.exclude_authors
+                       or q.title_terms or q.exclude_categories)  # fmt: skip
+    oversample = depth * 4 if constrained else depth
+    if indexes.uses_pgvector:
+        scored = store.vector_search(
+            indexes.model, indexes.embedder.dim, vector.tolist(), oversample,
+            categories=q.categories, date_from=q.date_from, date_to=q.date_to,
+        )  # fmt: skip
+    else:
+        allowed = None
+        if q.categories or q.date_from or q.date_to:
+            allowed = np.array(
+                store.filter_pks(categories=q.categories, date_from=q.date_from, date_to=q.date_to), dtype=np.int64
+            )
+            if not len(allowed):
+                return []
+        keys, scores = indexes.vectors.search(vector, oversample, allowed=allowed)
+        scored = [(int(k), float(v)) for k, v in zip(keys, scores, strict=True)]
+    ids_by_pk = store.ids_for_pks([pk for pk, _ in scored])
+    found = [(ids_by_pk[pk], score) for pk, score in scored if pk in ids_by_pk]
+    if constrained:
+        # The dense side cannot see phrases, exclusions or author filters: keep only papers the keyword index
+        # confirms satisfy them (the same query without its free words).
+        constraint = replace(q, words=(), text_parts=())
+        ok = {h.paper_id for h in indexes.keyword.search(constraint, CONSTRAINT_LIMIT)}
+        found = [(pid, score) for pid, score in found if pid in ok]
+    return found[:depth]
+
+
+def _fuse(keyword: Sequence[tuple[str, float]], dense: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    scores: dict[str, float] = {}
+    for weight, ranking in ((1.0 - DENSE_WEIGHT, keyword), (DENSE_WEIGHT, dense)):
+        if not ranking:
+            continue
+        values = [score for _, score in ranking]
+        low, high = min(values), max(values)
+        span = high - low
+        for pid, score in ranking:
+            # A side whose scores are all equal (e.g. a filter-only listing) counts fully for each of its papers.
+            norm = (score - low) / span if span > 0 else 1.0
+            scores[pid] = scores.get(pid, 0.0) + weight * norm
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _prefer_recent(store: Store, fused: list[tuple[str, float]], recency: float) -> list[tuple[str, float]]:
+    """Multiply each score by ``1 + recency * 2^(-age / half-life)``: recent papers rise, old ones keep their order."""
+    pks = store.pks_for_ids([pid for pid, _ in fused])
+    days = store.days_for_pks(list(pks.values()))
+    today = date.today()
+    out = []
+    for pid, score in fused:
+        day = days.get(pks.get(pid, -1))
+        age = (today - date.fromisoformat(day[:10])).days if day else 10_000
+        out.append((pid, score * (1 + recency * math.pow(2, -max(age, 0) / RECENCY_HALF_LIFE_DAYS))))
+    return sorted(out, key=lambda item: (-item[1], item[0]))
+
+
+# -- similar papers --------------------------------------------------------------------------------------------
+
+
+def similar(store: Store, paper_id: str, limit: int = 10, *, recent_days: int | None = None) -> list[Hit]:
+    """Nearest papers to ``paper_id`` by embedding, without the paper itself or other versions of it."""
+    paper = store.get_papers([paper_id]).get(paper_id)
+    if paper is None:
+        raise NotFound(f"no paper with id {paper_id!r}")
+    indexes = indexes_for(store)
+    vector = embed_cached(indexes.embedder, indexes.cache, [paper_text(paper.title, paper.abstract)])[0]
+    same = normalise_title(paper.title)
+    hits = _nearest(store, indexes, vector, limit + 10, recent_days)
+    return [h for h in hits if h.paper.id != paper_id and normalise_title(h.paper.title) != same][:limit]
+
+
+def similar_to_text(store: Store, text: str, limit: int = 10, *, recent_days: int | None = None) -> list[Hit]:
+    """Papers like a pasted abstract or draft."""
+    if not text.strip():
+        raise BadInput("empty text", "text")
+    indexes = indexes_for(store)
+    vector = embed_cached(indexes.embedder, indexes.cache, [text])[0]
+    return _nearest(store, indexes, vector, limit, recent_days)
+
+
+def _nearest(store: Store, indexes: SearchIndexes, vector: np.ndarray, k: int, recent_days: int | None) -> list[Hit]:
+    date_from = date.fromordinal(date.today().toordinal() - recent_days).isoformat() if recent_days else None
+    if indexes.uses_pgvector:
+        scored = store.vector_search(indexes.model, indexes.embedder.dim, vector.tolist(), k, date_from=date_from)
+    else:
+        allowed = np.array(store.filter_pks(date_from=date_from), dtype=np.int64) if date_from else None
+        if allowed is not None and not len(allowed):
+            return []
+        keys, scores = indexes.vectors.search(vector, k, allowed=allowed)
+        scored = [(int(key), float(s)) for key, s in zip(keys, scores, strict=True)]
+    ids_by_pk = store.ids_for_pks([pk for pk, _ in scored])
+    papers = store.get_papers(ids_by_pk.values())
+    return [
+        Hit(papers[ids_by_pk[pk]], score, title_html=_esc(papers[ids_by_pk[pk]].title))
+        for pk, score in scored
+        if pk in ids_by_pk and ids_by_pk[pk] in papers
+    ]
+
+
+def _esc(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=False)
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

@@ -1,0 +1,167 @@
+"""The search side of the command line: ``index``, ``search``, ``similar`` and ``bench quality``.
+
+Thin doors like the rest of the CLI: parse options, call ``search.engine`` / ``search.indexes`` / ``evaluation``,
+render a table or ``--json``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+import orjson
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:
+    from paperfeed.cli import App
+    from paperfeed.search.engine import Hit
+
+err = Console(stderr=True)
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _print_hits(hits: list[Hit]) -> None:
+    console = Console()
+    for i, hit in enumerate(hits, 1):
+        p = hit.paper
+        authors = ", ".join(p.authors[:3]) + (" et al." if len(p.authors) > 3 else "")
+        why = " ".join(
+            part
+            for part in (
+                f"kw#{hit.keyword_rank}" if hit.keyword_rank else "",
+                f"sem#{hit.dense_rank}" if hit.dense_rank else "",
+            )
+            if part
+        )
+        console.print(f"{i:>3}. [bold]{escape(p.title)}[/]  [dim]{p.id} · {p.announced or ''} · {why}[/]")
+        console.print(f"     {escape(authors)}", highlight=False)
+
+
+def sync_with_progress(store: Any, embed: bool = True, quiet: bool = False) -> dict[str, int]:
+    from paperfeed.search.indexes import indexes_for
+
+    indexes = indexes_for(store)
+    if quiet:
+        return indexes.sync(embed=embed).to_dict()
+    pending = indexes.pending()
+    with Progress(
+        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err,
+    ) as progress:  # fmt: skip
+        tasks = {"keyword": progress.add_task("keyword index", total=pending["keyword"])}
+        if embed:
+            tasks["vectors"] = progress.add_task(f"embeddings ({indexes.model})", total=pending["vectors"])
+        return indexes.sync(embed=embed, progress=lambda which, n: progress.advance(tasks[which], n)).to_dict()
+
+
+@click.command()
+@click.option("--no-embed", is_flag=True, help="Only the keyword index (embedding is the slow part).")
+@click.option("--rebuild-keyword", is_flag=True, help="Empty the keyword index and rebuild it from the store.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.pass_obj
+def index(app: App, no_embed: bool, rebuild_keyword: bool, quiet: bool, as_json: bool) -> None:
+    """Bring the search indexes up to date with the store: new or changed papers are indexed and embedded.
+
+    Resumable: a killed run continues where its last batch ended. Vectors are cached by model and text, so
+    unchanged text is never embedded twice. Changing PAPERFEED_EMBEDDING_MODEL makes this re-embed everything.
+    """
+    from paperfeed.search.indexes import indexes_for
+
+    with app.store() as store:
+        if rebuild_keyword:
+            indexes_for(store).rebuild_keyword()
+        report = sync_with_progress(store, embed=not no_embed, quiet=quiet or as_json)
+    if as_json:
+        _emit_json(report)
+    else:
+        err.print(", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in report.items()))
+
+
+@click.command(name="search")
+@click.argument("query")
+@click.option("-n", "--limit", default=10, show_default=True, help="How many results.")
+@click.option("--offset", default=0, help="Skip this many results (paging).")
+@click.option("--mode", type=click.Choice(["hybrid", "keyword", "dense"]), default="hybrid", show_default=True)
+@click.option("--recent", "recency", type=float, default=0.0, help="Prefer recent papers (0 = off, 1 = strongly).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.pass_obj
+def search_command(app: App, query: str, limit: int, offset: int, mode: str, recency: float, as_json: bool) -> None:
+    """Hybrid keyword + semantic search.
+
+    \b
+    Syntax: "exact phrase"  -exclude  author:hinton  author:"Geoffrey Hinton"  cat:cs.LG  title:word
+            year:2025  year:2023..2025  after:2025-03-01  before:2025-06-30  (or an arXiv id / URL)
+    """
+    from paperfeed.search.engine import search
+
+    with app.store() as store:
+        results = search(store, query, limit, offset=offset, mode=mode, recency=recency)  # type: ignore[arg-type]
+    if as_json:
+        _emit_json(results.to_dict())
+        return
+    for note in results.notes:
+        err.print(f"[yellow]{escape(note)}[/]")
+    _print_hits(results.hits)
+    err.print(f"[dim]{results.total:,} candidates · {results.took_ms:.0f} ms[/]")
+
+
+@click.command()
+@click.argument("paper_id")
+@click.option("-n", "--limit", default=10, show_default=True)
+@click.option("--recent-days", type=int, help="Only papers from the last N days.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.pass_obj
+def similar(app: App, paper_id: str, limit: int, recent_days: int | None, as_json: bool) -> None:
+    """Papers similar to PAPER_ID (nearest neighbours by embedding, other versions of it removed)."""
+    from paperfeed.search.engine import similar as similar_papers
+
+    with app.store() as store:
+        hits = similar_papers(store, paper_id, limit, recent_days=recent_days)
+    if as_json:
+        _emit_json([h.to_dict() for h in hits])
+    else:
+        _print_hits(hits)
+
+
+@click.group()
+def bench() -> None:
+    """Measure search quality and speed."""
+
+
+@bench.command()
+@click.argument("collection", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--split", default="test", show_default=True, help="Which qrels/<split>.tsv to score.")
+@click.option("--mode", "modes", multiple=True, type=click.Choice(["hybrid", "keyword", "dense"]),
+              help="Modes to run (default: all three).")  # fmt: skip
+@click.option("--run-out", type=click.Path(path_type=Path, dir_okay=False), help="Write a TREC run file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.pass_obj
+def quality(
+    app: App, collection: Path, split: str, modes: tuple[str, ...], run_out: Path | None, as_json: bool
+) -> None:
+    """nDCG@10, recall@100 and MRR@10 of the product's search on a BEIR-layout COLLECTION.
+
+    The corpus is loaded into a temporary store through the normal ingest and index path; every query runs through
+    the same search function as the site. With several modes, --run-out gets the mode name appended.
+    """
+    from paperfeed.evaluation import run_quality
+
+    chosen = list(modes) or ["hybrid", "keyword", "dense"]
+    rows = run_quality(collection, split, chosen, app.config.embedding_model, app.config.cache_dir, run_out)
+    if as_json:
+        _emit_json(rows)
+        return
+    console = Console()
+    console.print(f"[bold]{collection.name}[/] ({split}, {rows[0]['queries']} queries)")
+    console.print("| mode | nDCG@10 | recall@100 | MRR@10 |")
+    console.print("|---|---:|---:|---:|")
+    for r in rows:
+        console.print(f"| {r['mode']} | {r['ndcg@10']:.3f} | {r['recall@100']:.3f} | {r['mrr@10']:.3f} |")

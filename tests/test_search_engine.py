@@ -1,0 +1,188 @@
+"""Hybrid search end to end on a real store (SQLite or PostgreSQL), the real embedding model and real indexes.
+
+The corpus is the first 150 real arXiv papers of the listings fixture plus a few hand-made ones; embeddings go
+through a cache shared by the whole test session, so the model embeds each text once.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES
+from paperfeed.ingest import ingest
+from paperfeed.papers import Paper
+from paperfeed.search.engine import search, similar, similar_to_text
+from paperfeed.search.indexes import indexes_for
+from paperfeed.sources.files import read_file
+from paperfeed.store import Store, open_store
+
+LISTINGS = FIXTURES / "files" / "arxiv_daily_listings.head50.jsonl.gz"
+
+HAND_MADE = [
+    Paper(
+        id="2501.00001", title="Protein folding with diffusion models", version=1,
+        abstract="We generate protein backbones with a denoising diffusion model and fold them with a transformer.",
+        authors=["Ada Lovelace", "Alan Turing"], categories=["q-bio.BM", "cs.LG"], announced="2025-01-06",
+        listing_days={"2025-01-06": "new"}, source="test",
+    ),
+    Paper(
+        id="2401.00002", title="Graph neural networks for traffic forecasting", version=1,
+        abstract="Road sensors form a graph; message passing predicts congestion an hour ahead.",
+        authors=["Grace Hopper"], categories=["cs.LG"], announced="2024-01-08",
+        listing_days={"2024-01-08": "new"}, source="test",
+    ),
+    Paper(
+        id="2502.00003", title="A survey of speech recognition for low-resource languages", version=1,
+        abstract="Automatic speech recognition systems for languages with little transcribed audio are reviewed.",
+        authors=["Alan Turing"], categories=["cs.CL"], announced="2025-02-03",
+        listing_days={"2025-02-03": "new"}, source="test",
+    ),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("embedding-cache")
+
+
+@pytest.fixture
+def search_store(store_url: str, tmp_path: Path, cache_dir: Path) -> Iterator[Store]:
+    with open_store(store_url, index_dir=tmp_path / "index", cache_dir=str(cache_dir)) as store:
+        ingest(store, read_file(LISTINGS))
+        store.upsert_papers([Paper(**{**p.__dict__}) for p in HAND_MADE])
+        indexes_for(store).sync()
+        yield store
+
+
+def ids(results: list) -> list[str]:  # type: ignore[type-arg]
+    return [h.paper.id for h in results]
+
+
+def first_listing(n: int) -> dict:  # type: ignore[type-arg]
+    with gzip.open(LISTINGS, "rt") as f:
+        for i, line in enumerate(f):
+            if i == n:
+                return json.loads(line)  # type: ignore[no-any-return]
+    raise IndexError(n)
+
+
+def test_every_mode_finds_a_paper_by_its_title(search_store: Store) -> None:
+    record = first_listing(7)
+    for mode in ("hybrid", "keyword", "dense"):
+        results = search(search_store, record["title"], 5, mode=mode)  # type: ignore[arg-type]
+        assert results.hits[0].paper.id == record["id"], mode
+
+
+def test_meaning_without_shared_words_is_found_by_the_dense_side(search_store: Store) -> None:
+    query = "anticipating jams on highways"
+    assert "2401.00002" not in ids(search(search_store, query, 5, mode="keyword").hits)
+    assert ids(search(search_store, query, 3, mode="hybrid").hits)[0] == "2401.00002"
+
+
+def test_a_typo_in_a_title_still_finds_the_paper(search_store: Store) -> None:
+    results = search(search_store, "protien foldng with difusion modles", 3)
+    assert ids(results.hits)[0] == "2501.00001"
+
+
+@pytest.mark.parametrize("query", ["2501.00001", "arXiv:2501.00001v1", "https://arxiv.org/abs/2501.00001"])
+def test_an_arxiv_id_or_url_goes_straight_to_the_paper(search_store: Store, query: str) -> None:
+    assert ids(search(search_store, query, 10).hits) == ["2501.00001"]
+
+
+def test_an_unknown_arxiv_id_says_so(search_store: Store) -> None:
+    results = search(search_store, "2512.99999", 10)
+    assert results.hits == [] and "not in this paperfeed" in results.notes[0]
+
+
+def test_filters_apply_to_both_sides(search_store: Store) -> None:
+    for query, check in [
+        ("machine learning cat:cs.CL", lambda p: "cs.CL" in p.categories),
+        ("learning author:Turing", lambda p: any("Turing" in a for a in p.authors)),
+        ("models year:2025", lambda p: (p.announced or "").startswith("2025")),
+        ("models after:2025-01-01 before:2025-01-31", lambda p: "2025-01-01" <= (p.announced or "") <= "2025-01-31"),
+    ]:
+        hits = search(search_store, query, 50).hits
+        assert hits, query
+        assert all(check(h.paper) for h in hits), query
+
+
+def test_exclusions_and_phrases_hold_for_semantic_candidates(search_store: Store) -> None:
+    hits = search(search_store, "speech recognition -languages", 50).hits
+    assert all("languages" not in (h.paper.title + h.paper.abstract).lower() for h in hits)
+    hits = search(search_store, '"diffusion model"', 50).hits
+    assert hits and all("diffusion model" in (h.paper.title + " " + h.paper.abstract).lower() for h in hits)
+
+
+def test_highlights_mark_matches_and_escape_text(search_store: Store) -> None:
+    search_store.upsert_papers([Paper(id="2503.00004", title="Bounds for <b>sparse</b> & dense graphs", source="t")])
+    indexes_for(search_store).sync()
+    hit = search(search_store, "sparse graphs", 5).hits[0]
+    assert hit.paper.id == "2503.00004"
+    assert "&lt;b&gt;" in hit.title_html and "<mark>" in hit.title_html and "&amp;" in hit.title_html
+
+
+def test_indexes_follow_updates_and_deletions(search_store: Store) -> None:
+    new_title = "Quantum annealing schedules for protein design"
+    search_store.upsert_papers([Paper(**{**HAND_MADE[0].__dict__, "version": 2, "title": new_title})])
+    report = indexes_for(search_store).sync()
+    assert report.keyword_updated == 1 and report.vectors_updated == 1
+    assert ids(search(search_store, "quantum annealing", 3, mode="keyword").hits)[0] == "2501.00001"
+    search_store.upsert_papers([], deleted=["2501.00001"])
+    indexes_for(search_store).sync()
+    for mode in ("keyword", "dense", "hybrid"):
+        assert "2501.00001" not in ids(search(search_store, new_title, 10, mode=mode).hits)  # type: ignore[arg-type]
+
+
+def test_nothing_is_embedded_twice(search_store: Store) -> None:
+    indexes = indexes_for(search_store)
+    indexes.store.upsert_papers([Paper(**{**HAND_MADE[1].__dict__, "doi": "10.1/new"})])  # text unchanged
+    assert indexes.sync().embedded == 0
+
+
+def test_a_killed_sync_resumes_where_it_stopped(store_url: str, tmp_path: Path, cache_dir: Path) -> None:
+    with open_store(store_url, index_dir=tmp_path / "index", cache_dir=str(cache_dir)) as store:
+        ingest(store, read_file(LISTINGS))
+        indexes = indexes_for(store)
+
+        class Killed(Exception):
+            pass
+
+        def die(n: int) -> None:
+            raise Killed
+
+        with pytest.raises(Killed):
+            indexes.sync_vectors(progress=die, batch=20)
+        assert indexes.pending()["vectors"] == 30
+        assert indexes.sync_vectors(batch=20).vectors_updated == 30
+        assert indexes.pending() == {"keyword": 50, "vectors": 0}
+
+
+def test_changing_the_model_re_embeds_everything(store_url: str, tmp_path: Path, cache_dir: Path) -> None:
+    with open_store(store_url, index_dir=tmp_path / "index", cache_dir=str(cache_dir)) as store:
+        ingest(store, read_file(LISTINGS))
+        indexes_for(store).sync()
+    with open_store(
+        store_url, index_dir=tmp_path / "index", cache_dir=str(cache_dir), embedding_model="minilm-l6-int8-fast"
+    ) as store:
+        indexes = indexes_for(store)
+        assert indexes.pending()["vectors"] == 50
+        assert indexes.sync().vectors_updated == 50
+        record = first_listing(3)
+        assert ids(search(store, record["title"], 3, mode="dense").hits)[0] == record["id"]
+
+
+def test_similar_papers(search_store: Store) -> None:
+    search_store.upsert_papers(
+        [Paper(id="pf-aaaaaaaaaaaa", title="Protein folding with diffusion models", abstract="A copy.", source="t")]
+    )
+    indexes_for(search_store).sync()
+    hits = similar(search_store, "2501.00001", 5)
+    assert "2501.00001" not in ids(hits) and "pf-aaaaaaaaaaaa" not in ids(hits)  # itself and its other versions
+    assert len(hits) == 5
+    like = similar_to_text(search_store, "Denoising diffusion generates protein backbone structures.", 3)
+    assert ids(like)[0] == "2501.00001"
