@@ -344,6 +344,16 @@ def test_real_all_words_rank_first(real: tuple[KeywordIndex, dict[str, KeywordDo
     top = ids(index, "language reasoning", 10)
     assert len(both) >= 10
     assert set(top) <= both
+    # Fewer papers hold all three words than asked for: they come first, the rest follow, scores keep falling.
+    every = set(ids(index, '"spiking" "transformer" "energy"', 1000))
+    hits = index.search(parse_query("spiking transformer energy"), 40)
+    assert 0 < len(every) < 40
+    assert {h.paper_id for h in hits[: len(every)]} == every
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    start = len(every) - 1  # a page straddling the two groups
+    page = index.search(parse_query("spiking transformer energy"), 10, offset=start)
+    assert [(h.paper_id, h.score, h.rank) for h in page] == [(h.paper_id, h.score, h.rank) for h in hits[start:][:10]]
 
 
 def test_real_filters(real: tuple[KeywordIndex, dict[str, KeywordDoc]]) -> None:

@@ -16,7 +16,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("", {}),
     ("   ", {}),
     ("graph neural networks", {"words": ("graph", "neural", "networks")}),
-    ("Graph graph GRAPH", {"words": ("Graph",)}),
+    ("Graph graph GRAPH", {"words": ("Graph", "graph", "GRAPH")}),  # repeats weigh in BM25
     ('"graph neural network"', {"phrases": ("graph neural network",)}),
     ("“graph neural network”", {"phrases": ("graph neural network",)}),
     ('"graph   neural\tnetwork"', {"phrases": ("graph neural network",)}),

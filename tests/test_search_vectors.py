@@ -27,7 +27,8 @@ def clustered(n: int, dim: int = DIM, clusters: int = 200, seed: int = 0) -> npt
 
 def exact_top(base: npt.NDArray[np.float32], keys: npt.NDArray[np.int64], q: npt.NDArray[np.float32], k: int):  # type: ignore[no-untyped-def]
     scores = q @ base.T
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    order = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1), axis=1)
     return keys[order], np.take_along_axis(scores, order, axis=1)
 
 
@@ -142,6 +143,17 @@ def test_allowed_large_set_uses_ann_and_filters(ann: VectorIndex, data: tuple[np
     pick = np.arange(0, 20_000, 4)  # 5,000 rows: over the threshold, so oversampled ANN then filtering
     want, _ = exact_top(base[pick], keys[pick], q, 10)
     got, _ = ann.search(q, 10, allowed=keys[pick])
+    assert np.isin(got, keys[pick]).all()
+    assert recall(got, want) >= 0.9
+
+
+def test_allowed_mostly_unknown_keys_retries_wider(ann: VectorIndex, data: tuple[npt.NDArray[np.float32], ...]) -> None:
+    base, q = data
+    keys = np.arange(20_000) * 3 + 7
+    pick = np.arange(0, 20_000, 8)  # 2,500 indexed keys hidden among 60,000 unknown ones
+    allowed = np.concatenate([keys[pick], np.arange(60_000) * 3 + 8])
+    want, _ = exact_top(base[pick], keys[pick], q[:50], 10)
+    got, _ = ann.search(q[:50], 10, allowed=allowed)
     assert np.isin(got, keys[pick]).all()
     assert recall(got, want) >= 0.9
 

@@ -96,9 +96,19 @@ def _progress() -> Progress:
     )
 
 
-def _run_ingest(store: Store, label: str, batches: Iterator[Batch], strict: bool, quiet: bool) -> IngestReport:
+def _run_ingest(
+    store: Store, label: str, batches: Iterator[Batch], strict: bool, quiet: bool, index: bool = False
+) -> IngestReport:
+    """Ingest with a progress bar; with ``index``, the search indexes follow after every batch."""
+    after_batch = None
+    if index:
+        from paperfeed.search.indexes import indexes_for
+
+        def after_batch() -> None:
+            indexes_for(store).sync()
+
     if quiet:
-        return ingest(store, batches, strict=strict)
+        return ingest(store, batches, strict=strict, after_batch=after_batch)
     with _progress() as progress:
         task = progress.add_task(label, total=None, rate="")
 
@@ -108,7 +118,7 @@ def _run_ingest(store: Store, label: str, batches: Iterator[Batch], strict: bool
             if t.elapsed:
                 progress.update(task, rate=f"{t.completed / t.elapsed:,.0f} papers/s")
 
-        return ingest(store, batches, strict=strict, progress=advance)
+        return ingest(store, batches, strict=strict, progress=advance, after_batch=after_batch)
 
 
 def _print_report(report: IngestReport, as_json: bool) -> None:
@@ -184,6 +194,7 @@ def _remote_batches(app: App, store: Store, kind: str, args: tuple[str, ...], op
 @click.option("--prefix", default="arXivRaw", type=click.Choice(["arXivRaw", "arXiv"]), help="arxiv-oai: metadata.")
 @click.option("--date", "date", help="hf-daily: the day (YYYY-MM-DD; default today).")
 @click.option("--batch-size", type=int, help="Papers per transaction (default: PAPERFEED_INGEST_BATCH_SIZE).")
+@click.option("--index", "index", is_flag=True, help="Index and embed each batch as it is written (else: `index`).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_app
@@ -198,6 +209,7 @@ def ingest_command(
     prefix: str,
     date: str | None,
     batch_size: int | None,
+    index: bool,
     quiet: bool,
     as_json: bool,
 ) -> None:
@@ -219,7 +231,7 @@ def ingest_command(
             if kind in ("arxiv-rss", "arxiv-id") and not args:
                 raise click.UsageError(f"{kind} needs at least one {'category' if kind == 'arxiv-rss' else 'id'}")
             opts = {"sets": sets, "from_date": from_date, "until": until, "prefix": prefix, "date": date}
-            report = _run_ingest(store, kind, _remote_batches(app, store, kind, args, opts), strict, quiet)
+            report = _run_ingest(store, kind, _remote_batches(app, store, kind, args, opts), strict, quiet, index)
         else:
             paths = [Path(s) for s in sources]
             for path in paths:
@@ -230,7 +242,7 @@ def ingest_command(
                 for path in paths:
                     yield from read_file(path, fmt, batch_size=size)
 
-            report = _run_ingest(store, ", ".join(p.name for p in paths), batches(), strict, quiet)
+            report = _run_ingest(store, ", ".join(p.name for p in paths), batches(), strict, quiet, index)
     _print_report(report, as_json)
 
 
@@ -303,7 +315,9 @@ def config_command(app: App, as_json: bool) -> None:
 @click.pass_context
 def demo(ctx: click.Context, no_serve: bool, as_json: bool) -> None:
     """Create (or reuse) a demo store with the bundled corpus. Needs no network and no configuration."""
-    from paperfeed.demo import load_demo
+    from paperfeed.demo import load_demo, prime_cache
+    from paperfeed.search.indexes import indexes_for
+    from paperfeed.search_commands import sync_with_progress
 
     app: App = ctx.obj
     overrides = dict(app._overrides)
@@ -313,6 +327,9 @@ def demo(ctx: click.Context, no_serve: bool, as_json: bool) -> None:
     demo_app = App(app._config_file, overrides)
     with demo_app.store(migrate=True) as store:
         report = _run_ingest(store, "demo corpus", load_demo(), strict=False, quiet=as_json)
+        indexes = indexes_for(store)
+        prime_cache(indexes.cache, indexes.model)
+        sync_with_progress(store, quiet=as_json)
         day = store.latest_day()
         papers = store.papers_on_day(day, limit=5) if day else []
         total = store.count_papers()

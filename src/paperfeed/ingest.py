@@ -52,6 +52,7 @@ def ingest(
     strict: bool = False,
     progress: Callable[[int], None] | None = None,
     keep_changed_ids: bool = False,
+    after_batch: Callable[[], None] | None = None,
 ) -> IngestReport:
     """Write every batch; returns counts of new / updated / unchanged / rejected papers."""
     report = IngestReport()
@@ -76,4 +77,6 @@ def ingest(
             report.changed_ids.extend(result.changed_ids)
         if progress is not None:
             progress(len(batch.items))
+        if after_batch is not None:
+            after_batch()
     return report

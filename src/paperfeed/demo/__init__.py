@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from paperfeed.search.embed import EmbeddingCache
 from paperfeed.sources import Batch
 
 # Vectors of the demo corpus per embedding model (scripts/build_demo_vectors.py), so the demo starts at once.
@@ -48,3 +49,16 @@ def demo_vectors(model: str) -> tuple[list[str], npt.NDArray[np.float32]] | None
         vectors = data["vectors"].astype(np.float32) * data["scale"][:, None]
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return [str(h) for h in data["hashes"]], vectors
+
+
+def prime_cache(cache: EmbeddingCache, model: str) -> int:
+    """Put the shipped vectors into the embedding cache, so indexing the demo embeds nothing. Returns how many."""
+    shipped = demo_vectors(model)
+    if shipped is None:
+        return 0
+    hashes, vectors = shipped
+    missing = set(hashes) - set(cache.get(model, hashes))
+    if missing:
+        keep = [i for i, h in enumerate(hashes) if h in missing]
+        cache.put(model, [hashes[i] for i in keep], vectors[keep])
+    return len(missing)

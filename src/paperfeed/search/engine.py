@@ -35,7 +35,6 @@ MODES: tuple[Mode, ...] = ("hybrid", "keyword", "dense")
 DEPTH = 300  # candidates taken from each side before fusion (the normalisation is over these)
 DENSE_WEIGHT = 0.6
 RECENCY_HALF_LIFE_DAYS = 30.0
-CONSTRAINT_LIMIT = 20_000  # papers matching a constraint-only query that dense candidates are checked against
 
 
 @dataclass
@@ -125,6 +124,7 @@ def search(
         return SearchResults(q, mode, [], 0, offset, _ms(started), notes)
 
     depth = max(depth, offset + limit)
+    indexes.catch_up_keyword()
     keyword: list[tuple[str, float]] = []
     if mode != "dense" or not q.has_text:
         keyword = [(h.paper_id, h.score) for h in indexes.keyword.search(q, depth)]
@@ -177,7 +177,7 @@ def _dense_candidates(store: Store, indexes: SearchIndexes, q: Query, depth: int
         # The dense side cannot see phrases, exclusions or author filters: keep only papers the keyword index
         # confirms satisfy them (the same query without its free words).
         constraint = replace(q, words=(), text_parts=())
-        ok = {h.paper_id for h in indexes.keyword.search(constraint, CONSTRAINT_LIMIT)}
+        ok = indexes.keyword.filter_ids(constraint, [pid for pid, _ in found])
         found = [(pid, score) for pid, score in found if pid in ok]
     return found[:depth]
 

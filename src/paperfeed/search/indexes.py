@@ -11,6 +11,7 @@ embedding cache keeps every vector ever computed, so switching back costs nothin
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Callable
@@ -22,7 +23,7 @@ import numpy as np
 
 from paperfeed.config import default_setting
 from paperfeed.search.embed import Embedder, EmbeddingCache, embed_cached, get_embedder, paper_text, text_hash
-from paperfeed.search.keyword import KeywordDoc, KeywordIndex
+from paperfeed.search.keyword import IndexBusy, KeywordDoc, KeywordIndex
 from paperfeed.search.vectors import VectorIndex
 from paperfeed.store import Store
 
@@ -119,15 +120,16 @@ class SearchIndexes:
         }
 
     # -- sync --------------------------------------------------------------------------------------------------
-    def sync_keyword(self, progress: Callable[[int], None] | None = None) -> SyncReport:
+    def sync_keyword(self, progress: Callable[[int], None] | None = None, *, lock_timeout: float = 30.0) -> SyncReport:
         report = SyncReport()
         seq = int(self.keyword.get_meta("seq") or 0)
         while rows := self.store.changes_since(seq, SYNC_BATCH):
             live = [r for r in rows if not r.deleted]
             gone = [r.id for r in rows if r.deleted]
-            self.keyword.upsert(KeywordDoc(r.id, r.title, r.abstract, r.authors, r.categories, r.day) for r in live)
+            docs = [KeywordDoc(r.id, r.title, r.abstract, r.authors, r.categories, r.day) for r in live]
+            self.keyword.upsert(docs, lock_timeout=lock_timeout)
             if gone:
-                self.keyword.delete(gone)
+                self.keyword.delete(gone, lock_timeout=lock_timeout)
             seq = rows[-1].seq
             self.keyword.set_meta("seq", seq)
             report.keyword_updated += len(live)
@@ -173,6 +175,13 @@ class SearchIndexes:
             if progress:
                 progress(len(rows))
         return report
+
+    def catch_up_keyword(self) -> None:
+        """Apply pending store changes to the keyword index before a query, unless another process is doing it."""
+        if int(self.keyword.get_meta("seq") or 0) >= self.store.max_seq():
+            return
+        with contextlib.suppress(IndexBusy):
+            self.sync_keyword(lock_timeout=0.5)
 
     def sync(self, *, embed: bool = True, progress: Callable[[str, int], None] | None = None) -> SyncReport:
         """Bring the keyword index (and, with ``embed``, the vectors) up to the store's latest change."""

@@ -34,19 +34,21 @@ from paperfeed.errors import StoreError
 from paperfeed.papers import Paper
 from paperfeed.search.query import Query
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 META_FILE = "paperfeed-meta.json"
 _SCHEMA_KEY = "_schema_version"
-# BM25 weights per field: a word in the title says more about the paper than the same word in the abstract.
-TITLE_BOOST = 2.5
-ABSTRACT_BOOST = 1.0
+# BM25 weights per field for free words. "text" is title + abstract, scored as one field like single-field BM25: on
+# the dev collections a large extra title weight (0.5 to 2.5) lowered nDCG@10 (docs/benchmarks.md); a small one
+# only breaks ties in favour of papers whose title holds the words.
+TEXT_BOOST = 1.0
+TITLE_BOOST = 0.1
 AUTHORS_BOOST = 1.0
 # Papers matching every free word come first, then the rest by BM25 (see ``_all_words_first``), for queries of
 # 2 to ALL_WORDS_MAX words (stopwords aside). Longer ones (a pasted title) use plain BM25 over OR: hardly any paper
 # holds all their words, and at 1M papers the extra pass cost 10 ms at p50 for no better title@1.
 ALL_WORDS_FIRST = True
 ALL_WORDS_MAX = 6
-_TEXT_FIELDS = (("title", TITLE_BOOST), ("abstract", ABSTRACT_BOOST), ("authors", AUTHORS_BOOST))
+_TEXT_FIELDS = (("text", TEXT_BOOST), ("title", TITLE_BOOST), ("authors", AUTHORS_BOOST))
 
 
 # Free words too common to rank by or to be worth a <mark> ("for", "of", "the" are in nearly every abstract, and
@@ -113,8 +115,8 @@ class KeywordDoc:
 
 @dataclass(frozen=True)
 class KeywordHit:
-    """One result; ``rank`` (from 1) is the order. ``score`` is BM25, 0.0 for filter-only listings (which come newest
-    first); it is not monotonic where papers holding every word end and the others begin, so fuse by rank."""
+    """One result; ``rank`` counts from 1. ``score`` is BM25 and falls with rank (papers missing a word are scaled
+    below those holding every word); 0.0 for filter-only listings, which come newest first."""
 
     paper_id: str
     score: float
@@ -125,7 +127,9 @@ def _schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("paper_id", stored=True, tokenizer_name="raw", index_option="basic")
     sb.add_text_field("title", tokenizer_name=TextAnalyzers.STEMMED)
-    sb.add_text_field("abstract", tokenizer_name=TextAnalyzers.STEMMED)
+    # Title and abstract as one field (two values: a phrase cannot span them), so BM25 sees one document length
+    # and one term frequency per paper, as single-field BM25 does; the title field adds its extra weight on top.
+    sb.add_text_field("text", tokenizer_name=TextAnalyzers.STEMMED)
     # Names are not stemmed ("Jones" is not "jone"); each name is its own value, so a phrase cannot span two names.
     sb.add_text_field("authors", tokenizer_name=TextAnalyzers.NAMES)
     # Categories lowercased, plus their archive ("cs.LG" → "cs.lg", "cs") so that cat:cs means any cs.* paper.
@@ -227,7 +231,8 @@ class KeywordIndex:
         d = tantivy.Document()
         d.add_text("paper_id", doc.paper_id)
         d.add_text("title", doc.title or "")
-        d.add_text("abstract", doc.abstract or "")
+        d.add_text("text", doc.title or "")
+        d.add_text("text", doc.abstract or "")
         for name in doc.authors:
             d.add_text("authors", name)
         for term in _category_terms(doc.categories):
@@ -275,6 +280,7 @@ class KeywordIndex:
         built = self._build(query)
         if built is None or limit <= 0:
             return []
+        offset = max(offset, 0)
         searcher = self._searcher()
         if not (query.has_text or query.paper_id):
             result = searcher.search(
@@ -307,8 +313,17 @@ class KeywordIndex:
         hits = [(float(s), a) for s, a in first.hits]
         if first.count < need:
             seen = {(a.segment_ord, a.doc) for _, a in hits}
-            rest = searcher.search(any_, need, count=False).hits
-            hits += [(float(s), a) for s, a in rest if (a.segment_ord, a.doc) not in seen]
+            rest = [
+                (float(s), a)
+                for s, a in searcher.search(any_, need, count=False).hits
+                if (a.segment_ord, a.doc) not in seen
+            ]
+            if hits and rest and rest[0][0] >= hits[-1][0]:
+                # Keep scores falling with rank (score fusion needs it): scale the rest to sit just below the
+                # last all-words paper. Every page computes the same factor, since all of those are in hand.
+                factor = 0.999 * hits[-1][0] / rest[0][0]
+                rest = [(s * factor, a) for s, a in rest]
+            hits += rest
         return hits[offset:need]
 
     def filter_ids(self, query: Query, ids: Iterable[str]) -> set[str]:

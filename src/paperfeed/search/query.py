@@ -181,7 +181,9 @@ class _Builder:
 
     def _put(self, part: str, value: str) -> None:
         values = self.parts[part]
-        if value.casefold() not in (v.casefold() for v in values):
+        # Free words keep their repeats: a word said twice weighs twice in BM25 (this lifted nDCG@10 on the long
+        # natural-language queries of the dev collections); filters and phrases are sets.
+        if part == "words" or value.casefold() not in (v.casefold() for v in values):
             values.append(value)
 
     def add(self, negated: bool, field: str | None, value: str, quoted: bool) -> None:

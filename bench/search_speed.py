@@ -1,0 +1,189 @@
+"""Search latency at scale through the product's search function: keyword, dense and hybrid, p50/p99, memory.
+
+    python bench/search_speed.py ../shared/data/arxiv-listings/arxiv_daily_listings.dedup.jsonl.gz \
+        --papers 74728 --backend sqlite --queries 300
+
+Builds a store with the real papers (plus synthetic ones up to ``--papers``: abstracts whose words are sampled from
+the real abstracts, so the vocabulary is realistic), its keyword index, and a vector for every paper. Vectors are
+real where the embedding cache has them (``paperfeed index`` / ``bench quality`` fill it) and synthetic otherwise:
+the cached real vectors perturbed with noise, so the vector space keeps a realistic clustered shape without embedding
+a million texts on 2 cores. Queries are real titles (cut to 2–4 words, and whole titles), embedded by the real model
+(their vectors are cached, so repeated runs measure search, not the model). Reports the median and 99th percentile of
+``search()`` wall time per mode, the build times and the process RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import platformdirs
+
+from paperfeed.ingest import ingest
+from paperfeed.papers import Paper
+from paperfeed.search.embed import embed_cached, paper_text, text_hash
+from paperfeed.search.engine import search
+from paperfeed.search.indexes import indexes_for
+from paperfeed.sources import batched
+from paperfeed.sources.files import read_file
+from paperfeed.store import Store, open_store
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def synthetic_papers(real: Path, count: int, seed: int = 7) -> list[Paper]:
+    rng = random.Random(seed)
+    words: list[str] = []
+    cats: list[list[str]] = []
+    with gzip.open(real, "rt", encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            if i >= 20_000:
+                break
+            record = json.loads(line)
+            words.extend(record["summary"].split())
+            cats.append(record["categories"])
+    out = []
+    for i in range(count):
+        n = rng.randint(120, 260)
+        abstract = " ".join(rng.choices(words, k=n))
+        title = " ".join(rng.choices(words, k=rng.randint(6, 12)))
+        day = f"20{rng.randint(20, 26)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        author = f"Author {rng.randint(1, 50_000)}"
+        paper = Paper(
+            id=f"pf-syn{i:09d}", title=title, abstract=abstract, authors=[author], categories=rng.choice(cats)
+        )
+        paper.announced, paper.listing_days, paper.source = day, {day: "new"}, "synthetic"
+        out.append(paper)
+    return out
+
+
+def fill_vectors(store: Store, seed: int = 11) -> tuple[int, int]:
+    """A vector for every paper: the cached real one, or a noisy copy of a random real one. Returns (real, fake)."""
+    indexes = indexes_for(store)
+    rng = np.random.default_rng(seed)
+    rows = store.changes_since(0, 10**9)
+    hashes = [text_hash(paper_text(r.title, r.abstract)) for r in rows]
+    cached = indexes.cache.get(indexes.model, hashes)
+    pool = np.vstack(list(cached.values())) if cached else rng.standard_normal((1000, indexes.embedder.dim))
+    vectors = np.empty((len(rows), indexes.embedder.dim), dtype=np.float32)
+    real = 0
+    for i, h in enumerate(hashes):
+        if h in cached:
+            vectors[i] = cached[h]
+            real += 1
+        else:
+            v = pool[rng.integers(len(pool))] + rng.standard_normal(indexes.embedder.dim) * 0.04
+            vectors[i] = v / np.linalg.norm(v)
+    keys = np.array([r.pk for r in rows], dtype=np.int64)
+    if indexes.uses_pgvector:
+        for start in range(0, len(rows), 5000):
+            part = range(start, min(start + 5000, len(rows)))
+            store.put_vectors(indexes.model, [(int(keys[i]), hashes[i], vectors[i].tolist()) for i in part])
+        store.ensure_vector_index(indexes.model, indexes.embedder.dim)
+        store.set_state(f"vectors:{indexes.model}", {"seq": store.max_seq(), "dim": indexes.embedder.dim})
+    else:
+        for start in range(0, len(rows), 50_000):
+            indexes.vectors.add(keys[start : start + 50_000], vectors[start : start + 50_000])
+        indexes.vectors.set_meta("seq", store.max_seq())
+        indexes.vectors.save()
+    return real, len(rows) - real
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path, help="the arXiv listings JSONL (gzip ok)")
+    parser.add_argument("--papers", type=int, default=74_728, help="store size (real papers, then synthetic ones)")
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--pg-url", help="PostgreSQL server URL (default: start pgserver)")
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="paperfeed-speed-"))
+    server = None
+    url = f"sqlite:///{tmp / 'speed.db'}"
+    if args.backend == "postgres":
+        if args.pg_url:
+            url = args.pg_url
+        else:
+            import pgserver
+
+            server = pgserver.get_server(tmp / "pg", cleanup_mode="stop")
+            url = server.get_uri()
+    cache_dir = platformdirs.user_cache_dir("paperfeed", appauthor=False)
+    result: dict[str, Any] = {"backend": args.backend, "papers": args.papers}
+    try:
+        with open_store(url, migrate=True, index_dir=tmp / "index", cache_dir=cache_dir) as store:
+            t0 = time.perf_counter()
+            report = ingest(store, read_file(args.data, batch_size=5000))
+            real_papers = report.new
+            if args.papers > real_papers:
+                ingest(store, batched(synthetic_papers(args.data, args.papers - real_papers), 5000))
+            result["ingest_s"] = time.perf_counter() - t0
+            indexes = indexes_for(store)
+            t0 = time.perf_counter()
+            indexes.sync_keyword()
+            result["keyword_index_s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            result["real_vectors"], result["synthetic_vectors"] = fill_vectors(store)
+            result["vector_index_s"] = time.perf_counter() - t0
+            result["rss_after_build_mb"] = rss_mb()
+
+            rng = random.Random(3)
+            titles = [r.title for r in store.changes_since(0, 10**9)[:real_papers]]
+            picks = rng.sample(titles, args.queries)
+            queries = [" ".join(t.split()[: rng.randint(2, 4)]) for t in picks[: args.queries // 2]]
+            queries += picks[args.queries // 2 :]
+            embed_cached(indexes.embedder, indexes.cache, queries)  # the model's time is measured separately
+            for q in queries[:20]:  # warm caches
+                search(store, q, 10)
+            timings: dict[str, list[float]] = {}
+            for mode in ("keyword", "dense", "hybrid"):
+                for q in queries:
+                    started = time.perf_counter()
+                    search(store, q, 10, mode=mode)  # type: ignore[arg-type]
+                    timings.setdefault(mode, []).append((time.perf_counter() - started) * 1000)
+            t0 = time.perf_counter()
+            for q in queries[:50]:
+                indexes.embedder.embed([q])
+            result["query_embedding_ms"] = (time.perf_counter() - t0) * 1000 / 50
+            result["latency_ms"] = {
+                mode: {"p50": statistics.median(v), "p99": float(np.percentile(v, 99)), "n": len(v)}
+                for mode, v in timings.items()
+            }
+            result["peak_rss_mb"] = rss_mb()
+            result["vector_mode"] = "pgvector-hnsw" if indexes.uses_pgvector else indexes.vectors.mode
+    finally:
+        if server is not None:
+            server.cleanup()
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(
+        f"{args.backend}, {args.papers:,} papers ({result['real_vectors']:,} real vectors, "
+        f"{result['synthetic_vectors']:,} synthetic), vectors: {result['vector_mode']}"
+    )
+    print("| mode | p50 ms | p99 ms |")
+    print("|---|---:|---:|")
+    for mode, v in result["latency_ms"].items():
+        print(f"| {mode} | {v['p50']:.1f} | {v['p99']:.1f} |")
+    print(
+        f"\nbuild: ingest {result['ingest_s']:.0f} s, keyword index {result['keyword_index_s']:.0f} s, "
+        f"vectors {result['vector_index_s']:.0f} s; peak RSS {result['peak_rss_mb']:.0f} MB; "
+        f"query embedding {result['query_embedding_ms']:.1f} ms (excluded above: queries are cached)"
+    )
+
+
+if __name__ == "__main__":
+    main()
