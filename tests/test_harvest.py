@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import FakeTime
 from paperfeed.errors import BadInput, SourceError
 from paperfeed.papers import Paper
 from paperfeed.sources import Batch
@@ -26,21 +27,6 @@ FIX = Path(__file__).parent / "fixtures" / "oai"
 URL = "https://oaipmh.arxiv.org/oai"
 MIKE = FIX / "mikesaelim_arXivOAIHarvester"
 BAD_TOKEN = (MIKE / "ErrorResponseBadResumptionToken.xml").read_bytes()
-
-
-class FakeTime:
-    """Monotonic and wall clock in one; ``sleep`` records the wait and moves time on."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 Route = Callable[[dict[str, str]], httpx.Response]
@@ -131,7 +117,7 @@ def test_state_key() -> None:
 
 
 def test_multi_page_harvest() -> None:
-    server = Server(FakeTime(), arxiv_route())
+    server = Server(FakeTime(1_000_000.0), arxiv_route())
     batches = list(harvest(server))
     assert [ids(b) for b in batches] == ARXIV_IDS
     assert [b.checkpoint for b in batches] == [
@@ -159,7 +145,7 @@ def test_multi_page_arxiv_raw_default_prefix() -> None:
         assert params == {"verb": "ListRecords", "metadataPrefix": "arXivRaw", "from": "2014-10-01"}
         return xml(real)
 
-    server = Server(FakeTime(), route)
+    server = Server(FakeTime(1_000_000.0), route)
     batches = list(harvest_oai(server.client(), set_spec=None, from_date="2014-10-01", base_url=URL))
     assert [len(b.items) for b in batches] == [6, 6, 6]
     assert batches[0].checkpoint == (
@@ -174,14 +160,14 @@ def test_multi_page_arxiv_raw_default_prefix() -> None:
 
 @pytest.mark.parametrize(("work", "sleeps"), [(0.0, [3.0, 3.0]), (1.0, [2.0, 2.0]), (5.0, [])])
 def test_page_requests_are_spaced_by_three_seconds(work: float, sleeps: list[float]) -> None:
-    time = FakeTime()
+    time = FakeTime(1_000_000.0)
     server = Server(time, arxiv_route())
     for _batch in harvest(server):
         time.now += work  # the caller ingesting the page
     assert len(server.times) == 3
     gaps = [b - a for a, b in zip(server.times, server.times[1:], strict=False)]
     assert all(gap >= 3.0 for gap in gaps), gaps
-    assert time.sleeps == sleeps
+    assert time.waits == sleeps
 
 
 def test_crash_after_first_page_then_resume_fetches_only_the_rest() -> None:
@@ -195,7 +181,7 @@ def test_crash_after_first_page_then_resume_fetches_only_the_rest() -> None:
         else:
             store[key] = value
 
-    crashed = Server(FakeTime(), arxiv_route())
+    crashed = Server(FakeTime(1_000_000.0), arxiv_route())
     run = harvest(crashed)
     first = next(run)
     save(first)
@@ -204,7 +190,7 @@ def test_crash_after_first_page_then_resume_fetches_only_the_rest() -> None:
     assert crashed.requests == [FIRST]  # nothing fetched ahead of the consumer
     assert store == {KEY: {"resumption_token": "7|3", "pages": 1}}
 
-    resumed = Server(FakeTime(), arxiv_route())
+    resumed = Server(FakeTime(1_000_000.0), arxiv_route())
     batches = []
     for batch in harvest(resumed, state=store.get(KEY)):
         save(batch)
@@ -220,7 +206,7 @@ def test_crash_after_first_page_then_resume_fetches_only_the_rest() -> None:
 
 @pytest.mark.parametrize("status", [200, 400])
 def test_expired_token_restarts_from_the_beginning(status: int) -> None:
-    server = Server(FakeTime(), arxiv_route(stale=frozenset({"old|1000"}), stale_status=status))
+    server = Server(FakeTime(1_000_000.0), arxiv_route(stale=frozenset({"old|1000"}), stale_status=status))
     batches = list(harvest(server, state={"resumption_token": "old|1000", "pages": 4}))
     assert server.requests[:2] == [{"verb": "ListRecords", "resumptionToken": "old|1000"}, FIRST]
     assert len(server.requests) == 4
@@ -231,7 +217,7 @@ def test_expired_token_restarts_from_the_beginning(status: int) -> None:
 
 
 def test_token_expiring_again_after_a_restart_is_an_error() -> None:
-    server = Server(FakeTime(), arxiv_route(stale=frozenset({"old|1000", "7|3"})))
+    server = Server(FakeTime(1_000_000.0), arxiv_route(stale=frozenset({"old|1000", "7|3"})))
     run = harvest(server, state={"resumption_token": "old|1000", "pages": 1})
     assert ids(next(run)) == ARXIV_IDS[0]
     with pytest.raises(OaiError) as info:
@@ -246,7 +232,7 @@ def test_503_retry_after_recorded_exchange() -> None:
     )
     assert [r["status"] for r in recording] == [503, 200]
     replies = iter(recording)
-    time = FakeTime()
+    time = FakeTime(1_000_000.0)
 
     def route(params: dict[str, str]) -> httpx.Response:
         reply = next(replies)
@@ -267,7 +253,7 @@ def test_503_retry_after_recorded_exchange() -> None:
             until="2015-01-03",
         )
     )
-    assert time.sleeps == [10.0]
+    assert time.waits == [10.0]
     assert server.times[1] - server.times[0] == 10.0
     assert len(server.requests) == 2
     (batch,) = batches
@@ -279,20 +265,22 @@ def test_503_retry_after_recorded_exchange() -> None:
 
 
 def test_no_records_match_is_one_empty_batch() -> None:
-    server = Server(FakeTime(), lambda params: xml((MIKE / "ErrorResponseNoRecordsMatch.xml").read_bytes()))
+    server = Server(FakeTime(1_000_000.0), lambda params: xml((MIKE / "ErrorResponseNoRecordsMatch.xml").read_bytes()))
     (batch,) = list(harvest(server))
     assert batch.items == [] and batch.checkpoint == (KEY, None) and batch.meta["page"] == 1
 
 
 def test_other_oai_errors_propagate() -> None:
-    server = Server(FakeTime(), lambda params: xml((MIKE / "ErrorResponseBadArgument.xml").read_bytes()))
+    server = Server(FakeTime(1_000_000.0), lambda params: xml((MIKE / "ErrorResponseBadArgument.xml").read_bytes()))
     with pytest.raises(OaiError) as info:
         list(harvest(server))
     assert info.value.code == "badArgument"
 
 
 def test_http_error_without_oai_body_is_a_source_error() -> None:
-    server = Server(FakeTime(), lambda params: httpx.Response(400, text="<html><body>Bad Request</body></html>"))
+    server = Server(
+        FakeTime(1_000_000.0), lambda params: httpx.Response(400, text="<html><body>Bad Request</body></html>")
+    )
     with pytest.raises(SourceError, match="HTTP 400"):
         list(harvest(server))
 
@@ -303,7 +291,7 @@ def test_malformed_page_names_the_page() -> None:
             return xml(ARXIV_PAGES[1][:500])
         return xml(ARXIV_PAGES[0])
 
-    run = harvest(Server(FakeTime(), route))
+    run = harvest(Server(FakeTime(1_000_000.0), route))
     next(run)
     with pytest.raises(BadInput) as info:
         next(run)
@@ -314,7 +302,7 @@ def test_repeated_token_is_refused() -> None:
     def route(params: dict[str, str]) -> httpx.Response:
         return xml(ARXIV_PAGES[0])  # always answers with token 7|3, also to 7|3
 
-    run = harvest(Server(FakeTime(), route))
+    run = harvest(Server(FakeTime(1_000_000.0), route))
     next(run)
     with pytest.raises(SourceError, match="loops"):
         next(run)
@@ -323,7 +311,7 @@ def test_repeated_token_is_refused() -> None:
 @pytest.mark.parametrize(("name", "value"), [("from_date", "2017/12/14"), ("until", "20171214")])
 def test_dates_must_be_iso_days(name: str, value: str) -> None:
     args: dict[str, Any] = {"from_date": "2017-12-14", "until": None, name: value}
-    server = Server(FakeTime(), arxiv_route())
+    server = Server(FakeTime(1_000_000.0), arxiv_route())
     with pytest.raises(BadInput) as info:
         next(harvest_oai(server.client(), base_url=URL, set_spec=None, **args))
     assert info.value.where == name
@@ -331,7 +319,7 @@ def test_dates_must_be_iso_days(name: str, value: str) -> None:
 
 
 def test_unsupported_metadata_prefix_is_refused() -> None:
-    server = Server(FakeTime(), arxiv_route())
+    server = Server(FakeTime(1_000_000.0), arxiv_route())
     with pytest.raises(BadInput) as info:
         next(harvest_oai(server.client(), set_spec=None, from_date=None, metadata_prefix="oai_dc"))
     assert info.value.where == "metadata_prefix"

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import FakeTime
 from paperfeed.errors import BadInput
 from paperfeed.papers import Paper, Rejection
 from paperfeed.sources import arxiv_api
@@ -28,21 +29,6 @@ def body(name: str) -> bytes:
     if not path.exists():  # recorded 2026 bodies carry a hash suffix: match on the prefix
         (path,) = NEW.glob(f"{name}_*.xml")
     return path.read_bytes()
-
-
-class FakeTime:
-    """Clock and sleep for PoliteClient: sleeping advances the clock and is recorded, never waited."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.waits: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
 
 
 def recordings() -> dict[tuple[str, ...], tuple[int, bytes]]:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import FakeTime
 from paperfeed.errors import BadInput, SourceError
 from paperfeed.papers import Paper, Rejection
 from paperfeed.sources.arxiv_rss import fetch_listing, parse_listing_feed
@@ -18,21 +19,6 @@ from paperfeed.sources.http import PoliteClient
 FIXTURES = Path(__file__).parent / "fixtures" / "arxiv_rss"
 ATOM = (FIXTURES / "arxiv_rss_atom_cs.AI_2026_trimmed.xml").read_bytes()
 RSS = (FIXTURES / "arxiv_rss_rss2_cs.AI_constructed.xml").read_bytes()
-
-
-class FakeTime:
-    """Clock and sleep for PoliteClient: sleeping advances the clock and is recorded, never waited."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.waits: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
 
 
 def papers(data: bytes) -> list[Paper]:

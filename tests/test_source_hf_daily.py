@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import FakeTime
 from paperfeed.errors import BadInput
 from paperfeed.papers import Paper, Rejection
 from paperfeed.sources.hf_daily import fetch_daily_papers, new_client, parse_daily_papers
@@ -18,21 +19,6 @@ from paperfeed.sources.http import PoliteClient
 FIXTURES = Path(__file__).parent / "fixtures" / "hf_daily"
 DAY_2024 = (FIXTURES / "daily_papers_2024-10-25_excerpt_first2.json").read_bytes()  # a list of 2
 ITEM_2026 = (FIXTURES / "hf_daily_papers_item.json").read_bytes()  # one element, not wrapped in a list
-
-
-class FakeTime:
-    """Clock and sleep for PoliteClient: sleeping advances the clock and is recorded, never waited."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.waits: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
 
 
 def papers(data: bytes, day: str | None = None) -> list[Paper]:

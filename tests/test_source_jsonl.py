@@ -11,12 +11,11 @@ import orjson
 import pytest
 
 from paperfeed.errors import BadInput
-from paperfeed.papers import Paper, ParsedItem, Rejection, clean_text
+from paperfeed.papers import Paper, ParsedItem, Rejection, _clean_text_general, clean_text
 from paperfeed.sources.jsonl import (
     _rfc2822_day,
     detect_jsonl_format,
     export_record,
-    fast_clean_text,
     listing_runs,
     parse_jsonl,
 )
@@ -371,16 +370,16 @@ def test_paperfeed_ignores_unknown_keys() -> None:
         "x\x1cy",
     ],
 )
-def test_fast_clean_text_is_clean_text(text: str | None) -> None:
-    assert fast_clean_text(text) == clean_text(text)
+def test_clean_text_shortcut_matches_the_general_rule(text: str | None) -> None:
+    assert clean_text(text) == _clean_text_general(text)
 
 
-def test_fast_clean_text_on_real_abstracts() -> None:
+def test_clean_text_shortcut_on_real_abstracts() -> None:
     for path, key in ((KAGGLE, "abstract"), (LISTINGS, "summary")):
         for line in _lines(path):
             record = orjson.loads(line)
-            assert fast_clean_text(record[key]) == clean_text(record[key])
-            assert fast_clean_text(record["title"]) == clean_text(record["title"])
+            assert clean_text(record[key]) == _clean_text_general(record[key])
+            assert clean_text(record["title"]) == _clean_text_general(record["title"])
 
 
 @pytest.mark.parametrize(

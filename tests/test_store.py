@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from paperfeed.errors import NotFound, StoreError
-from paperfeed.papers import Paper
+from paperfeed.papers import CONTENT_FIELDS, Paper
 from paperfeed.store import Store, open_store
 from paperfeed.store.migrations import LATEST
 
@@ -51,23 +51,7 @@ def test_round_trip_keeps_every_field(store: Store) -> None:
     )
     store.upsert_papers([paper])
     got = store.get_paper(paper.id)
-    for name in (
-        "title",
-        "abstract",
-        "version",
-        "authors",
-        "categories",
-        "submitted",
-        "updated",
-        "announced",
-        "comments",
-        "journal_ref",
-        "doi",
-        "license",
-        "code_urls",
-        "project_urls",
-        "listing_days",
-    ):
+    for name in CONTENT_FIELDS:
         assert getattr(got, name) == getattr(paper, name), name
     assert got.sightings["hf-daily"]["signals"] == {"upvotes": 4}
 

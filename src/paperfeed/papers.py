@@ -127,7 +127,35 @@ def normalise_title(title: str) -> str:
 
 
 def clean_text(text: str | None) -> str:
-    """Collapse arXiv's hard-wrapped lines and indentation into single spaces, keeping paragraph breaks."""
+    """Collapse arXiv's hard-wrapped lines and indentation into single spaces, keeping paragraph breaks.
+
+    Most arXiv abstracts are ASCII with nothing but hard-wrap newlines to fix: those take a shortcut that gives the
+    same result ten times faster (this is on the ingest hot path). The chain of ``in`` tests is deliberate: a loop
+    over the patterns costs more than the scans themselves.
+    """
+    if (
+        text
+        and text.isascii()
+        and text[0] not in " \n"
+        and text[-1] not in " \n"
+        and "  " not in text
+        and "\n " not in text
+        and " \n" not in text
+        and "\n\n" not in text
+        and "\t" not in text
+        and "\r" not in text
+        and "\x0b" not in text
+        and "\x0c" not in text
+        and "\x1c" not in text
+        and "\x1d" not in text
+        and "\x1e" not in text
+        and "\x1f" not in text
+    ):
+        return text.replace("\n", " ")
+    return _clean_text_general(text)
+
+
+def _clean_text_general(text: str | None) -> str:
     if not text:
         return ""
     paragraphs = re.split(r"\n\s*\n|\n(?=\s{2,}\S)", text.strip())
@@ -188,7 +216,7 @@ def with_links(paper: Paper) -> Paper:
     return paper
 
 
-_CONTENT_FIELDS = (
+CONTENT_FIELDS = (
     "title",
     "abstract",
     "version",
@@ -210,7 +238,7 @@ _CONTENT_FIELDS = (
 def content_hash(paper: Paper) -> str:
     """A digest of what the paper says (not where it was seen): equal hashes mean an upsert changes nothing."""
     h = hashlib.blake2b(digest_size=16)
-    for name in _CONTENT_FIELDS:
+    for name in CONTENT_FIELDS:
         value = getattr(paper, name)
         if isinstance(value, dict):
             value = sorted(value.items())
