@@ -1,4 +1,4 @@
-"""VectorIndex: exact scan below the threshold, usearch ANN above it, filters, replace/remove, files."""
+"""VectorIndex: exact scan below the threshold, faiss IVF-SQ8 above it, filters, replace/remove, files."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def test_ann_recall_at_10(ann: VectorIndex, data: tuple[npt.NDArray[np.float32],
     found, scores = ann.search(q, 10)
     assert found.shape == (200, 10)
     assert recall(found, truth) >= 0.95
-    # scores are cosines of the int8 vectors: close to the float ones
+    # scores are cosines with the 8-bit decoded vectors: close to the float ones
     np.testing.assert_allclose(scores[:, 0], np.sum(q * base[(found[:, 0] - 7) // 3], axis=1), atol=0.02)
 
 
@@ -129,18 +129,25 @@ def test_mode_follows_size_with_hysteresis() -> None:
 def test_allowed_small_set_is_scanned(ann: VectorIndex, data: tuple[npt.NDArray[np.float32], ...]) -> None:
     base, q = data
     keys = np.arange(20_000) * 3 + 7
-    pick = np.arange(0, 20_000, 40)  # 500 rows: under the threshold, so a scan of the subset's int8 vectors
+    pick = np.arange(0, 20_000, 80)  # 250 rows: at most SCAN_MAX, so the decoded vectors are scanned
     allowed = np.concatenate([keys[pick], [1, 2, 4]])  # plus keys that are not indexed
     want, _ = exact_top(base[pick], keys[pick], q, 10)
     got, _ = ann.search(q, 10, allowed=allowed)
     assert np.isin(got, keys[pick]).all()
-    assert recall(got, want) >= 0.97  # only int8 rounding separates it from the float scan
+    assert recall(got, want) >= 0.97  # only 8-bit rounding separates it from the float scan
+
+
+def test_allowed_selector_never_leaks_other_keys(ann: VectorIndex, data: tuple[npt.NDArray[np.float32], ...]) -> None:
+    _, q = data
+    allowed = np.arange(600) * 3 + 7  # the 600 smallest keys: a bitmap selector, with indexed keys above its end
+    got, _ = ann.search(q[:50], 10, allowed=allowed)
+    assert np.isin(got, allowed).all()
 
 
 def test_allowed_large_set_uses_ann_and_filters(ann: VectorIndex, data: tuple[npt.NDArray[np.float32], ...]) -> None:
     base, q = data
     keys = np.arange(20_000) * 3 + 7
-    pick = np.arange(0, 20_000, 4)  # 5,000 rows: over the threshold, so oversampled ANN then filtering
+    pick = np.arange(0, 20_000, 4)  # 5,000 rows: over SCAN_MAX, so an IVF search through a selector
     want, _ = exact_top(base[pick], keys[pick], q, 10)
     got, _ = ann.search(q, 10, allowed=keys[pick])
     assert np.isin(got, keys[pick]).all()
@@ -156,6 +163,31 @@ def test_allowed_mostly_unknown_keys_retries_wider(ann: VectorIndex, data: tuple
     got, _ = ann.search(q[:50], 10, allowed=allowed)
     assert np.isin(got, keys[pick]).all()
     assert recall(got, want) >= 0.9
+
+
+def test_allowed_keys_too_rare_for_the_probed_lists(
+    ann: VectorIndex, data: tuple[npt.NDArray[np.float32], ...]
+) -> None:
+    _, q = data
+    keys = np.arange(20_000) * 3 + 7
+    allowed = np.concatenate([keys[[1, 5_000, 10_000, 15_000, 19_999]], np.arange(3_000) * 3 + 8])
+    got, scores = ann.search(q[0], 10, allowed=allowed)  # 3,005 keys: a filtered IVF search, 5 of them indexed
+    assert sorted(got.tolist()) == sorted(keys[[1, 5_000, 10_000, 15_000, 19_999]].tolist())
+    assert np.all(np.diff(scores) <= 0)
+
+
+def test_ann_trains_again_when_it_has_grown() -> None:
+    base = clustered(1_000, seed=9)
+    index = VectorIndex.open(None, DIM, exact_below=100)
+    index.add(np.arange(150), base[:150])
+    assert index.info()["trained_on"] == 150
+    index.add(np.arange(150, 400), base[150:400])
+    assert index.info()["trained_on"] == 150  # 400 < 4 x 150: new vectors go into the trained lists
+    index.add(np.arange(400, 1_000), base[400:])
+    info = index.info()
+    assert info["trained_on"] == 1_000 and info["count"] == 1_000 and info["index"] == "IVF25,SQ8"
+    top, _ = index.search(base[123], 1)
+    assert top.tolist() == [123]
 
 
 def test_allowed_edge_cases() -> None:
@@ -207,8 +239,8 @@ def test_save_and_reopen(tmp_path: Path, exact_below: int) -> None:
     third = VectorIndex.open(path, DIM, exact_below=exact_below)
     assert len(third) == 491 and 1_000 not in third and 5 in third and third.get_meta("seq") == 42
     assert sorted(p.name for p in path.parent.iterdir()) == sorted(
-        ["vectors.meta.json", "vectors.2.keys.npy", "vectors.2.norms.npy", "vectors.2.vectors.npy"]
-        + (["vectors.2.usearch"] if third.mode == "ann" else [])
+        ["vectors.meta.json"]
+        + (["vectors.2.faiss"] if third.mode == "ann" else ["vectors.2.keys.npy", "vectors.2.vectors.npy"])
     )
 
 

@@ -169,8 +169,7 @@ def _dense_candidates(store: Store, indexes: SearchIndexes, q: Query, depth: int
             )
             if not len(allowed):
                 return []
-        keys, scores = indexes.vectors.search(vector, oversample, allowed=allowed)
-        scored = [(int(k), float(v)) for k, v in zip(keys, scores, strict=True)]
+        scored = indexes.search_vectors(vector, oversample, allowed)
     ids_by_pk = store.ids_for_pks([pk for pk, _ in scored])
     found = [(ids_by_pk[pk], score) for pk, score in scored if pk in ids_by_pk]
     if constrained:
@@ -242,8 +241,7 @@ def _nearest(store: Store, indexes: SearchIndexes, vector: np.ndarray, k: int, r
         allowed = np.array(store.filter_pks(date_from=date_from), dtype=np.int64) if date_from else None
         if allowed is not None and not len(allowed):
             return []
-        keys, scores = indexes.vectors.search(vector, k, allowed=allowed)
-        scored = [(int(key), float(s)) for key, s in zip(keys, scores, strict=True)]
+        scored = indexes.search_vectors(vector, k, allowed)
     ids_by_pk = store.ids_for_pks([pk for pk, _ in scored])
     papers = store.get_papers(ids_by_pk.values())
     return [

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from paperfeed.config import default_setting
 from paperfeed.search.embed import Embedder, EmbeddingCache, embed_cached, get_embedder, paper_text, text_hash
@@ -58,7 +59,8 @@ class SearchIndexes:
         self._keyword: KeywordIndex | None = None
         self._vectors: VectorIndex | None = None
         self._embedder: Embedder | None = None
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # opening indexes, and one sync at a time
+        self._vector_lock = threading.Lock()  # the file vector index is not thread-safe: searches vs. writes
 
     @property
     def keyword(self) -> KeywordIndex:
@@ -106,9 +108,18 @@ class SearchIndexes:
         if self.uses_pgvector:
             self.store.set_state(f"vectors:{self.model}", {"seq": seq, "dim": self.embedder.dim})
         else:
-            self.vectors.set_meta("seq", seq)
-            self.vectors.set_meta("model", self.model)
-            self.vectors.save()
+            with self._vector_lock:
+                self.vectors.set_meta("seq", seq)
+                self.vectors.set_meta("model", self.model)
+                self.vectors.save()
+
+    def search_vectors(
+        self, query: npt.NDArray[np.float32], k: int, allowed: npt.NDArray[np.int64] | None = None
+    ) -> list[tuple[int, float]]:
+        """Nearest (key, cosine) pairs from the file vector index, safe against a concurrent sync."""
+        with self._vector_lock:
+            keys, scores = self.vectors.search(query, k, allowed=allowed)
+        return [(int(key), float(s)) for key, s in zip(keys, scores, strict=True) if key >= 0]
 
     def pending(self) -> dict[str, int]:
         """How many changes each index has not applied yet."""
@@ -164,10 +175,11 @@ class SearchIndexes:
                 if gone:
                     self.store.delete_vectors(self.model, gone)
             else:
-                if len(keys):
-                    self.vectors.add(keys, vectors)
-                if gone:
-                    self.vectors.remove(np.array(gone, dtype=np.int64))
+                with self._vector_lock:
+                    if len(keys):
+                        self.vectors.add(keys, vectors)
+                    if gone:
+                        self.vectors.remove(np.array(gone, dtype=np.int64))
             seq = rows[-1].seq
             self._set_vector_seq(seq)
             report.vectors_updated += len(todo)

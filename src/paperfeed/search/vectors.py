@@ -1,34 +1,40 @@
-"""Vector index of the embedded (SQLite) deployment: paper key -> unit vector, cosine top-k, filters, a file.
+"""Vector index of the embedded (SQLite) deployment: paper key -> unit vector, cosine top-k, filters, files.
 
-It owns the dense half of search when paperfeed runs as one process over SQLite: the caller (the search service)
-embeds texts, passes int64 keys (paper row ids) with L2-normalised float32 vectors, and asks for the k most similar
-keys, optionally only among an ``allowed`` key set (a category, a date range). New papers arrive daily and a
-paper's vector changes with its text, so adds, replacements and removals are incremental; ``save()`` persists to
-files beside ``path`` and ``open()`` reloads them.
+It owns the dense half of search when paperfeed runs as one process over SQLite: the caller embeds texts, passes
+int64 keys (paper row ids, >= 0) with L2-normalised float32 vectors, and asks for the k most similar keys,
+optionally only among an ``allowed`` key set (a category, a date range). Papers arrive daily and a paper's vector
+changes with its text, so adds, replacements and removals are incremental; ``save()`` commits to files beside
+``path`` (atomically, by generation) and ``open()`` reloads them.
 
-Two regimes, chosen by size, because an exact scan is both exact and cheapest while the index is small:
+Two regimes, chosen by size:
 
-* exact, below ``exact_below`` vectors: a contiguous float32 matrix and one BLAS matrix-vector product.
-* ANN, from ``exact_below`` on: a usearch HNSW graph (M=16, ef_add=64, ef_search=128 by default) over int8
-  vectors that this module quantises itself (each vector scaled by its own max |component| to +-127). usearch's
-  own float->int8 cast uses a fixed scale, which leaves a 384-d unit vector +-6 levels and caps recall@10 at 0.915
-  on our synthetic set; the per-vector scale gives 0.99 for an exact scan over the int8 vectors. A numpy copy of
-  the int8 rows is kept beside the graph so that filtered searches can scan an allowed subset exactly (usearch's
-  Python ``get`` costs ~2 us a key) and so that ``get`` is cheap.
+* exact, below ``exact_below`` vectors: a contiguous float32 matrix and one BLAS product; exact scores.
+* ANN, from ``exact_below`` on: a faiss IVF index with 8-bit scalar quantisation (``IVF<lists>,SQ8``, inner
+  product, a hash map id -> slot so that single ids can be removed and read back). Lists = min(4096, 4 sqrt(n),
+  n/40), trained on the vectors present; once the index holds 4x what it was trained on it is trained again
+  from its own decoded vectors (the add() that crosses that line takes ~50 s at 400k, ~2 min at 1.6M).
+  Each query probes NPROBE lists.
 
-Filtered search (``allowed``): when at most ``exact_below`` indexed keys are allowed (or the index is exact), the
-allowed rows are scanned exactly; otherwise the graph is asked for ~2k/selectivity candidates, which are
-filtered, and asked again with 4x more when fewer than k survive.
+Measured by bench/vectors.py (bench/results/vectors.md) on this 2-core machine while other jobs ran (load 3-8,
+so times are pessimistic), k=10, recall@10 against an exact float32 scan:
 
-Measured by bench/vectors.py on the shared 2-core machine (load average 4-6 from other jobs, so latencies are
-pessimistic), 384-d vectors in 2,000 gaussian clusters, k=10, 300-500 queries, see bench/results/vectors.md:
+    set                          n     exact p50   IVF-SQ8 nprobe 64: build  add-one  p50     recall  RAM     file
+    synthetic, 2,000 clusters    100k  32 ms       32 s    0.07 ms  0.40 ms  0.990   55 MB   41 MB
+    synthetic, 2,000 clusters    1M    153 ms      80 s    0.11 ms  1.04 ms  0.981   492 MB  393 MB
+    real MiniLM abstracts        15k   1.4 ms      1.1 s   0.03 ms  0.15 ms  0.993   -       6 MB
+    exact scan p50 by n: 5k 0.18 ms, 10k 0.85 ms, 20k 1.9 ms, 50k 12 ms -> EXACT_BELOW = 10,000
+    1M filtered (random keys allowed): 0.5 % 2.5 ms / 0.986, 2 % 1.3 ms / 0.993, 10 % 1.1 ms / 0.992
 
-    THRESHOLD_TABLE
+Saving takes 0.35 s and opening 0.43 s at 1M. usearch's HNSW over int8 (M=16, ef_add=64) was as fast per query but
+reached only recall 0.90 at 1M even with ef=256, took 9.4 min to build and 1.1 GB, and could only filter after the
+graph walk (0.84 with 2 % allowed); hnswlib keeps float32 (1.5 GB at 1M) and faiss's HNSW cannot remove.
 
-Memory in ANN mode is ~2 x n x dim bytes (graph copy + numpy copy of the int8 vectors) + ~130 B/vector of graph
-links + a Python dict key->row (~100 B/key): ~1.1 GB at 1M x 384-d. Scores in ANN mode are cosines of the int8
-vectors (within ~0.005 of the float ones).
+Filtered search (``allowed``): exact mode scans the allowed rows. ANN mode reads back and scans the allowed
+vectors when there are at most SCAN_MAX of them (~2 us a key); otherwise it searches with a bitmap selector and
+probes more lists the rarer the allowed keys are (enough to meet ~200 k allowed vectors), capped at all lists.
 
+Scores are cosines; in ANN mode, of the query with the 8-bit decoded vectors (within 0.002 of the float ones
+on real MiniLM vectors).
 Not thread-safe: the caller serialises writes, and searches against writes.
 """
 
@@ -43,18 +49,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import faiss as _faiss
 import numpy as np
 import numpy.typing as npt
-from usearch.index import BatchMatches, Index
-from usearch.index import search as brute_force
 
 from paperfeed.errors import StoreError
 
-EXACT_BELOW = 20_000
-CONNECTIVITY = 16
-EXPANSION_ADD = 64
-EXPANSION_SEARCH = 128
-SCAN_PER_SQRT_N = 15
+# faiss ships a py.typed stub that lacks most of the IVF API (DirectMap, invlists, keyword search parameters)
+faiss: Any = _faiss
+
+EXACT_BELOW = 10_000
+NPROBE = 64
+SCAN_MAX = 500
+FILTER_REACH = 200
+_MAX_LISTS = 4_096
+_RETRAIN_GROWTH = 4
 _FORMAT = 1
 
 Keys = npt.NDArray[np.int64]
@@ -70,32 +79,22 @@ class VectorIndex:
         self._path = path
         self._dim = dim
         self._exact_below = max(1, exact_below)
+        self._impl: _Exact | _IVF = _Exact(dim)
         self._meta: dict[str, Any] = {}
         self._generation = 0
         self._data_dirty = False
         self._meta_dirty = False
-        self._ann: Index | None = None
-        self._n = 0
-        self._keys: Keys = np.empty(0, np.int64)
-        # float32 unit rows in exact mode, int8 quantised rows in ANN mode
-        self._vecs: npt.NDArray[Any] = np.empty((0, dim), np.float32)
-        self._inv_norm: Floats = np.empty(0, np.float32)  # 1/|row| of the int8 rows (unused in exact mode)
-        self._row: dict[int, int] = {}
-        self._expansion_search = EXPANSION_SEARCH
 
     # -- opening and saving -------------------------------------------------------------------------------------
 
     @classmethod
-    def open(
-        cls, path: Path | None, dim: int, *, exact_below: int = EXACT_BELOW, expansion_search: int = EXPANSION_SEARCH
-    ) -> VectorIndex:
+    def open(cls, path: Path | None, dim: int, *, exact_below: int = EXACT_BELOW) -> VectorIndex:
         """Open the index saved at ``path`` (``path.meta.json`` and its data files), or a new empty one.
 
         ``path=None`` gives an in-memory index (``save()`` then does nothing). A saved index of another ``dim``
         raises StoreError: vectors of another model need a new index.
         """
         index = cls(path, dim, exact_below)
-        index._expansion_search = expansion_search
         if path is not None and _meta_path(path).exists():
             index._load(path)
         index._rebalance()
@@ -110,35 +109,23 @@ class VectorIndex:
             if manifest["dim"] != self._dim:
                 raise StoreError(f"{meta_path}: index holds {manifest['dim']}-d vectors, asked for {self._dim}-d")
             gen = int(manifest["generation"])
-            keys = np.load(_data_path(path, gen, ".keys.npy"))
-            inv_norm = np.load(_data_path(path, gen, ".norms.npy"))
-            # copy-on-write map: opening costs nothing, rows are read when a filtered scan or get() needs them
-            vecs = np.load(_data_path(path, gen, ".vectors.npy"), mmap_mode="c")
-            ann = None
             if manifest["mode"] == "ann":
-                ann = Index.restore(
-                    str(_data_path(path, gen, ".usearch")),
-                    connectivity=CONNECTIVITY,
-                    expansion_add=EXPANSION_ADD,
-                    expansion_search=self._expansion_search,
+                self._impl = _IVF.load(_data_path(path, gen, ".faiss"), self._dim, int(manifest["trained_on"]))
+            else:
+                self._impl = _Exact.load(_data_path(path, gen, ".keys.npy"), _data_path(path, gen, ".vectors.npy"))
+            if len(self._impl) != manifest["count"] or self._impl.dim != self._dim:
+                raise StoreError(
+                    f"{path}: generation {gen} holds {len(self._impl)} vectors, expected {manifest['count']}"
                 )
-                if ann is None or len(ann) != len(keys):
-                    raise StoreError(f"{path}: graph and vectors of generation {gen} disagree")
-            if vecs.shape != (len(keys), self._dim) or vecs.dtype != (np.float32 if ann is None else np.int8):
-                raise StoreError(f"{path}: vectors of generation {gen} have shape {vecs.shape} and type {vecs.dtype}")
         except (OSError, KeyError, ValueError, RuntimeError, EOFError) as e:
             raise StoreError(f"{path}: cannot read the vector index ({e})") from e
         self._meta = dict(manifest.get("user", {}))
         self._generation = gen
-        self._ann = ann
-        self._n = len(keys)
-        self._keys, self._vecs, self._inv_norm = keys.astype(np.int64), vecs, inv_norm.astype(np.float32)
-        self._row = dict(zip(keys.tolist(), range(self._n), strict=True))
 
     def save(self) -> None:
-        """Write the index and its meta atomically (data files of a new generation, then the manifest by rename).
+        """Commit the vectors and the meta: data files of a new generation, then the manifest by atomic rename.
 
-        The manifest ``path.meta.json`` is the commit point: a crash leaves the previous generation in force.
+        The manifest ``path.meta.json`` is the commit point: after a crash the previous generation is in force.
         """
         if self._path is None or not (self._data_dirty or self._meta_dirty or self._generation == 0):
             return
@@ -147,22 +134,16 @@ class VectorIndex:
         gen = self._generation
         if self._data_dirty or gen == 0:
             gen += 1
-            n = self._n
-            for suffix, array in ((".keys", self._keys), (".norms", self._inv_norm), (".vectors", self._vecs)):
-                with _atomic(_data_path(path, gen, suffix + ".npy")) as tmp, open(tmp, "wb") as f:
-                    np.save(f, array[:n])
-            if self._ann is not None:
-                with _atomic(_data_path(path, gen, ".usearch")) as tmp:
-                    self._ann.save(str(tmp))
-        manifest = {
-            "format": _FORMAT,
-            "dim": self._dim,
-            "mode": self.mode,
-            "generation": gen,
-            "count": self._n,
-            "ann": {"library": "usearch", "dtype": "i8", "connectivity": CONNECTIVITY, "expansion_add": EXPANSION_ADD},
-            "user": self._meta,
-        }
+            if isinstance(self._impl, _IVF):
+                with _atomic(_data_path(path, gen, ".faiss")) as tmp:
+                    self._impl.save(tmp)
+            else:
+                with (
+                    _atomic(_data_path(path, gen, ".keys.npy")) as keys_tmp,
+                    _atomic(_data_path(path, gen, ".vectors.npy")) as vecs_tmp,
+                ):
+                    self._impl.save(keys_tmp, vecs_tmp)
+        manifest = {"format": _FORMAT, "dim": self._dim, "generation": gen, "user": self._meta} | self.info()
         with _atomic(_meta_path(path)) as tmp:
             tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
         self._generation, self._data_dirty, self._meta_dirty = gen, False, False
@@ -184,57 +165,50 @@ class VectorIndex:
         return self._dim
 
     @property
-    def expansion_search(self) -> int:
-        """HNSW candidate-list size of a search (ef): recall and latency grow with it; unused in exact mode."""
-        return self._expansion_search
-
-    @expansion_search.setter
-    def expansion_search(self, value: int) -> None:
-        self._expansion_search = value
-        if self._ann is not None:
-            self._ann.expansion_search = value  # type: ignore[misc]  # usearch has a setter its stub does not show
-
-    @property
     def mode(self) -> str:
         """``"exact"`` or ``"ann"``."""
-        return "exact" if self._ann is None else "ann"
+        return "ann" if isinstance(self._impl, _IVF) else "exact"
+
+    def info(self) -> dict[str, Any]:
+        """Mode, count and, in ANN mode, the IVF lists and the count it was trained on (for status pages)."""
+        out: dict[str, Any] = {"mode": self.mode, "count": len(self)}
+        if isinstance(self._impl, _IVF):
+            out |= {"index": f"IVF{self._impl.lists},SQ8", "nprobe": NPROBE, "trained_on": self._impl.trained_on}
+        return out
 
     def __len__(self) -> int:
-        return self._n
+        return len(self._impl)
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, int | np.integer) and int(key) in self._row
+        return isinstance(key, int | np.integer) and int(key) in self._impl
 
     def keys(self) -> Keys:
         """All keys, in no particular order (a copy)."""
-        return self._keys[: self._n].copy()
+        return self._impl.keys()
 
     def get(self, keys: npt.ArrayLike) -> Floats:
         """The unit vectors of ``keys`` as (len(keys), dim) float32; KeyError for a key not in the index.
 
-        In ANN mode these are the int8 vectors scaled back to unit length (cosine ~0.999 to what was added).
+        In ANN mode these are the 8-bit vectors decoded and scaled back to unit length (cosine 0.9999 to the input).
         """
         wanted = _as_keys(keys)
-        rows = np.empty(len(wanted), np.int64)
-        for i, key in enumerate(wanted.tolist()):
-            row = self._row.get(key)
-            if row is None:
+        for key in wanted.tolist():
+            if key not in self._impl:
                 raise KeyError(key)
-            rows[i] = row
-        return self._rows_as_float(rows)
+        return self._impl.get(wanted)
 
     # -- changes ------------------------------------------------------------------------------------------------
 
     def add(self, keys: npt.ArrayLike, vectors: npt.ArrayLike) -> None:
         """Add vectors under keys; a key already present gets the new vector (last one wins within a batch)."""
         new_keys = _as_keys(keys)
-        vecs = np.ascontiguousarray(vectors, dtype=np.float32)
+        vecs = np.array(vectors, dtype=np.float32, order="C")  # a copy: normalised in place below
         if vecs.ndim != 2 or vecs.shape != (len(new_keys), self._dim):
             raise ValueError(f"vectors must have shape ({len(new_keys)}, {self._dim}), got {vecs.shape}")
         if len(new_keys) == 0:
             return
         if new_keys.min() < 0:
-            raise ValueError("keys must be >= 0 (usearch reserves the top of the unsigned range; -1 pads results)")
+            raise ValueError("keys must be >= 0 (-1 pads results)")
         norms = np.linalg.norm(vecs, axis=1)
         if not np.all(np.isfinite(norms)) or np.any(norms == 0):
             raise ValueError("vectors must be finite and non-zero")
@@ -242,82 +216,37 @@ class VectorIndex:
             last = len(new_keys) - 1 - np.unique(new_keys[::-1], return_index=True)[1]
             new_keys, vecs, norms = new_keys[last], vecs[last], norms[last]
         vecs /= norms[:, None]
-        self._drop(new_keys)
-        if self._ann is None and self._n + len(new_keys) >= self._exact_below:
-            self._to_ann()
-        if self._ann is None:
-            self._append(new_keys, vecs, np.ones(len(new_keys), np.float32))
+        self._impl.remove(new_keys)
+        total = len(self._impl) + len(new_keys)
+        impl = self._impl
+        if (isinstance(impl, _Exact) and total >= self._exact_below) or (
+            isinstance(impl, _IVF) and total >= _RETRAIN_GROWTH * impl.trained_on
+        ):
+            # train on everything at once: the new vectors exactly, the present ones as stored
+            old = impl.keys()
+            self._impl = _IVF.build(
+                self._dim, np.concatenate([old, new_keys]), np.concatenate([_unit(impl.get(old)), vecs])
+            )
         else:
-            q8 = _quantise(vecs)
-            self._ann.add(new_keys.view(np.uint64), q8)
-            self._append(new_keys, q8, _inv_norms(q8))
+            impl.add(new_keys, vecs)
         self._data_dirty = True
 
     def remove(self, keys: npt.ArrayLike) -> None:
         """Remove keys; keys not in the index are ignored."""
-        self._drop(_as_keys(keys))
-        self._rebalance()
-
-    def _drop(self, keys: Keys) -> None:
-        present = [k for k in dict.fromkeys(keys.tolist()) if k in self._row]
-        if not present:
-            return
-        if self._ann is not None:
-            self._ann.remove(np.array(present, np.int64).view(np.uint64))
-        for key in present:
-            # move the last row into the hole so that rows [0, n) stay contiguous for the exact scan
-            row, last = self._row.pop(key), self._n - 1
-            if row != last:
-                moved = int(self._keys[last])
-                self._keys[row], self._vecs[row], self._inv_norm[row] = moved, self._vecs[last], self._inv_norm[last]
-                self._row[moved] = row
-            self._n = last
-        self._data_dirty = True
-
-    def _append(self, keys: Keys, rows: npt.NDArray[Any], inv_norm: Floats) -> None:
-        need = self._n + len(keys)
-        if need > len(self._keys):
-            cap = max(need, int(len(self._keys) * 1.5), 1024)
-            self._keys = _resized(self._keys, cap, self._n)
-            self._inv_norm = _resized(self._inv_norm, cap, self._n)
-            vecs = np.empty((cap, self._dim), rows.dtype)
-            vecs[: self._n] = self._vecs[: self._n]
-            self._vecs = vecs
-        start = self._n
-        self._keys[start:need], self._vecs[start:need], self._inv_norm[start:need] = keys, rows, inv_norm
-        self._row.update(zip(keys.tolist(), range(start, need), strict=True))
-        self._n = need
+        if self._impl.remove(_as_keys(keys)):
+            self._data_dirty = True
+            self._rebalance()
 
     def _rebalance(self) -> None:
-        # the factor 2 of hysteresis keeps an index near the threshold from rebuilding its graph at every change
-        if self._ann is None and self._n >= self._exact_below:
-            self._to_ann()
-        elif self._ann is not None and self._n < self._exact_below // 2:
-            self._to_exact()
-
-    def _to_ann(self) -> None:
-        n = self._n
-        q8 = _quantise(self._vecs[:n])
-        ann = Index(
-            ndim=self._dim,
-            metric="cos",
-            dtype="i8",
-            connectivity=CONNECTIVITY,
-            expansion_add=EXPANSION_ADD,
-            expansion_search=self._expansion_search,
-        )
-        if n:
-            ann.add(self._keys[:n].view(np.uint64), q8)
-        self._ann = ann
-        self._vecs, self._inv_norm = q8, _inv_norms(q8)
-        self._keys = self._keys[:n].copy()
-        self._data_dirty = True
-
-    def _to_exact(self) -> None:
-        self._vecs = self._rows_as_float(np.arange(self._n))
-        self._inv_norm = np.ones(self._n, np.float32)
-        self._keys = self._keys[: self._n].copy()
-        self._ann = None
+        # the factor 2 of hysteresis keeps an index near the threshold from being rebuilt at every change
+        impl, n = self._impl, len(self._impl)
+        if isinstance(impl, _Exact) and n >= self._exact_below:
+            self._impl = _IVF.build(self._dim, impl.keys(), impl.get(impl.keys()))
+        elif isinstance(impl, _IVF) and n < self._exact_below // 2:
+            keys = impl.keys()
+            self._impl = _Exact(self._dim, keys, _unit(impl.get(keys)))
+        else:
+            return
         self._data_dirty = True
 
     # -- search -------------------------------------------------------------------------------------------------
@@ -334,90 +263,203 @@ class VectorIndex:
         if q2.ndim != 2 or q2.shape[1] != self._dim:
             raise ValueError(f"query must have shape ({self._dim},) or (q, {self._dim}), got {q.shape}")
         norms = np.linalg.norm(q2, axis=1, keepdims=True)
-        q2 = (q2 / np.where(norms > 0, norms, 1)).astype(np.float32)
-        width = max(0, min(k, self._n))
+        q2 = np.ascontiguousarray(q2 / np.where(norms > 0, norms, 1), dtype=np.float32)
+        width = max(0, min(k, len(self._impl)))
         out_keys = np.full((len(q2), width), -1, np.int64)
         out_scores = np.full((len(q2), width), -np.inf, np.float32)
-        if width == 0:
-            pass
-        elif allowed is None:
-            if self._ann is None:
-                self._scan_float(q2, None, out_keys, out_scores)
-            else:
-                for i in range(len(q2)):
-                    self._search_graph(q2[i], width, None, out_keys[i], out_scores[i])
-        else:
-            allowed_keys = _sorted_unique(_as_keys(allowed))  # sorted, for the membership test by binary search
-            # Scanning m rows costs ~m; the graph needs ~2k*n/m candidates at ~10x the cost of a scanned row, so
-            # the break-even m is ~sqrt(200 k n) (measured: scan 10k rows 7.6 ms vs graph 0.8 ms at n=100k)
-            scan_limit = min(self._exact_below, int(SCAN_PER_SQRT_N * math.sqrt(self._n)))
-            if self._ann is None or len(allowed_keys) <= scan_limit:
-                # a dict lookup per allowed key costs O(allowed), not O(index) as a mask over all keys would
-                rows = np.array([r for r in map(self._row.get, allowed_keys.tolist()) if r is not None], np.intp)
-                if len(rows) and self._ann is None:
-                    self._scan_float(q2, rows, out_keys, out_scores)
-                elif len(rows):
-                    for i in range(len(q2)):
-                        self._scan_int8(q2[i], rows, out_keys[i], out_scores[i])
-            else:
-                for i in range(len(q2)):
-                    self._search_graph(q2[i], width, allowed_keys, out_keys[i], out_scores[i])
+        if width:
+            allowed_keys = None if allowed is None else _sorted_unique(_as_keys(allowed))
+            self._impl.search(q2, allowed_keys, out_keys, out_scores)
         if not single:
             return out_keys, out_scores
         hits = out_keys[0] != -1
         return out_keys[0][hits], out_scores[0][hits]
 
-    def _scan_float(self, q2: Floats, rows: npt.NDArray[np.intp] | None, out_keys: Keys, out_scores: Floats) -> None:
-        """Exact mode: one matrix product over all rows or the allowed ones."""
-        vecs = self._vecs[: self._n] if rows is None else self._vecs[rows]
-        keys = self._keys[: self._n] if rows is None else self._keys[rows]
-        scores = q2 @ vecs.T
-        width = min(out_keys.shape[1], scores.shape[1])
-        if width < scores.shape[1]:
-            top = np.argpartition(-scores, width - 1, axis=1)[:, :width]
+
+class _Exact:
+    """Rows [0, n) of a float32 matrix, a key per row, and a dict key -> row; removal moves the last row in."""
+
+    def __init__(self, dim: int, keys: Keys | None = None, vecs: npt.NDArray[np.float32] | None = None) -> None:
+        self.dim = dim
+        self._keys: Keys = np.empty(0, np.int64) if keys is None else keys
+        self._vecs: npt.NDArray[np.float32] = np.empty((0, dim), np.float32) if vecs is None else vecs
+        self._n = len(self._keys)
+        self._row = dict(zip(self._keys.tolist(), range(self._n), strict=True))
+
+    @classmethod
+    def load(cls, keys_path: Path, vecs_path: Path) -> _Exact:
+        keys = np.load(keys_path)
+        vecs = np.load(vecs_path, mmap_mode="c")  # copy-on-write map: open now, read pages when used
+        if vecs.dtype != np.float32 or vecs.ndim != 2 or len(vecs) != len(keys):
+            raise ValueError(f"{vecs_path}: {vecs.dtype} {vecs.shape} for {len(keys)} keys")
+        return cls(vecs.shape[1], keys.astype(np.int64), vecs)
+
+    def save(self, keys_path: Path, vecs_path: Path) -> None:
+        for target, array in ((keys_path, self._keys), (vecs_path, self._vecs)):
+            with open(target, "wb") as f:
+                np.save(f, array[: self._n])
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, key: int) -> bool:
+        return key in self._row
+
+    def keys(self) -> Keys:
+        return self._keys[: self._n].copy()
+
+    def get(self, keys: Keys) -> Floats:
+        return np.array(self._vecs[[self._row[k] for k in keys.tolist()]], dtype=np.float32).reshape(-1, self.dim)
+
+    def add(self, keys: Keys, vecs: Floats) -> None:
+        need = self._n + len(keys)
+        if need > len(self._keys):
+            cap = max(need, int(len(self._keys) * 1.5), 1024)
+            grown_keys, grown_vecs = np.empty(cap, np.int64), np.empty((cap, self.dim), np.float32)
+            grown_keys[: self._n], grown_vecs[: self._n] = self._keys[: self._n], self._vecs[: self._n]
+            self._keys, self._vecs = grown_keys, grown_vecs
+        self._keys[self._n : need], self._vecs[self._n : need] = keys, vecs
+        self._row.update(zip(keys.tolist(), range(self._n, need), strict=True))
+        self._n = need
+
+    def remove(self, keys: Keys) -> int:
+        removed = 0
+        for key in keys.tolist():
+            row = self._row.pop(key, None)
+            if row is None:
+                continue
+            last = self._n - 1
+            if row != last:  # keep rows [0, n) contiguous for the scan
+                moved = int(self._keys[last])
+                self._keys[row], self._vecs[row] = moved, self._vecs[last]
+                self._row[moved] = row
+            self._n, removed = last, removed + 1
+        return removed
+
+    def search(self, q2: Floats, allowed: Keys | None, out_keys: Keys, out_scores: Floats) -> None:
+        if allowed is None:
+            keys, vecs = self._keys[: self._n], self._vecs[: self._n]
         else:
-            top = np.broadcast_to(np.arange(scores.shape[1]), scores.shape)
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        order = np.argsort(-top_scores, axis=1, kind="stable")
-        out_keys[:, :width] = keys[np.take_along_axis(top, order, axis=1)]
-        out_scores[:, :width] = np.take_along_axis(top_scores, order, axis=1)
+            rows = np.array([r for r in map(self._row.get, allowed.tolist()) if r is not None], np.intp)
+            keys, vecs = self._keys[rows], self._vecs[rows]
+        _top_k(q2 @ vecs.T, keys, out_keys, out_scores)
 
-    def _scan_int8(self, q: Floats, rows: npt.NDArray[np.intp], out_keys: Keys, out_scores: Floats) -> None:
-        """ANN mode, few allowed rows: usearch's int8 kernel over just those rows (3x faster than numpy's
-        int8->float32 conversion and product), with the same scores as the graph search."""
-        found = brute_force(self._vecs[rows], _quantise(q.reshape(1, -1))[0], len(out_keys), exact=True, threads=1)
-        if isinstance(found, BatchMatches):  # never for one query; keeps the types honest
-            raise TypeError("usearch answered a batch for one query")
-        got = len(found.keys)
-        out_keys[:got] = self._keys[rows[found.keys.astype(np.intp)]]
-        out_scores[:got] = 1.0 - found.distances
 
-    def _search_graph(self, q: Floats, k: int, allowed: Keys | None, out_keys: Keys, out_scores: Floats) -> None:
-        """ANN mode: the HNSW graph; with ``allowed`` (sorted), oversampled by 2/selectivity and filtered."""
-        assert self._ann is not None
-        q8 = _quantise(q.reshape(1, -1))[0]
-        want = k if allowed is None else min(self._n, math.ceil(2 * k * self._n / len(allowed)) + k)
-        while True:
-            found = self._ann.search(q8, want, threads=1)
-            if isinstance(found, BatchMatches):
-                raise TypeError("usearch answered a batch for one query")
-            keys = found.keys.view(np.int64)
-            scores = (1.0 - found.distances).astype(np.float32)
-            if allowed is not None:
-                at = np.minimum(np.searchsorted(allowed, keys), len(allowed) - 1)
-                keep = allowed[at] == keys
-                keys, scores = keys[keep], scores[keep]
-            if len(keys) >= k or want >= self._n:
-                break
-            want = min(self._n, want * 4)  # the filter ate more than expected (allowed keys not indexed, bad luck)
-        got = min(k, len(keys))
-        out_keys[:got] = keys[:got]
-        out_scores[:got] = scores[:got]
+class _IVF:
+    """faiss IVF-SQ8 over inner product whose ids are the keys, and the set of keys it holds."""
 
-    def _rows_as_float(self, rows: npt.NDArray[np.int64] | npt.NDArray[np.intp]) -> Floats:
-        if self._ann is None:
-            return np.array(self._vecs[rows], dtype=np.float32)
-        return self._vecs[rows].astype(np.float32) * self._inv_norm[rows, None]
+    def __init__(self, index: Any, members: set[int], trained_on: int) -> None:
+        self._index = index
+        self._members = members
+        self.trained_on = trained_on
+        self.dim: int = index.d
+
+    @property
+    def lists(self) -> int:
+        return int(self._index.nlist)
+
+    @classmethod
+    def build(cls, dim: int, keys: Keys, vecs: Floats) -> _IVF:
+        n = len(keys)
+        lists = max(1, min(_MAX_LISTS, int(4 * math.sqrt(n)), n // 40))
+        index = faiss.index_factory(dim, f"IVF{lists},SQ8", faiss.METRIC_INNER_PRODUCT)
+        # k-means needs ~40 points a list; more only costs training time
+        sample = vecs if n <= 64 * lists else vecs[np.random.default_rng(0).choice(n, 64 * lists, replace=False)]
+        index.train(np.ascontiguousarray(sample))
+        index.set_direct_map_type(faiss.DirectMap.Hashtable)
+        index.add_with_ids(np.ascontiguousarray(vecs), np.ascontiguousarray(keys))
+        return cls(index, set(keys.tolist()), n)
+
+    @classmethod
+    def load(cls, path: Path, dim: int, trained_on: int) -> _IVF:
+        index = faiss.read_index(str(path))
+        invlists = index.invlists
+        ids = [
+            faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
+            for i in range(index.nlist)
+            if invlists.list_size(i)
+        ]
+        return cls(index, set(np.concatenate(ids).tolist()) if ids else set(), trained_on)
+
+    def save(self, path: Path) -> None:
+        faiss.write_index(self._index, str(path))
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def __contains__(self, key: int) -> bool:
+        return key in self._members
+
+    def keys(self) -> Keys:
+        return np.fromiter(self._members, np.int64, len(self._members))
+
+    def get(self, keys: Keys) -> Floats:
+        if not len(keys):
+            return np.empty((0, self.dim), np.float32)
+        return _unit(self._index.reconstruct_batch(keys))
+
+    def add(self, keys: Keys, vecs: Floats) -> None:
+        self._index.add_with_ids(vecs, keys)
+        self._members.update(keys.tolist())
+
+    def remove(self, keys: Keys) -> int:
+        present = [k for k in keys.tolist() if k in self._members]
+        if present:
+            # the hash map id -> slot removes in O(1) a key, but only with an array selector
+            self._index.remove_ids(faiss.IDSelectorArray(np.array(present, np.int64)))
+            self._members.difference_update(present)
+        return len(present)
+
+    def search(self, q2: Floats, allowed: Keys | None, out_keys: Keys, out_scores: Floats) -> None:
+        k = out_keys.shape[1]
+        if allowed is None:
+            scores, keys = self._index.search(q2, k, params=faiss.SearchParametersIVF(nprobe=NPROBE))
+        elif len(allowed) <= SCAN_MAX:
+            present = allowed[np.fromiter((key in self._members for key in allowed.tolist()), bool, len(allowed))]
+            if len(present):
+                _top_k(q2 @ self._index.reconstruct_batch(present).T, present, out_keys, out_scores)
+            return
+        else:
+            # probe until ~200 k allowed vectors are met on average: the k best allowed ones lie further out the
+            # rarer they are (at 1M, 2 % allowed: 128 lists gave recall 0.976, 512 lists 0.993)
+            nprobe = min(self.lists, max(NPROBE, math.ceil(FILTER_REACH * k * self.lists / len(allowed))))
+            selector, _bits = _selector(allowed)  # _bits backs the selector: keep it alive through the search
+            scores, keys = self._index.search(q2, k, params=faiss.SearchParametersIVF(sel=selector, nprobe=nprobe))
+            if nprobe < self.lists and (keys[:, -1] == -1).any():  # too few allowed keys met: probe them all
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=self.lists)
+                scores, keys = self._index.search(q2, k, params=params)
+        found = keys != -1
+        out_keys[found], out_scores[found] = keys[found], scores[found]
+
+
+def _selector(allowed: Keys) -> tuple[Any, npt.NDArray[np.uint8] | None]:
+    """A bitmap over key values when they are dense enough (1M keys: 1 ms), else faiss's hash set (15 ms)."""
+    top = int(allowed[-1]) + 1
+    if top > 64 * len(allowed) and top > 1 << 20:
+        return faiss.IDSelectorBatch(allowed), None
+    mask = np.zeros(top, bool)
+    mask[allowed] = True
+    bits = np.packbits(mask, bitorder="little")
+    return faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits)), bits  # its size is in bytes, not ids
+
+
+def _sorted_unique(keys: Keys) -> Keys:
+    # ids from an SQL query usually come sorted and unique: checking is O(n), sorting O(n log n)
+    return keys if len(keys) < 2 or bool(np.all(keys[1:] > keys[:-1])) else np.unique(keys)
+
+
+def _top_k(scores: Floats, keys: Keys, out_keys: Keys, out_scores: Floats) -> None:
+    width = min(out_keys.shape[1], scores.shape[1])
+    if width == 0:
+        return
+    if width < scores.shape[1]:
+        top = np.argpartition(-scores, width - 1, axis=1)[:, :width]
+    else:
+        top = np.broadcast_to(np.arange(scores.shape[1]), scores.shape)
+    top_scores = np.take_along_axis(scores, top, axis=1)
+    order = np.argsort(-top_scores, axis=1, kind="stable")
+    out_keys[:, :width] = keys[np.take_along_axis(top, order, axis=1)]
+    out_scores[:, :width] = np.take_along_axis(top_scores, order, axis=1)
 
 
 def _as_keys(keys: npt.ArrayLike) -> Keys:
@@ -429,25 +471,9 @@ def _as_keys(keys: npt.ArrayLike) -> Keys:
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
-def _sorted_unique(keys: Keys) -> Keys:
-    # ids from an SQL query usually come sorted; checking is O(n), sorting O(n log n)
-    return keys if len(keys) < 2 or bool(np.all(keys[1:] > keys[:-1])) else np.unique(keys)
-
-
-def _quantise(vecs: npt.NDArray[np.float32]) -> npt.NDArray[np.int8]:
-    peak = np.abs(vecs).max(axis=1, keepdims=True)
-    return np.rint(vecs * (127.0 / np.where(peak > 0, peak, 1))).astype(np.int8)
-
-
-def _inv_norms(q8: npt.NDArray[np.int8]) -> Floats:
-    norms = np.sqrt(np.einsum("ij,ij->i", q8, q8, dtype=np.float32))
-    return np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1), 0).astype(np.float32)
-
-
-def _resized(arr: npt.NDArray[Any], cap: int, used: int) -> npt.NDArray[Any]:
-    out = np.empty(cap, arr.dtype)
-    out[:used] = arr[:used]
-    return out
+def _unit(vecs: Floats) -> Floats:
+    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+    return (vecs / np.where(norms > 0, norms, 1)).astype(np.float32)
 
 
 def _meta_path(path: Path) -> Path:
@@ -481,7 +507,7 @@ def _fsync(path: Path) -> None:
 
 
 def _remove_other_generations(path: Path, keep: int) -> None:
-    pattern = re.compile(re.escape(path.name) + r"\.(\d+)\.(keys\.npy|norms\.npy|vectors\.npy|usearch)(\.tmp)?")
+    pattern = re.compile(re.escape(path.name) + r"\.(\d+)\.(keys\.npy|vectors\.npy|faiss)(\.tmp)?")
     for other in path.parent.iterdir():
         m = pattern.fullmatch(other.name)
         if m and int(m.group(1)) != keep:
