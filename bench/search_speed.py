@@ -20,6 +20,8 @@ import json
 import random
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -39,6 +41,10 @@ from paperfeed.store import Store, open_store
 
 
 def rss_mb() -> float:
+    """Peak RSS of this process image (VmHWM; unlike ru_maxrss it does not carry the parent's peak over exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -100,6 +106,38 @@ def fill_vectors(store: Store, seed: int = 11) -> tuple[int, int]:
     return real, len(rows) - real
 
 
+def run_queries(spec_path: Path) -> dict[str, Any]:
+    spec = json.loads(spec_path.read_text())
+    rss_before = rss_mb()
+    with open_store(spec["url"], index_dir=Path(spec["index_dir"]), cache_dir=spec["cache_dir"]) as store:
+        indexes = indexes_for(store)
+        rng = random.Random(3)
+        picks = rng.sample(spec["titles"], spec["queries"])
+        half = len(picks) // 2
+        queries = [" ".join(t.split()[: rng.randint(2, 4)]) for t in picks[:half]] + picks[half:]
+        embed_cached(indexes.embedder, indexes.cache, queries)  # the model's time is measured separately
+        for q in queries[:20]:  # warm caches
+            search(store, q, 10)
+        timings: dict[str, list[float]] = {}
+        for mode in ("keyword", "dense", "hybrid"):
+            for q in queries:
+                started = time.perf_counter()
+                search(store, q, 10, mode=mode)  # type: ignore[arg-type]
+                timings.setdefault(mode, []).append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        for q in queries[:50]:
+            indexes.embedder.embed([q])
+        return {
+            "query_embedding_ms": (time.perf_counter() - started) * 1000 / 50,
+            "latency_ms": {
+                mode: {"p50": statistics.median(v), "p99": float(np.percentile(v, 99)), "n": len(v)}
+                for mode, v in timings.items()
+            },
+            "reader_rss_mb": rss_mb(),
+            "reader_rss_before_open_mb": rss_before,
+        }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="the arXiv listings JSONL (gzip ok)")
@@ -108,7 +146,11 @@ def main() -> None:
     parser.add_argument("--pg-url", help="PostgreSQL server URL (default: start pgserver)")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--query-spec", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.query_spec:
+        print(json.dumps(run_queries(args.query_spec)))
+        return
 
     tmp = Path(tempfile.mkdtemp(prefix="paperfeed-speed-"))
     server = None
@@ -140,30 +182,16 @@ def main() -> None:
             result["vector_index_s"] = time.perf_counter() - t0
             result["rss_after_build_mb"] = rss_mb()
 
-            rng = random.Random(3)
-            titles = [r.title for r in store.changes_since(0, 10**9)[:real_papers]]
-            picks = rng.sample(titles, args.queries)
-            queries = [" ".join(t.split()[: rng.randint(2, 4)]) for t in picks[: args.queries // 2]]
-            queries += picks[args.queries // 2 :]
-            embed_cached(indexes.embedder, indexes.cache, queries)  # the model's time is measured separately
-            for q in queries[:20]:  # warm caches
-                search(store, q, 10)
-            timings: dict[str, list[float]] = {}
-            for mode in ("keyword", "dense", "hybrid"):
-                for q in queries:
-                    started = time.perf_counter()
-                    search(store, q, 10, mode=mode)  # type: ignore[arg-type]
-                    timings.setdefault(mode, []).append((time.perf_counter() - started) * 1000)
-            t0 = time.perf_counter()
-            for q in queries[:50]:
-                indexes.embedder.embed([q])
-            result["query_embedding_ms"] = (time.perf_counter() - t0) * 1000 / 50
-            result["latency_ms"] = {
-                mode: {"p50": statistics.median(v), "p99": float(np.percentile(v, 99)), "n": len(v)}
-                for mode, v in timings.items()
-            }
-            result["peak_rss_mb"] = rss_mb()
+            titles = [r.title for r in store.changes_since(0, real_papers)]
             result["vector_mode"] = "pgvector-hnsw" if indexes.uses_pgvector else indexes.vectors.mode
+        # Queries run in a fresh process that only opens the store and its indexes, as a web worker would: its RSS
+        # is what serving needs, not what building needed.
+        spec = {"url": url, "index_dir": str(tmp / "index"), "cache_dir": cache_dir, "titles": titles,
+                "queries": args.queries}  # fmt: skip
+        (tmp / "spec.json").write_text(json.dumps(spec))
+        out = subprocess.run([sys.executable, __file__, "--query-spec", str(tmp / "spec.json"), str(args.data)],
+                             check=True, capture_output=True, text=True).stdout  # fmt: skip
+        result.update(json.loads(out.strip().splitlines()[-1]))
     finally:
         if server is not None:
             server.cleanup()
@@ -180,7 +208,8 @@ def main() -> None:
         print(f"| {mode} | {v['p50']:.1f} | {v['p99']:.1f} |")
     print(
         f"\nbuild: ingest {result['ingest_s']:.0f} s, keyword index {result['keyword_index_s']:.0f} s, "
-        f"vectors {result['vector_index_s']:.0f} s; peak RSS {result['peak_rss_mb']:.0f} MB; "
+        f"vectors {result['vector_index_s']:.0f} s; builder RSS {result['rss_after_build_mb']:.0f} MB, "
+        f"search process RSS {result['reader_rss_mb']:.0f} MB; "
         f"query embedding {result['query_embedding_ms']:.1f} ms (excluded above: queries are cached)"
     )
 
