@@ -221,3 +221,21 @@ def test_full_listings_give_74728_papers_and_a_killed_ingest_resumes(store_url: 
     assert finished["new"] == 74_728 - partial and finished["rejected"] == 0
     again = ingest_json(store_url, str(LISTINGS))
     assert (again["new"], again["updated"], again["unchanged"]) == (0, 0, 74_728)
+
+
+def test_index_search_and_similar_from_the_command_line(store_url: str, tmp_path: Path) -> None:
+    env = {"PAPERFEED_DATA_DIR": str(tmp_path / "data"), "PAPERFEED_CACHE_DIR": str(tmp_path / "cache")}
+    ingest_json(store_url, str(LISTINGS_SLICE))
+    indexed = json.loads(run(store_url, "index", "--json", env=env).stdout)
+    assert indexed["keyword_updated"] == 50 and indexed["vectors_updated"] == 50 and indexed["embedded"] == 50
+    again = json.loads(run(store_url, "index", "--json", env=env).stdout)
+    assert again["vectors_updated"] == 0 and again["embedded"] == 0
+    record = json.loads(gzip.decompress(LISTINGS_SLICE.read_bytes()).decode().splitlines()[5])
+    found = json.loads(run(store_url, "search", record["title"], "--json", env=env).stdout)
+    assert found["hits"][0]["id"] == record["id"] and "<mark>" in found["hits"][0]["title_html"]
+    similar = json.loads(run(store_url, "similar", record["id"], "-n", "3", "--json", env=env).stdout)
+    assert len(similar) == 3 and record["id"] not in [h["id"] for h in similar]
+    like = json.loads(run(store_url, "similar", "--text", record["summary"], "-n", "1", "--json", env=env).stdout)
+    assert like[0]["id"] == record["id"]
+    proc = run(store_url, "similar", env=env, ok=False)
+    assert proc.returncode == 2 and "PAPER_ID or --text" in proc.stderr

@@ -114,17 +114,27 @@ def search_command(app: App, query: str, limit: int, offset: int, mode: str, rec
 
 
 @click.command()
-@click.argument("paper_id")
+@click.argument("paper_id", required=False)
+@click.option("--text", help="Instead of a paper: papers like this text (an abstract, a draft; '-' reads stdin).")
 @click.option("-n", "--limit", default=10, show_default=True)
 @click.option("--recent-days", type=int, help="Only papers from the last N days.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.pass_obj
-def similar(app: App, paper_id: str, limit: int, recent_days: int | None, as_json: bool) -> None:
-    """Papers similar to PAPER_ID (nearest neighbours by embedding, other versions of it removed)."""
+def similar(
+    app: App, paper_id: str | None, text: str | None, limit: int, recent_days: int | None, as_json: bool
+) -> None:
+    """Papers similar to PAPER_ID (nearest neighbours by embedding, other versions of it removed), or to --text."""
     from paperfeed.search.engine import similar as similar_papers
+    from paperfeed.search.engine import similar_to_text
 
+    if (paper_id is None) == (text is None):
+        raise click.UsageError("give either a PAPER_ID or --text")
     with app.store() as store:
-        hits = similar_papers(store, paper_id, limit, recent_days=recent_days)
+        if text is not None:
+            hits = similar_to_text(store, sys.stdin.read() if text == "-" else text, limit, recent_days=recent_days)
+        else:
+            assert paper_id is not None
+            hits = similar_papers(store, paper_id, limit, recent_days=recent_days)
     if as_json:
         _emit_json([h.to_dict() for h in hits])
     else:
