@@ -45,6 +45,14 @@ class App:
             self._config = load_config(file=self._config_file, overrides=self._overrides)
         return self._config
 
+    @property
+    def explicit_store(self) -> bool:
+        """True when the command line named the data dir or the store URL."""
+        return bool(self._overrides.get("data_dir") or self._overrides.get("database_url"))
+
+    def with_data_dir(self, data_dir: Path) -> App:
+        return App(self._config_file, {**self._overrides, "data_dir": str(data_dir)})
+
     def store(self, *, migrate: bool = False) -> Store:
         return open_store(self.config.store_url, migrate=migrate, **self.config.store_options)
 
@@ -320,11 +328,8 @@ def demo(ctx: click.Context, no_serve: bool, as_json: bool) -> None:
     from paperfeed.search_commands import sync_with_progress
 
     app: App = ctx.obj
-    overrides = dict(app._overrides)
-    if not overrides.get("data_dir") and not overrides.get("database_url"):
-        base = load_config(file=app._config_file)
-        overrides["data_dir"] = str(Path(base.data_dir) / "demo")
-    demo_app = App(app._config_file, overrides)
+    # The demo gets a store of its own (<data dir>/demo) unless told exactly where to go.
+    demo_app = app if app.explicit_store else app.with_data_dir(Path(app.config.data_dir) / "demo")
     with demo_app.store(migrate=True) as store:
         report = _run_ingest(store, "demo corpus", load_demo(), strict=False, quiet=as_json)
         indexes = indexes_for(store)
@@ -343,8 +348,9 @@ def demo(ctx: click.Context, no_serve: bool, as_json: bool) -> None:
         console.print(f"Latest announcement day: [bold]{day}[/]\n")
         for paper in papers:
             _print_paper(console, paper)
-    where = demo_app.config.data_dir
-    console.print(f"[dim]Explore it: `paperfeed --data-dir {escape(where)} stats` (the web app is not built yet).[/]")
+    where = escape(demo_app.config.data_dir)
+    console.print(f'Search it: [bold]paperfeed --data-dir {where} search "gaussian splatting"[/]')
+    console.print(f"[dim]More: `paperfeed --data-dir {where} stats`, `… similar ID` (the web app is not built yet).[/]")
 
 
 def _print_paper(console: Console, paper: Paper) -> None:
