@@ -141,5 +141,14 @@ CREATE TABLE paper_vectors (
 """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, SEARCH)
+LIVE_KEYS = Migration(
+    3,
+    "covering index from row key to paper id for live papers",
+    # Search turns hundreds of vector-index keys into paper ids per query; with abstracts stored inline, looking
+    # each key up in the table reads one random page per paper (60 ms a query at 1M papers on a cold cache).
+    sqlite="CREATE INDEX papers_live_keys ON papers (pk, id) WHERE deleted_at IS NULL;",
+    postgres="CREATE INDEX papers_live_keys ON papers (pk) INCLUDE (id) WHERE deleted_at IS NULL;",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, SEARCH, LIVE_KEYS)
 LATEST = MIGRATIONS[-1].version
