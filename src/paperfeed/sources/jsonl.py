@@ -169,14 +169,22 @@ def _kaggle_authors(record: dict[str, Any]) -> list[str]:
     return split_authors(raw) if isinstance(raw, str) else []
 
 
-def _from_kaggle(record: dict[str, Any], where: str, lineno: int) -> ParsedItem:
+def _id_and_title(record: dict[str, Any], where: str, lineno: int) -> tuple[tuple[str, int | None], str] | Rejection:
+    """The arXiv id (with version) and title every arXiv record needs, or why the record is refused."""
     ident = _arxiv_id(record, where, lineno)
     if isinstance(ident, Rejection):
         return ident
     title = _title(record.get("title"))
     if not title:
         return Rejection(f"{where}:{lineno}", f"record {ident[0]} without title")
-    version = ident[1]
+    return ident, title
+
+
+def _from_kaggle(record: dict[str, Any], where: str, lineno: int) -> ParsedItem:
+    head = _id_and_title(record, where, lineno)
+    if isinstance(head, Rejection):
+        return head
+    (pid, version), title = head
     submitted = updated = None
     numbered = []
     for entry in record.get("versions") or ():
@@ -191,7 +199,7 @@ def _from_kaggle(record: dict[str, Any], where: str, lineno: int) -> ParsedItem:
     update_date = _text(record.get("update_date"))
     categories = record.get("categories")
     paper = Paper(
-        id=ident[0],
+        id=pid,
         title=title,
         abstract=clean_text(_text(record.get("abstract"))),
         version=version,
@@ -210,13 +218,10 @@ def _from_kaggle(record: dict[str, Any], where: str, lineno: int) -> ParsedItem:
 
 
 def _from_listings(record: dict[str, Any], where: str, lineno: int) -> ParsedItem:
-    ident = _arxiv_id(record, where, lineno)
-    if isinstance(ident, Rejection):
-        return ident
-    title = _title(record.get("title"))
-    if not title:
-        return Rejection(f"{where}:{lineno}", f"record {ident[0]} without title")
-    version = ident[1]
+    head = _id_and_title(record, where, lineno)
+    if isinstance(head, Rejection):
+        return head
+    (pid, version), title = head
     if version is None:
         for url in (record.get("abs"), record.get("pdf")):
             # rfind gate: most URLs carry no version, and two rfinds are cheaper than a regex search.
@@ -228,7 +233,7 @@ def _from_listings(record: dict[str, Any], where: str, lineno: int) -> ParsedIte
     authors = record.get("authors")
     categories = record.get("categories")
     paper = Paper(
-        id=ident[0],
+        id=pid,
         title=title,
         abstract=clean_text(_text(record.get("summary"))),
         version=version,
