@@ -5,7 +5,7 @@ differ in namespaces, title style and link schemes but not in the entry fields w
 API. The API is the only arXiv door that answers "give me these ids" or "search for this" on demand; bulk
 harvesting goes through OAI-PMH instead. arXiv asks for one request every 3 seconds (``MIN_INTERVAL``).
 
-It also holds the small XML helpers (``load_xml``, ``child_text``, ``iso_date``) that the
+It also holds the small XML helpers (``child_text``, ``iso_date``) that the
 listing-feed parser (``arxiv_rss``) shares, since both read arXiv's Atom dialect.
 """
 
@@ -22,6 +22,7 @@ from paperfeed.errors import BadInput
 from paperfeed.papers import Paper, ParsedItem, Rejection, clean_text, one_line, split_arxiv_id, with_links
 from paperfeed.sources import Batch
 from paperfeed.sources.http import PoliteClient
+from paperfeed.sources.xmlbody import load_xml
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
@@ -48,15 +49,6 @@ def new_client(**kwargs: Any) -> PoliteClient:
     """A PoliteClient spaced for export.arxiv.org (3 s between requests unless overridden)."""
     kwargs.setdefault("min_interval", MIN_INTERVAL)
     return PoliteClient(**kwargs)
-
-
-def load_xml(data: bytes, where: str) -> ET.Element:
-    """Parse a whole XML document, turning a syntax error into BadInput with the line number."""
-    try:
-        return ET.fromstring(data)
-    except ET.ParseError as exc:
-        line, _column = exc.position
-        raise BadInput(f"malformed XML: {exc}", f"{where}:{line}") from None
 
 
 def iso_date(text: str | None) -> str | None:

@@ -23,8 +23,9 @@ from paperfeed.papers import (
     split_authors,
     with_links,
 )
-from paperfeed.sources.arxiv_api import ARXIV, ATOM, child_text, iso_date, load_xml
+from paperfeed.sources.arxiv_api import ARXIV, ATOM, child_text, iso_date
 from paperfeed.sources.http import PoliteClient
+from paperfeed.sources.xmlbody import load_xml
 
 DC = "{http://purl.org/dc/elements/1.1/}"
 

@@ -29,6 +29,7 @@ from paperfeed.papers import (
     split_authors,
     with_links,
 )
+from paperfeed.sources.xmlbody import load_xml
 
 SOURCE = "arxiv-oai"
 OAI_ID_PREFIX = "oai:arXiv.org:"
@@ -68,11 +69,7 @@ class OaiPage:
 def parse_oai_page(data: bytes, where: str = "oai") -> OaiPage:
     """Parse one OAI-PMH response body. Raises ``OaiError`` for error replies (except noRecordsMatch, which is an
     empty page) and ``BadInput`` (``where`` = ``"{where}:{line}"``) when the body is not well-formed OAI-PMH."""
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        line = exc.position[0] if exc.position else 0
-        raise BadInput(f"malformed XML: {exc}", f"{where}:{line}") from None
+    root = load_xml(data, where)
     if _local(root.tag) != "OAI-PMH":
         raise BadInput(f"not an OAI-PMH response (root element <{_local(root.tag)}>)", f"{where}:1")
     page = OaiPage(response_date=_child_text(root, "responseDate") or None)
