@@ -88,6 +88,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_user", "", "SMTP user name."),
     Setting("smtp_password", "", "SMTP password.", secret=True),
     Setting("mail_from", "paperfeed <paperfeed@localhost>", "From address of digests."),
+    Setting("reply_to", "", "Reply-To address of digests (default: none)."),
+    Setting("signups", True, "Whether visitors may create accounts on the site.", _bool),
+    Setting("session_days", 30, "How long a log-in lasts, in days.", _int),
+    Setting(
+        "cookie_secure",
+        "auto",
+        "Mark cookies Secure: auto (when base_url is https), true or false.",
+        _choice("auto", "true", "false"),
+    ),
+    Setting("web_workers", 1, "Web server processes for `paperfeed serve`.", _int),
     Setting("log_level", "INFO", "Logging level.", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -52,3 +52,28 @@ class StoreError(PaperfeedError):
 
     exit_code = 6
     http_status = 503
+
+
+class Unauthorized(PaperfeedError):
+    """The request needs a signed-in member (or a valid API token) and has none."""
+
+    exit_code = 7
+    http_status = 401
+
+
+class Forbidden(PaperfeedError):
+    """The member is known but may not do this (blocked, not a moderator, bad CSRF token)."""
+
+    exit_code = 7
+    http_status = 403
+
+
+class RateLimited(PaperfeedError):
+    """Too many attempts of one kind from one member or address; ``retry_after`` is in seconds."""
+
+    exit_code = 8
+    http_status = 429
+
+    def __init__(self, reason: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(reason)

@@ -20,9 +20,14 @@ import platformdirs
 
 from paperfeed.errors import NotFound, StoreError
 from paperfeed.papers import Paper, content_hash, merge
+from paperfeed.store.community import CommunityStoreMixin
 from paperfeed.store.db import Database
+from paperfeed.store.listing import ListingStoreMixin
 from paperfeed.store.migrations import LATEST, MIGRATIONS
 from paperfeed.store.search import SearchStoreMixin
+
+# The source whose upvotes and comment counts are kept as a paper's external activity (trending counts them).
+EXTERNAL_SIGNAL_SOURCE = "hf-daily"
 
 _PAPER_COLS = (
     "id, version, title, abstract, authors, categories, primary_category, submitted, updated, announced, comments, "
@@ -53,7 +58,7 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class Store(SearchStoreMixin):
+class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin):
     """paperfeed's data on one URL (``sqlite:///…`` or ``postgresql://…``)."""
 
     def __init__(self, url: str, **options: Any) -> None:
@@ -298,6 +303,16 @@ class Store(SearchStoreMixin):
                 "signals = excluded.signals",
                 source_rows,
             )
+            self.db.executemany(
+                "INSERT INTO paper_activity (paper_id, external_upvotes, external_comments) VALUES (?, ?, ?) "
+                "ON CONFLICT (paper_id) DO UPDATE SET external_upvotes = excluded.external_upvotes, "
+                "external_comments = excluded.external_comments",
+                [
+                    (row[0], *_external_counts(orjson.loads(row[4])))
+                    for row in source_rows
+                    if row[1] == EXTERNAL_SIGNAL_SOURCE
+                ],
+            )
             self._mark_deleted(list(deleted), now, self._next_seq())
             if checkpoint is not None:
                 self._set_state(*checkpoint, now=now)
@@ -432,6 +447,14 @@ class Store(SearchStoreMixin):
                 (" ".join(words), limit),
             )
         return [r[0] for r in rows]
+
+
+def _external_counts(signals: dict[str, Any]) -> tuple[int, int]:
+    def count(key: str) -> int:
+        value = signals.get(key)
+        return value if isinstance(value, int) and value >= 0 else 0
+
+    return count("upvotes"), count("num_comments")
 
 
 def _paper_row(p: Paper, digest: str, now: str) -> tuple[Any, ...]:

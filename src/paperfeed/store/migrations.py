@@ -150,5 +150,152 @@ LIVE_KEYS = Migration(
     postgres="CREATE INDEX papers_live_keys ON papers (pk) INCLUDE (id) WHERE deleted_at IS NULL;",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, SEARCH, LIVE_KEYS)
+_COMMUNITY_TABLES = """
+CREATE TABLE users (
+    id {key},
+    name TEXT NOT NULL UNIQUE,
+    email TEXT UNIQUE,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL DEFAULT 'member',
+    created_at TEXT NOT NULL,
+    blocked_at TEXT,
+    blocked_by INTEGER
+);
+
+-- Only the SHA-256 of a session or API token is stored: a leaked database does not log anyone in.
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+
+CREATE TABLE api_tokens (
+    id {key},
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at TEXT
+);
+CREATE INDEX api_tokens_user ON api_tokens (user_id);
+
+CREATE TABLE votes (
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    paper_id TEXT NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, paper_id)
+);
+CREATE INDEX votes_paper ON votes (paper_id, created_at);
+
+CREATE TABLE comments (
+    id {key},
+    paper_id TEXT NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    hidden_at TEXT,
+    hidden_by INTEGER,
+    hidden_reason TEXT
+);
+CREATE INDEX comments_paper ON comments (paper_id, created_at);
+CREATE INDEX comments_user ON comments (user_id, created_at);
+
+-- One submission per paper: the first member to submit it is its submitter; a removed one can be submitted again.
+CREATE TABLE submissions (
+    paper_id TEXT PRIMARY KEY REFERENCES papers (id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    day TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    removed_at TEXT,
+    removed_by INTEGER
+);
+CREATE INDEX submissions_user ON submissions (user_id, created_at);
+CREATE INDEX submissions_day ON submissions (day);
+
+-- Per-paper counters kept in the same transaction as the votes, comments and sightings they count, so lists sort
+-- and render without counting rows. external_* are the latest signals from other sites (Hugging Face).
+CREATE TABLE paper_activity (
+    paper_id TEXT PRIMARY KEY REFERENCES papers (id) ON DELETE CASCADE,
+    upvotes INTEGER NOT NULL DEFAULT 0,
+    comments INTEGER NOT NULL DEFAULT 0,
+    external_upvotes INTEGER NOT NULL DEFAULT 0,
+    external_comments INTEGER NOT NULL DEFAULT 0,
+    last_activity TEXT
+);
+CREATE INDEX paper_activity_last ON paper_activity (last_activity);
+CREATE INDEX papers_published ON papers ((COALESCE(submitted, announced, '')), id) WHERE deleted_at IS NULL;
+
+-- Fixed-window counters for rate limits, shared by every web worker.
+CREATE TABLE rate_limits (
+    key TEXT PRIMARY KEY,
+    window_start BIGINT NOT NULL,
+    hits INTEGER NOT NULL
+);
+
+-- Email digests. A subscriber is an address (optionally a member's); status pending until the signed
+-- confirmation link is followed, then active; unsubscribed and bounced addresses get nothing more.
+CREATE TABLE subscribers (
+    id {key},
+    email TEXT NOT NULL UNIQUE,
+    user_id INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    frequency TEXT NOT NULL DEFAULT 'daily',
+    include_trending INTEGER NOT NULL DEFAULT 1,
+    max_papers INTEGER NOT NULL DEFAULT 10,
+    send_hour INTEGER NOT NULL DEFAULT 8,
+    timezone TEXT NOT NULL DEFAULT 'UTC',
+    created_at TEXT NOT NULL,
+    confirmed_at TEXT,
+    unsubscribed_at TEXT,
+    permanent_failures INTEGER NOT NULL DEFAULT 0,
+    last_sent_at TEXT
+);
+CREATE INDEX subscribers_status ON subscribers (status, frequency);
+
+CREATE TABLE subscription_topics (
+    subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (subscriber_id, kind, value)
+);
+
+-- One row per message a subscriber is owed (a digest period, a confirmation): written before sending, marked sent
+-- after, so a killed run resumes exactly where it stopped and nothing is sent twice.
+CREATE TABLE deliveries (
+    subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    period TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    sent_at TEXT,
+    next_attempt_at TEXT,
+    error TEXT,
+    PRIMARY KEY (subscriber_id, kind, period)
+);
+CREATE INDEX deliveries_status ON deliveries (kind, period, status);
+"""
+
+COMMUNITY = Migration(
+    4,
+    "members, sessions, API tokens, votes, comments, submissions, activity counters, rate limits, subscriptions",
+    sqlite=_COMMUNITY_TABLES.format(key="INTEGER PRIMARY KEY")
+    + """
+INSERT INTO paper_activity (paper_id, external_upvotes, external_comments)
+SELECT paper_id, COALESCE(json_extract(signals, '$.upvotes'), 0), COALESCE(json_extract(signals, '$.num_comments'), 0)
+FROM paper_sources WHERE source = 'hf-daily';
+""",
+    postgres=_COMMUNITY_TABLES.format(key="INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY")
+    + """
+INSERT INTO paper_activity (paper_id, external_upvotes, external_comments)
+SELECT paper_id, COALESCE((signals::jsonb ->> 'upvotes')::int, 0), COALESCE((signals::jsonb ->> 'num_comments')::int, 0)
+FROM paper_sources WHERE source = 'hf-daily';
+""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, SEARCH, LIVE_KEYS, COMMUNITY)
 LATEST = MIGRATIONS[-1].version

@@ -1,0 +1,125 @@
+"""The daily feed in SQL: which papers a day, week or month lists, in what order, and the days around it.
+
+A paper is in a period's feed when it was announced (new or cross-listed), posted to Hugging Face Daily Papers, or
+submitted by a member on a day of that period; replacements (new versions) are not news and are left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paperfeed.store.db import Database
+
+FEED_KINDS = ("new", "cross", "hf-daily", "seed", "submitted")
+_KINDS = ", ".join(f"'{k}'" for k in FEED_KINDS)
+SORTS = ("votes", "published")
+# A paper's publication day: its first version's date, else its announcement (matches the papers_published index).
+_PUBLISHED = "COALESCE(submitted, announced, '')"
+
+
+class ListingStoreMixin:
+    db: Database
+
+    def listing(
+        self,
+        day_from: str,
+        day_to: str,
+        *,
+        sort: str = "votes",
+        limit: int = 50,
+        offset: int = 0,
+        submitter: str | None = None,
+    ) -> tuple[list[str], int]:
+        """Paper ids listed between two days (inclusive) and how many there are in all.
+
+        ``votes`` puts the most upvoted first (ours plus Hugging Face's), then member submissions, new papers before
+        cross-lists; ``published`` puts the latest day first. Ties break on the id, so paging is stable."""
+        where = f"d.day >= ? AND d.day <= ? AND d.kind IN ({_KINDS})"
+        params: list[Any] = [day_from, day_to]
+        join = ""
+        if submitter is not None:
+            join = (
+                "JOIN submissions s ON s.paper_id = d.paper_id AND s.removed_at IS NULL "
+                "JOIN users u ON u.id = s.user_id "
+            )
+            where += " AND lower(u.name) = lower(?)"
+            params.append(submitter)
+        grouped = (
+            f"SELECT d.paper_id, max(d.day) AS day, min(CASE d.kind WHEN 'submitted' THEN 0 WHEN 'new' THEN 1 "
+            f"WHEN 'hf-daily' THEN 1 ELSE 2 END) AS rank FROM paper_days d {join}WHERE {where} GROUP BY d.paper_id"
+        )
+        order = (
+            "COALESCE(a.upvotes, 0) + COALESCE(a.external_upvotes, 0) DESC, g.rank, g.day DESC, g.paper_id"
+            if sort == "votes"
+            else "g.day DESC, g.rank, g.paper_id"
+        )
+        rows = self.db.query(
+            f"SELECT g.paper_id FROM ({grouped}) g JOIN papers p ON p.id = g.paper_id "
+            "LEFT JOIN paper_activity a ON a.paper_id = g.paper_id "
+            f"WHERE p.deleted_at IS NULL ORDER BY {order} LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        count = self.db.query_one(
+            f"SELECT count(DISTINCT d.paper_id) FROM paper_days d {join}WHERE {where}",
+            params,
+        )
+        return [r[0] for r in rows], int(count[0]) if count else 0
+
+    def feed_day_near(self, day: str, direction: int) -> str | None:
+        """The closest day before (-1) or after (+1) ``day`` with anything in the feed."""
+        if direction < 0:
+            row = self.db.query_one(f"SELECT max(day) FROM paper_days WHERE day < ? AND kind IN ({_KINDS})", (day,))
+        else:
+            row = self.db.query_one(f"SELECT min(day) FROM paper_days WHERE day > ? AND kind IN ({_KINDS})", (day,))
+        return row[0] if row and row[0] else None
+
+    def latest_feed_day(self, until: str | None = None) -> str | None:
+        row = self.db.query_one(
+            f"SELECT max(day) FROM paper_days WHERE kind IN ({_KINDS})" + (" AND day <= ?" if until else ""),
+            (until,) if until else (),
+        )
+        return row[0] if row and row[0] else None
+
+    def active_listed(self, day_from: str, day_to: str) -> list[tuple[str, str, int, int, int, int]]:
+        """Trending's candidates: papers with any activity that were in the feed during the window or were voted on
+        or discussed in it — (id, latest feed day up to ``day_to`` (else the activity day), upvotes, comments,
+        external upvotes, external comments)."""
+        rows = self.db.query(
+            "SELECT a.paper_id, COALESCE((SELECT max(d.day) FROM paper_days d WHERE d.paper_id = a.paper_id "
+            f"AND d.kind IN ({_KINDS}) AND d.day <= ?), substr(a.last_activity, 1, 10)), "
+            "a.upvotes, a.comments, a.external_upvotes, a.external_comments "
+            "FROM paper_activity a JOIN papers p ON p.id = a.paper_id AND p.deleted_at IS NULL "
+            "WHERE a.upvotes + a.comments + a.external_upvotes + a.external_comments > 0 "
+            "AND ((a.last_activity >= ? AND a.last_activity < ?) OR EXISTS (SELECT 1 FROM paper_days d "
+            f"WHERE d.paper_id = a.paper_id AND d.kind IN ({_KINDS}) AND d.day >= ? AND d.day <= ?))",
+            (day_to, day_from, day_to + "~", day_from, day_to),
+        )
+        return [(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows if r[1]]
+
+    def published_page(self, before: tuple[str, str] | None, limit: int) -> list[tuple[str, str]]:
+        """(id, published day) of live papers, newest first, after the keyset ``before`` (published, id)."""
+        where = "deleted_at IS NULL"
+        params: list[Any] = []
+        if before is not None:
+            where += f" AND ({_PUBLISHED} < ? OR ({_PUBLISHED} = ? AND id < ?))"
+            params += [before[0], before[0], before[1]]
+        rows = self.db.query(
+            f"SELECT id, {_PUBLISHED} FROM papers WHERE {where} ORDER BY {_PUBLISHED} DESC, id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def first_listing_days(self, paper_ids: list[str]) -> dict[str, str]:
+        """Each paper's first day in the feed (its age for trending)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(paper_ids), 900):
+            chunk = paper_ids[start : start + 900]
+            found.update(
+                (r[0], r[1])
+                for r in self.db.query(
+                    "SELECT paper_id, min(day) FROM paper_days "
+                    f"WHERE paper_id IN ({Database.placeholders(len(chunk))}) AND kind IN ({_KINDS}) GROUP BY paper_id",
+                    chunk,
+                )
+            )
+        return found

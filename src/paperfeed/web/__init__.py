@@ -1,0 +1,1 @@
+"""paperfeed on the web: the pages and the JSON API (see ``app.create_app``)."""

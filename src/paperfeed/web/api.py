@@ -1,0 +1,264 @@
+"""The JSON API: the Hugging Face papers API (same paths, parameters and fields) and paperfeed's own endpoints.
+
+``/api/daily_papers``, ``/api/papers``, ``/api/papers/search`` and ``/api/papers/{id}`` answer exactly as
+huggingface.co does, so ``huggingface_hub.HfApi(endpoint=…)`` works against a paperfeed unchanged. The rest
+(voting, comments, submitting, similar papers, filtered search, trending with reasons) is paperfeed's own, for
+scripts: authenticate with ``Authorization: Bearer pf_…`` (a token made in settings).
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from paperfeed import community
+from paperfeed.errors import BadInput
+from paperfeed.hf_format import PaperActivity as HfActivity
+from paperfeed.hf_format import daily_item_json, list_item_json, paper_json, search_item_json
+from paperfeed.papers import Paper
+from paperfeed.periods import Period, day_period, parse_day, parse_period
+from paperfeed.search.engine import similar
+from paperfeed.store import Store
+from paperfeed.store.community import Activity
+from paperfeed.web.app import Site, site, visitor
+from paperfeed.web.security import Visitor, check_csrf
+from paperfeed.web.views import entries, paper_view, search_view, trending_view
+
+router = APIRouter(prefix="/api")
+Who = Annotated[Visitor, Depends(visitor)]
+HF: list[str | Enum] = ["Hugging Face compatible"]
+OWN: list[str | Enum] = ["paperfeed"]
+
+
+def _hf_activity(activity: Activity) -> HfActivity:
+    submitted = datetime.fromisoformat(activity.submitted_at) if activity.submitted_at else None
+    return HfActivity(
+        upvotes=activity.upvotes,
+        num_comments=activity.comments + activity.external_comments,
+        submitter=activity.submitter,
+        submitted_at=submitted.astimezone(UTC) if submitted else None,
+        hf_upvotes=activity.external_upvotes,
+    )
+
+
+def _papers(store: Store, ids: list[str]) -> list[tuple[Paper, HfActivity]]:
+    found = store.get_papers(ids)
+    activity = store.activity(ids)
+    return [(found[i], _hf_activity(activity[i])) for i in ids if i in found]
+
+
+# -- Hugging Face compatible ---------------------------------------------------------------------------------------
+@router.get("/daily_papers", tags=HF)
+def daily_papers(
+    request: Request,
+    p: Annotated[int, Query(ge=0, description="Page, from 0")] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    date_: Annotated[str | None, Query(alias="date", description="YYYY-MM-DD")] = None,
+    week: Annotated[str | None, Query(description="YYYY-Www")] = None,
+    month: Annotated[str | None, Query(description="YYYY-MM")] = None,
+    submitter: Annotated[str | None, Query(description="Name of the member who submitted the paper")] = None,
+    sort: Annotated[str, Query(pattern="^(publishedAt|trending)$")] = "publishedAt",
+) -> list[dict[str, Any]]:
+    """Daily papers, newest first (or by trending score), optionally for one day, week or month."""
+    s = site(request)
+    period: Period | None = None
+    if date_:
+        period = day_period(parse_day(date_, where="date"))
+    elif week:
+        period = parse_period(week, where="week")
+    elif month:
+        period = parse_period(month, where="month")
+    first, last = period.day_range if period else ("0000-00-00", "9999-12-31")
+    if sort == "trending":
+        from paperfeed.trending import rank
+
+        ranked = rank(
+            s.store, last if period else None, window_days=(period.last - period.first).days + 1 if period else 7
+        )
+        ids = [t.paper_id for t in ranked][p * limit : (p + 1) * limit]
+        days = {t.paper_id: t.day for t in ranked}
+    else:
+        ids, _ = s.store.listing(first, last, sort="published", limit=limit, offset=p * limit, submitter=submitter)
+        days = s.store.first_listing_days(ids)
+    return [
+        daily_item_json(paper, act, base_url=s.base_url, day=days.get(paper.id) or paper.announced or "")
+        for paper, act in _papers(s.store, ids)
+    ]
+
+
+def _cursor(published: str, paper_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{published}|{paper_id}".encode()).decode().rstrip("=")
+
+
+def _parse_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        published, paper_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|", 1)
+    except (ValueError, UnicodeDecodeError):
+        raise BadInput("not a cursor from this API", where="cursor") from None
+    return published, paper_id
+
+
+@router.get("/papers", tags=HF)
+def list_papers(
+    request: Request,
+    response: Response,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> list[dict[str, Any]]:
+    """Papers by published date, newest first; the next page's URL is in the ``Link`` header (rel="next")."""
+    s = site(request)
+    page = s.store.published_page(_parse_cursor(cursor) if cursor else None, limit)
+    if len(page) == limit:
+        next_url = request.url.include_query_params(cursor=_cursor(page[-1][1], page[-1][0]))
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    return [list_item_json(paper, act, base_url=s.base_url) for paper, act in _papers(s.store, [i for i, _ in page])]
+
+
+@router.get("/papers/search", tags=HF)
+def search_papers(
+    request: Request,
+    q: Annotated[str, Query(max_length=250)] = "",
+    limit: Annotated[int, Query(ge=1, le=120)] = 20,
+) -> list[dict[str, Any]]:
+    """Hybrid (keyword + semantic) search."""
+    s = site(request)
+    if not q.strip():
+        return []
+    view = search_view(s.store, None, q, limit=min(limit, 100))
+    return [
+        search_item_json(e.paper, _hf_activity(e.activity), base_url=s.base_url, highlight=e.title_html)
+        for e in view.entries
+    ]
+
+
+# -- paperfeed's own ---------------------------------------------------------------------------------------------
+@router.get("/search", tags=OWN)
+def search_filtered(
+    request: Request,
+    who: Who,
+    q: str = "",
+    page: Annotated[int, Query(ge=1)] = 1,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    category: str = "",
+    author: str = "",
+    date_from: Annotated[str, Query(alias="from")] = "",
+    date_to: Annotated[str, Query(alias="to")] = "",
+    mode: Annotated[str, Query(pattern="^(hybrid|keyword|dense)$")] = "hybrid",
+) -> dict[str, Any]:
+    """Search with filters (category, author, date range) and highlighted matches."""
+    for name, value in (("from", date_from), ("to", date_to)):
+        if value:
+            parse_day(value, where=name)
+    view = search_view(
+        site(request).store,
+        who.user,
+        q,
+        page=page,
+        limit=limit,
+        category=category,
+        author=author,
+        date_from=date_from,
+        date_to=date_to,
+        mode=mode,
+    )
+    return view.to_dict()
+
+
+@router.get("/trending", tags=OWN)
+def trending_api(request: Request, who: Who, day: str | None = None) -> dict[str, Any]:
+    """Trending papers with the formula and, per paper, why it ranks where it does."""
+    if day:
+        parse_day(day, where="day")
+    return trending_view(site(request).store, who.user, day).to_dict()
+
+
+class VoteBody(BaseModel):
+    up: bool = True
+
+
+class CommentBody(BaseModel):
+    body: str = Field(description="Plain text or a small Markdown subset; at most 5000 characters")
+
+
+class SubmitBody(BaseModel):
+    paper: str = Field(description="An arXiv id or arxiv.org URL")
+
+
+@router.get("/me", tags=OWN)
+def me(who: Who) -> dict[str, Any]:
+    """The member this token or session belongs to."""
+    user = community.require_member(who.user)
+    return {"name": user.name, "role": user.role, "joined": user.created_at}
+
+
+@router.post("/submit", tags=OWN)
+def submit_api(request: Request, who: Who, body: SubmitBody) -> dict[str, Any]:
+    """Submit a paper to today's feed (fetched from arXiv when new here)."""
+    check_csrf(request, who, None)
+    s: Site = site(request)
+    today = date.today().isoformat()
+    paper = community.submit(s.store, who.user, body.paper, s.fetch_paper, today)
+    from paperfeed.web.pages import _index_new
+
+    _index_new(request, paper.id)
+    return {"paper": paper.id, "day": today, "submitter": community.require_member(who.user).name}
+
+
+@router.get("/papers/{paper_id:path}/similar", tags=OWN)
+def similar_api(
+    request: Request, who: Who, paper_id: str, limit: Annotated[int, Query(ge=1, le=50)] = 10
+) -> list[dict[str, Any]]:
+    """Papers most like this one (semantic nearest neighbours)."""
+    s = site(request)
+    hits = similar(s.store, paper_id, limit)
+    return [e.to_dict() for e in entries(s.store, [h.paper for h in hits], who.user)]
+
+
+@router.get("/papers/{paper_id:path}/comments", tags=OWN)
+def comments_api(request: Request, paper_id: str) -> list[dict[str, Any]]:
+    s = site(request)
+    s.store.get_paper(paper_id)
+    return [
+        {"id": c.id, "author": c.author, "created_at": c.created_at, "body": c.body}
+        for c in s.store.comments_on(paper_id)
+    ]
+
+
+@router.post("/papers/{paper_id:path}/comments", tags=OWN)
+def comment_api(request: Request, who: Who, paper_id: str, body: CommentBody) -> dict[str, Any]:
+    check_csrf(request, who, None)
+    made = community.comment(site(request).store, who.user, paper_id, body.body)
+    return {"id": made.id, "author": made.author, "created_at": made.created_at, "body": made.body}
+
+
+@router.post("/papers/{paper_id:path}/vote", tags=OWN)
+def vote_api(request: Request, who: Who, paper_id: str, body: VoteBody) -> dict[str, Any]:
+    """Upvote (``{"up": true}``) or withdraw the upvote (``{"up": false}``); idempotent."""
+    check_csrf(request, who, None)
+    result = community.upvote(site(request).store, who.user, paper_id, body.up)
+    return {"paper": result.paper_id, "upvoted": result.upvoted, "upvotes": result.upvotes}
+
+
+@router.get("/papers/{paper_id:path}", tags=HF)
+def paper_api(request: Request, who: Who, paper_id: str) -> dict[str, Any]:
+    """One paper, in the Hugging Face shape (plus ``comments`` when asked for with ``field=comments``)."""
+    s = site(request)
+    view = paper_view(s.store, paper_id, who.user, similar_limit=0)
+    data = paper_json(view.entry.paper, _hf_activity(view.entry.activity), base_url=s.base_url)
+    if "comments" in request.query_params.getlist("field"):
+        data["comments"] = [
+            {
+                "id": str(c.id),
+                "createdAt": c.created_at,
+                "author": {"name": c.author},
+                "type": "comment",
+                "data": {"latest": {"raw": c.body, "html": html, "updatedAt": c.created_at}, "hidden": False},
+            }
+            for c, html in view.comments
+        ]
+    return data

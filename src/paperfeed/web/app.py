@@ -1,0 +1,237 @@
+"""The web application: one FastAPI app serving the pages (HTML) and the JSON API over the same views.
+
+``create_app(config)`` opens the store, the templates and the signing key once; routes live in ``pages.py`` (HTML)
+and ``api.py`` (JSON), both thin: parse, call one core function or view, render. Errors of every kind go through
+one handler that answers with the right status as an HTML page or a JSON body, depending on who asked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from paperfeed.config import Config
+from paperfeed.errors import PaperfeedError, RateLimited
+from paperfeed.papers import Paper
+from paperfeed.store import Store, open_store
+from paperfeed.web import filters
+from paperfeed.web.security import SECURITY_HEADERS, Visitor, cookie_secure, identify, remember_visitor, signing_key
+
+log = logging.getLogger("paperfeed.web")
+PACKAGE = Path(__file__).parent
+
+
+@dataclass
+class Site:
+    """What every request handler needs, made once per app."""
+
+    config: Config
+    store: Store
+    key: str
+    templates: jinja2.Environment
+    secure_cookies: bool
+    fetch_paper: Callable[[str], Paper | None]
+    static_versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return str(self.config.base_url).rstrip("/")
+
+
+def site(request: Request) -> Site:
+    return request.app.state.site  # type: ignore[no-any-return]
+
+
+def visitor(request: Request) -> Visitor:
+    """The request's visitor, identified once per request (a dependency shared by page and API routes)."""
+    found: Visitor | None = getattr(request.state, "visitor", None)
+    if found is None:
+        s = site(request)
+        found = request.state.visitor = identify(request, s.store, s.key)
+    return found
+
+
+def wants_json(request: Request) -> bool:
+    if request.url.path.startswith("/api/"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    s = site(request)
+    who = visitor(request)
+    html = s.templates.get_template(template).render(
+        request=request, user=who.user, csrf=who.csrf, site=s, path=request.url.path, **context
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def _error_response(request: Request, status: int, message: str, where: str | None = None) -> Response:
+    if wants_json(request):
+        body: dict[str, Any] = {"error": message, "status": status}
+        if where:
+            body["where"] = where
+        response: Response = JSONResponse(body, status_code=status)
+    else:
+        try:
+            response = render(request, "error.html", status=status, status_code=status, message=message, where=where)
+        except Exception:  # the error page itself failed (store down): plain text still tells the truth
+            response = Response(f"{status}: {message}", status_code=status, media_type="text/plain")
+    return response
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PaperfeedError)
+    async def known(request: Request, exc: PaperfeedError) -> Response:
+        where = getattr(exc, "where", None)
+        message = getattr(exc, "reason", None) or str(exc)
+        response = _error_response(request, exc.http_status, message, where)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        if exc.http_status >= 500:
+            log.error("%s %s: %s", request.method, request.url.path, exc)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ())[1:]) or None
+        return _error_response(request, 422, str(first.get("msg", "invalid request")), where)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = "no such page" if exc.status_code == 404 else str(exc.detail)
+        return _error_response(request, exc.status_code, message)
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> Response:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return _error_response(request, 500, "something went wrong on our side; it has been logged")
+
+
+def _templates(site_ref: Callable[[], Site]) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(PACKAGE / "templates")),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    filters.install(env, lambda: site_ref().static_versions)
+    return env
+
+
+def _static_versions() -> dict[str, str]:
+    """A content hash per static file, so URLs change when files do and can be cached for a year."""
+    root = PACKAGE / "static"
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+        for path in root.rglob("*")
+        if path.is_file()
+    }
+
+
+def default_fetcher(config: Config) -> Callable[[str], Paper | None]:
+    """Look a paper up on the arXiv API (politely, one request at a time) for submissions."""
+
+    def fetch(paper_id: str) -> Paper | None:
+        from paperfeed.papers import Rejection
+        from paperfeed.sources.arxiv_api import lookup_ids
+        from paperfeed.sources.http import USER_AGENT, PoliteClient
+
+        agent = f"{USER_AGENT} {config.contact_email}".strip()
+        client = PoliteClient(min_interval=float(config.request_interval), max_retries=2, user_agent=agent)
+        for item in lookup_ids(client, [paper_id], base_url=config.arxiv_api_url):
+            if not isinstance(item, Rejection) and item.id == paper_id:
+                return item
+        return None
+
+    return fetch
+
+
+def create_app(
+    config: Config,
+    *,
+    store: Store | None = None,
+    fetch_paper: Callable[[str], Paper | None] | None = None,
+) -> FastAPI:
+    """The paperfeed web app on ``config`` (the store is opened here unless given, and closed with the app)."""
+    owns_store = store is None
+    the_store = store or open_store(config.store_url, **config.store_options)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from paperfeed.search.indexes import indexes_for
+
+        # Open the search indexes before the first request, not inside the first search.
+        try:
+            indexes_for(the_store).catch_up_keyword()
+        except PaperfeedError as exc:
+            log.warning("search indexes not ready: %s", exc)
+        yield
+        if owns_store:
+            the_store.close()
+
+    app = FastAPI(
+        title="paperfeed",
+        summary="Daily research papers, curated by a community: feed, trending, search, papers, comments.",
+        version="0.1.0",
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    the_site: Site
+    the_site = Site(
+        config,
+        the_store,
+        signing_key(config),
+        _templates(lambda: the_site),
+        cookie_secure(config),
+        fetch_paper or default_fetcher(config),
+        _static_versions(),
+    )
+    app.state.site = the_site
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        response: Response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith("/static/") and "v" in request.query_params:
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        who = getattr(request.state, "visitor", None)
+        if who is not None:
+            remember_visitor(response, who, the_site.secure_cookies)
+        return response
+
+    _install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static")
+
+    from paperfeed.web import api, pages
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (each worker process reads the same environment)."""
+    from paperfeed.config import load_config
+
+    return create_app(load_config())

@@ -1,0 +1,332 @@
+"""The HTML pages: feed, trending, search, paper, submit, accounts, profile, settings, moderation.
+
+Each route parses its input, calls one view or core function, and renders a template; every mutation is a POST
+checked for CSRF that answers with a redirect (303) for forms or JSON for scripts. A page asked for with
+``Accept: application/json`` returns the same view as JSON.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from paperfeed import community
+from paperfeed.errors import BadInput, PaperfeedError
+from paperfeed.periods import day_period, parse_day, parse_period
+from paperfeed.store.community import User
+from paperfeed.web.app import render, site, visitor, wants_json
+from paperfeed.web.security import (
+    Visitor,
+    check_csrf,
+    clear_session,
+    client_address,
+    set_session,
+)
+from paperfeed.web.views import feed_view, paper_view, profile_view, search_view, trending_view
+
+router = APIRouter(include_in_schema=False)
+Csrf = Annotated[str, Form(alias="csrf")]
+Who = Annotated[Visitor, Depends(visitor)]
+
+
+def _page(request: Request, template: str, view: Any, **context: Any) -> Response:
+    if wants_json(request):
+        return JSONResponse(view.to_dict())
+    return render(request, template, view=view, **context)
+
+
+def _done(request: Request, location: str, data: dict[str, Any] | None = None) -> Response:
+    """The answer to a successful POST: JSON for scripts, a redirect (Post/Redirect/Get) for forms."""
+    if wants_json(request):
+        return JSONResponse(data or {"ok": True})
+    return RedirectResponse(location, status_code=303)
+
+
+def _safe_next(target: str | None) -> str:
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+# -- feeds -----------------------------------------------------------------------------------------------------------
+@router.get("/")
+def home(request: Request, who: Who, page: int = 1, sort: str = "votes") -> Response:
+    view = feed_view(site(request).store, None, who.user, page=page, sort=sort)
+    return _page(request, "feed.html", view)
+
+
+@router.get("/papers/date/{day}")
+def by_day(request: Request, who: Who, day: str, page: int = 1, sort: str = "votes") -> Response:
+    view = feed_view(site(request).store, day_period(parse_day(day)), who.user, page=page, sort=sort)
+    return _page(request, "feed.html", view)
+
+
+@router.get("/papers/week/{week}")
+def by_week(request: Request, who: Who, week: str, page: int = 1, sort: str = "votes") -> Response:
+    period = parse_period(week, where="week")
+    if period.kind != "week":
+        raise BadInput("expected a week like 2026-W47", where="week")
+    return _page(request, "feed.html", feed_view(site(request).store, period, who.user, page=page, sort=sort))
+
+
+@router.get("/papers/month/{month}")
+def by_month(request: Request, who: Who, month: str, page: int = 1, sort: str = "votes") -> Response:
+    period = parse_period(month, where="month")
+    if period.kind != "month":
+        raise BadInput("expected a month like 2026-11", where="month")
+    return _page(request, "feed.html", feed_view(site(request).store, period, who.user, page=page, sort=sort))
+
+
+@router.get("/papers/trending")
+def trending_page(request: Request, who: Who, day: str | None = None) -> Response:
+    if day:
+        parse_day(day, where="day")
+    return _page(request, "trending.html", trending_view(site(request).store, who.user, day))
+
+
+@router.get("/search")
+def search_page(
+    request: Request,
+    who: Who,
+    q: str = "",
+    page: int = 1,
+    category: str = "",
+    author: str = "",
+    date_from: Annotated[str, Query(alias="from")] = "",
+    date_to: Annotated[str, Query(alias="to")] = "",
+) -> Response:
+    for name, value in (("from", date_from), ("to", date_to)):
+        if value:
+            parse_day(value, where=name)
+    view = search_view(
+        site(request).store,
+        who.user,
+        q,
+        page=page,
+        category=category,
+        author=author,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    return _page(request, "search.html", view)
+
+
+# -- one paper -------------------------------------------------------------------------------------------------------
+@router.get("/papers/{paper_id:path}/vote")
+def vote_get(paper_id: str) -> Response:
+    return RedirectResponse(f"/papers/{paper_id}", status_code=303)
+
+
+@router.post("/papers/{paper_id:path}/vote")
+def vote(request: Request, who: Who, paper_id: str, csrf: Csrf = "", up: Annotated[str, Form()] = "1") -> Response:
+    check_csrf(request, who, csrf)
+    result = community.upvote(site(request).store, who.user, paper_id, up != "0")
+    return _done(
+        request,
+        f"/papers/{paper_id}",
+        {"paper": result.paper_id, "upvoted": result.upvoted, "upvotes": result.upvotes},
+    )
+
+
+@router.post("/papers/{paper_id:path}/comments")
+def add_comment(request: Request, who: Who, paper_id: str, body: Annotated[str, Form()], csrf: Csrf = "") -> Response:
+    check_csrf(request, who, csrf)
+    made = community.comment(site(request).store, who.user, paper_id, body)
+    return _done(request, f"/papers/{paper_id}#comment-{made.id}", {"id": made.id})
+
+
+@router.post("/papers/{paper_id:path}/remove-submission")
+def remove_submission(request: Request, who: Who, paper_id: str, csrf: Csrf = "") -> Response:
+    check_csrf(request, who, csrf)
+    community.remove_submission(site(request).store, who.user, paper_id)
+    return _done(request, f"/papers/{paper_id}")
+
+
+@router.get("/papers/{paper_id:path}")
+def paper_page(request: Request, who: Who, paper_id: str) -> Response:
+    view = paper_view(site(request).store, paper_id, who.user)
+    return _page(request, "paper.html", view)
+
+
+@router.post("/comments/{comment_id}/hide")
+def hide_comment(
+    request: Request,
+    who: Who,
+    comment_id: int,
+    csrf: Csrf = "",
+    reason: Annotated[str, Form()] = "",
+    show: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, who, csrf)
+    hidden = community.hide_comment(site(request).store, who.user, comment_id, reason, hide=not show)
+    return _done(request, f"/papers/{hidden.paper_id}#comment-{comment_id}")
+
+
+# -- submitting ------------------------------------------------------------------------------------------------------
+@router.get("/submit")
+def submit_form(request: Request, who: Who) -> Response:
+    if who.user is None:
+        return RedirectResponse("/login?next=/submit", status_code=303)
+    return render(request, "submit.html", error=None, value="")
+
+
+@router.post("/submit")
+def submit(request: Request, who: Who, paper: Annotated[str, Form()] = "", csrf: Csrf = "") -> Response:
+    check_csrf(request, who, csrf)
+    s = site(request)
+    today = datetime.now(UTC).date().isoformat()
+    try:
+        found = community.submit(s.store, who.user, paper, s.fetch_paper, today)
+    except BadInput as exc:
+        if wants_json(request):
+            raise
+        return render(request, "submit.html", status=exc.http_status, error=exc.reason, value=paper)
+    _index_new(request, found.id)
+    return _done(request, f"/papers/{found.id}", {"paper": found.id, "day": today})
+
+
+def _index_new(request: Request, paper_id: str) -> None:
+    """Make a just-fetched paper searchable now rather than at the next scheduled index run."""
+    from paperfeed.search.indexes import indexes_for
+
+    with suppress(PaperfeedError):  # the next index run picks it up
+        indexes_for(site(request).store).sync()
+
+
+# -- accounts ----------------------------------------------------------------------------------------------------------
+@router.get("/signup")
+def signup_form(request: Request, next: str = "/") -> Response:
+    return render(request, "signup.html", error=None, where=None, name="", email="", next=_safe_next(next))
+
+
+@router.post("/signup")
+def signup(
+    request: Request,
+    who: Who,
+    name: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+    csrf: Csrf = "",
+) -> Response:
+    check_csrf(request, who, csrf)
+    s = site(request)
+    if not s.config.signups:
+        raise BadInput("this site does not take new sign-ups", where="name")
+    community.check_rate(s.store, "signup", client_address(request))
+    try:
+        user = community.sign_up(s.store, name, password, email)
+    except BadInput as exc:
+        return render(
+            request, "signup.html", status=422, error=exc.reason, where=exc.where, name=name, email=email, next=next
+        )
+    return _logged_in(request, user, _safe_next(next))
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> Response:
+    return render(request, "login.html", error=None, login="", next=_safe_next(next))
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    who: Who,
+    login: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+    csrf: Csrf = "",
+) -> Response:
+    check_csrf(request, who, csrf)
+    s = site(request)
+    community.check_rate(s.store, "login", client_address(request))
+    try:
+        user = community.log_in(s.store, login, password)
+    except PaperfeedError as exc:
+        if wants_json(request):
+            raise
+        return render(request, "login.html", status=exc.http_status, error=str(exc), login=login, next=next)
+    return _logged_in(request, user, _safe_next(next))
+
+
+def _logged_in(request: Request, user: User, target: str) -> Response:
+    s = site(request)
+    token = community.start_session(s.store, user, int(s.config.session_days))
+    response = _done(request, target, {"name": user.name})
+    set_session(response, token, int(s.config.session_days), s.secure_cookies)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, who: Who, csrf: Csrf = "") -> Response:
+    check_csrf(request, who, csrf)
+    s = site(request)
+    community.end_session(s.store, who.session_token)
+    response = _done(request, "/")
+    clear_session(response, s.secure_cookies)
+    return response
+
+
+# -- members -----------------------------------------------------------------------------------------------------------
+@router.get("/u/{name}")
+def profile(request: Request, who: Who, name: str) -> Response:
+    return _page(request, "profile.html", profile_view(site(request).store, name, who.user))
+
+
+@router.post("/u/{name}/block")
+def block(request: Request, who: Who, name: str, csrf: Csrf = "", unblock: Annotated[str, Form()] = "") -> Response:
+    check_csrf(request, who, csrf)
+    community.block_member(site(request).store, who.user, name, block=not unblock)
+    return _done(request, f"/u/{name}")
+
+
+@router.get("/settings")
+def settings(request: Request, who: Who) -> Response:
+    if who.user is None:
+        return RedirectResponse("/login?next=/settings", status_code=303)
+    return _settings(request, who)
+
+
+def _settings(request: Request, who: Who, status: int = 200, **extra: Any) -> Response:
+    member = community.require_member(who.user)
+    s = site(request)
+    context: dict[str, Any] = {"message": None, "error": None, "new_token": None, **extra}
+    return render(request, "settings.html", status=status, tokens=s.store.api_tokens(member.id), **context)
+
+
+@router.post("/settings/password")
+def change_password(
+    request: Request,
+    who: Who,
+    old: Annotated[str, Form()] = "",
+    new: Annotated[str, Form()] = "",
+    csrf: Csrf = "",
+) -> Response:
+    check_csrf(request, who, csrf)
+    s = site(request)
+    member = community.require_member(who.user)
+    community.check_rate(s.store, "login", f"{client_address(request)}:{member.id}")
+    try:
+        community.change_password(s.store, member, old, new)
+    except PaperfeedError as exc:
+        return _settings(request, who, status=exc.http_status, error=str(exc))
+    return _settings(request, who, message="Password changed.")
+
+
+@router.post("/settings/tokens")
+def new_token(request: Request, who: Who, name: Annotated[str, Form()] = "", csrf: Csrf = "") -> Response:
+    check_csrf(request, who, csrf)
+    token = community.create_api_token(site(request).store, community.require_member(who.user), name)
+    if wants_json(request):
+        return JSONResponse({"token": token})
+    return _settings(request, who, new_token=token)
+
+
+@router.post("/settings/tokens/{token_id}/revoke")
+def revoke_token(request: Request, who: Who, token_id: int, csrf: Csrf = "") -> Response:
+    check_csrf(request, who, csrf)
+    member = community.require_member(who.user)
+    site(request).store.revoke_api_token(member.id, token_id, community.now_iso())
+    return _done(request, "/settings")

@@ -1,0 +1,290 @@
+"""The data of each page, built once and rendered as HTML (templates) or JSON (``to_dict``).
+
+A view takes the store and plain arguments (the member looking, a period, a query) and returns plain dataclasses;
+it knows nothing of HTTP. The HTML routes pass a view to a template; the JSON routes return its ``to_dict()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from paperfeed.bibtex import bibtex
+from paperfeed.errors import BadInput, NotFound
+from paperfeed.markup import render_comment
+from paperfeed.papers import CONTENT_ID_PREFIX, Paper
+from paperfeed.periods import Period, day_period
+from paperfeed.search.engine import search, similar
+from paperfeed.store import Store
+from paperfeed.store.community import Activity, Comment, User
+from paperfeed.trending import TrendingEntry, trending
+
+PAGE_SIZE = 30
+MAX_PAGE_SIZE = 100
+
+
+@dataclass
+class Entry:
+    """One paper as a list shows it."""
+
+    paper: Paper
+    activity: Activity
+    voted: bool = False
+    why: str | None = None  # trending: how the score came about
+    title_html: str | None = None  # search: highlighted (already escaped) title / abstract
+    abstract_html: str | None = None
+
+    @property
+    def upvotes(self) -> int:
+        return self.activity.upvotes + self.activity.external_upvotes
+
+    @property
+    def on_arxiv(self) -> bool:
+        return not self.paper.id.startswith(CONTENT_ID_PREFIX)
+
+    def to_dict(self) -> dict[str, Any]:
+        p = self.paper
+        data: dict[str, Any] = {
+            "id": p.id,
+            "title": p.title,
+            "authors": p.authors,
+            "categories": p.categories,
+            "abstract": p.abstract,
+            "submitted": p.submitted,
+            "announced": p.announced,
+            "code_urls": p.code_urls,
+            "project_urls": p.project_urls,
+            "upvotes": self.upvotes,
+            "local_upvotes": self.activity.upvotes,
+            "hf_upvotes": self.activity.external_upvotes,
+            "comments": self.activity.comments,
+            "submitter": self.activity.submitter,
+            "voted": self.voted,
+        }
+        if self.why is not None:
+            data["why"] = self.why
+        if self.title_html is not None:
+            data["title_html"] = self.title_html
+            data["abstract_html"] = self.abstract_html
+        return data
+
+
+def entries(store: Store, papers: list[Paper], user: User | None) -> list[Entry]:
+    ids = [p.id for p in papers]
+    activity = store.activity(ids)
+    voted = store.voted(user.id, ids) if user else set()
+    return [Entry(p, activity[p.id], p.id in voted) for p in papers]
+
+
+def _ordered(store: Store, ids: list[str]) -> list[Paper]:
+    found = store.get_papers(ids)
+    return [found[i] for i in ids if i in found]
+
+
+@dataclass
+class FeedView:
+    period: Period
+    entries: list[Entry]
+    total: int
+    page: int
+    pages: int
+    sort: str
+    previous: str | None  # the neighbouring period's key, when it has papers (days) or exists (weeks, months)
+    next: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period.key,
+            "kind": self.period.kind,
+            "total": self.total,
+            "page": self.page,
+            "pages": self.pages,
+            "sort": self.sort,
+            "previous": self.previous,
+            "next": self.next,
+            "papers": [e.to_dict() for e in self.entries],
+        }
+
+
+def check_page(page: int, limit: int = PAGE_SIZE) -> None:
+    if page < 1:
+        raise BadInput("page must be 1 or more", where="page")
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise BadInput(f"limit must be between 1 and {MAX_PAGE_SIZE}", where="limit")
+
+
+def feed_view(
+    store: Store, period: Period | None, user: User | None, *, page: int = 1, sort: str = "votes"
+) -> FeedView:
+    """A day's, week's or month's feed; no period means the latest day with papers."""
+    check_page(page)
+    if sort not in ("votes", "published"):
+        raise BadInput("sort must be votes or published", where="sort")
+    if period is None:
+        latest = store.latest_feed_day()
+        period = day_period(date.fromisoformat(latest) if latest else date.today())
+    first, last = period.day_range
+    ids, total = store.listing(first, last, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    if period.kind == "day":
+        previous = store.feed_day_near(first, -1)
+        following = store.feed_day_near(first, +1)
+    else:
+        previous = period.shift(-1).key
+        following = period.shift(1).key if period.shift(1).first <= date.today() else None
+    return FeedView(
+        period,
+        entries(store, _ordered(store, ids), user),
+        total,
+        page,
+        max(1, -(-total // PAGE_SIZE)),
+        sort,
+        previous,
+        following,
+    )
+
+
+@dataclass
+class TrendingView:
+    day: str | None
+    entries: list[Entry]
+    formula: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"day": self.day, "formula": self.formula, "papers": [e.to_dict() for e in self.entries]}
+
+
+def trending_view(store: Store, user: User | None, day: str | None = None, limit: int = PAGE_SIZE) -> TrendingView:
+    from paperfeed.trending import FORMULA
+
+    ranked: list[TrendingEntry] = trending(store, day, limit=limit)
+    listed = entries(store, _ordered(store, [t.paper_id for t in ranked]), user)
+    why = {t.paper_id: t.why() for t in ranked}
+    for entry in listed:
+        entry.why = why.get(entry.paper.id)
+    return TrendingView(day or datetime.now(UTC).date().isoformat(), listed, FORMULA)
+
+
+@dataclass
+class SearchView:
+    query: str
+    entries: list[Entry]
+    total: int
+    page: int
+    took_ms: float
+    filters: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_more(self) -> bool:
+        return self.page * PAGE_SIZE < self.total
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "filters": self.filters,
+            "total": self.total,
+            "page": self.page,
+            "took_ms": round(self.took_ms, 1),
+            "notes": self.notes,
+            "papers": [e.to_dict() for e in self.entries],
+        }
+
+
+def search_view(
+    store: Store,
+    user: User | None,
+    query: str,
+    *,
+    page: int = 1,
+    limit: int = PAGE_SIZE,
+    category: str = "",
+    author: str = "",
+    date_from: str = "",
+    date_to: str = "",
+    mode: str = "hybrid",
+) -> SearchView:
+    check_page(page, limit)
+    if len(query) > 500:
+        raise BadInput("the query is longer than 500 characters", where="q")
+    filters = {"category": category, "author": author, "from": date_from, "to": date_to}
+    if not query.strip() and not any(filters.values()):
+        return SearchView(query, [], 0, page, 0.0, filters)
+    results = search(
+        store,
+        query,
+        limit,
+        offset=(page - 1) * limit,
+        mode=mode,  # type: ignore[arg-type]
+        categories=[c for c in category.split() if c],
+        authors=[author] if author.strip() else [],
+        date_from=date_from or None,
+        date_to=date_to or None,
+    )
+    listed = entries(store, [h.paper for h in results.hits], user)
+    for entry, hit in zip(listed, results.hits, strict=True):
+        entry.title_html, entry.abstract_html = hit.title_html, hit.abstract_html
+    return SearchView(query, listed, results.total, page, results.took_ms, filters, results.notes)
+
+
+@dataclass
+class PaperView:
+    entry: Entry
+    comments: list[tuple[Comment, str]]  # (comment, its sanitised HTML)
+    similar: list[Entry]
+    bibtex: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.entry.to_dict(),
+            "comments_list": [
+                {"id": c.id, "author": c.author, "created_at": c.created_at, "body": c.body, "html": html}
+                for c, html in self.comments
+            ],
+            "similar": [e.to_dict() for e in self.similar],
+            "bibtex": self.bibtex,
+        }
+
+
+def paper_view(store: Store, paper_id: str, user: User | None, *, similar_limit: int = 8) -> PaperView:
+    paper = store.get_papers([paper_id]).get(paper_id)
+    if paper is None:
+        raise NotFound(f"no paper with id {paper_id!r}")
+    (entry,) = entries(store, [paper], user)
+    moderator = user is not None and user.is_moderator
+    comments = [(c, render_comment(c.body)) for c in store.comments_on(paper_id, include_hidden=moderator)]
+    near: list[Paper] = []
+    if similar_limit > 0:
+        try:
+            near = [h.paper for h in similar(store, paper_id, similar_limit)]
+        except NotFound:  # no vector yet (just submitted, index not caught up)
+            near = []
+    return PaperView(entry, comments, entries(store, near, user), bibtex(paper))
+
+
+@dataclass
+class ProfileView:
+    member: User
+    submitted: list[Entry]
+    upvoted: list[Entry]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.member.name,
+            "role": self.member.role,
+            "joined": self.member.created_at,
+            "blocked": self.member.blocked,
+            "submitted": [e.to_dict() for e in self.submitted],
+            "upvoted": [e.to_dict() for e in self.upvoted],
+        }
+
+
+def profile_view(store: Store, name: str, viewer: User | None) -> ProfileView:
+    member = store.user_by_name(name)
+    if member is None:
+        raise NotFound(f"no member named {name!r}")
+    return ProfileView(
+        member,
+        entries(store, _ordered(store, store.submitted_by(member.id, 50)), viewer),
+        entries(store, _ordered(store, store.upvoted_by(member.id, 50)), viewer),
+    )
