@@ -318,11 +318,15 @@ def config_command(app: App, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--no-serve", is_flag=True, help="Load the demo and print a summary, without starting anything.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--no-serve", is_flag=True, help="Load the demo and print a summary, without starting the site.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (implies --no-serve).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to serve on.")
 @click.pass_context
-def demo(ctx: click.Context, no_serve: bool, as_json: bool) -> None:
-    """Create (or reuse) a demo store with the bundled corpus. Needs no network and no configuration."""
+def demo(ctx: click.Context, no_serve: bool, as_json: bool, host: str, port: int) -> None:
+    """Create (or reuse) a demo store with the bundled corpus and serve it on http://127.0.0.1:8000.
+
+    Needs no network and no configuration."""
     from paperfeed.demo import load_demo, prime_cache
     from paperfeed.search.indexes import indexes_for
     from paperfeed.search_commands import sync_with_progress
@@ -341,6 +345,7 @@ def demo(ctx: click.Context, no_serve: bool, as_json: bool) -> None:
     if as_json:
         _emit_json({"store": demo_app.config.store_url, "papers": total, "latest_day": day, **report.to_dict()})
         return
+    no_serve = no_serve or as_json
     _print_report(report, as_json=False)
     console = Console()
     console.print(f"\n[bold]paperfeed demo[/]: {total:,} papers in {demo_app.config.store_url}")
@@ -349,8 +354,28 @@ def demo(ctx: click.Context, no_serve: bool, as_json: bool) -> None:
         for paper in papers:
             _print_paper(console, paper)
     where = escape(demo_app.config.data_dir)
-    console.print(f'Search it: [bold]paperfeed --data-dir {where} search "gaussian splatting"[/]')
-    console.print(f"[dim]More: `paperfeed --data-dir {where} stats`, `… similar ID` (the web app is not built yet).[/]")
+    if no_serve:
+        console.print(f'Search it: [bold]paperfeed --data-dir {where} search "gaussian splatting"[/]')
+        console.print(f"Serve it: [bold]paperfeed --data-dir {where} serve[/]")
+        return
+    from paperfeed.web.serve import serve
+
+    console.print(f"Serving on [bold]http://{host}:{port}[/] (Ctrl-C to stop)")
+    serve(demo_app.config, host=host, port=port, workers=1)
+
+
+@cli.command(name="serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", type=int, help="Worker processes (default: PAPERFEED_WEB_WORKERS).")
+@pass_app
+def serve_command(app: App, host: str, port: int, workers: int | None) -> None:
+    """Run the web app and the JSON API (OpenAPI at /docs)."""
+    from paperfeed.web.serve import serve
+
+    with app.store() as store:  # refuse to start on a store that is missing or needs `paperfeed init`
+        store.check()
+    serve(app.config, host=host, port=port, workers=workers or int(app.config.web_workers))
 
 
 def _print_paper(console: Console, paper: Paper) -> None:

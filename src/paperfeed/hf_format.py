@@ -162,7 +162,8 @@ def _paper(paper: Paper, activity: PaperActivity, daily_at: str | None) -> dict[
             for position, name in enumerate(paper.authors)
         ],
         "mediaUrls": [],
-        "publishedAt": _published_at(paper),
+        # A paper with no date of its own (some non-arXiv ones) was at least around when it reached the feed.
+        "publishedAt": _published_at(paper) or daily_at,
         "submittedOnDailyAt": daily_at,
         "title": _title(paper),
         "submittedOnDailyBy": user_json(activity.submitter) if activity.submitter else None,

@@ -14,9 +14,13 @@ import base64
 import binascii
 import hashlib
 import hmac
+import os
 import re
+import secrets
 import time
+from pathlib import Path
 
+from paperfeed.config import Config
 from paperfeed.errors import BadInput, ConfigError
 
 _KEY_LABEL = b"paperfeed.tokens.v1"
@@ -25,6 +29,27 @@ _SUBJECT_RE = re.compile(r"[A-Za-z0-9_-]*")
 _ISSUED_RE = re.compile(r"[0-9]{1,12}")
 # Subjects are ids and addresses (an address is at most 254 octets); anything far longer is not ours.
 _MAX_TOKEN_LENGTH = 4096
+
+
+def instance_secret(config: Config) -> str:
+    """The configured secret key, or one generated once and kept (mode 0600) in the data directory."""
+    if config.secret_key:
+        return str(config.secret_key)
+    path = Path(config.data_dir) / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write under a temporary name and link it into place: concurrent first starts agree on one key.
+        temp = path.with_name(f".secret.key.{os.getpid()}")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass
+        finally:
+            temp.unlink()
+    return path.read_text().strip()
 
 
 def sign(secret: str, purpose: str, subject: str, *, issued: int | None = None) -> str:

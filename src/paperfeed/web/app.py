@@ -27,8 +27,9 @@ from paperfeed.config import Config
 from paperfeed.errors import PaperfeedError, RateLimited
 from paperfeed.papers import Paper
 from paperfeed.store import Store, open_store
+from paperfeed.tokens import instance_secret
 from paperfeed.web import filters
-from paperfeed.web.security import SECURITY_HEADERS, Visitor, cookie_secure, identify, remember_visitor, signing_key
+from paperfeed.web.security import SECURITY_HEADERS, Visitor, cookie_secure, identify, remember_visitor
 
 log = logging.getLogger("paperfeed.web")
 PACKAGE = Path(__file__).parent
@@ -199,7 +200,7 @@ def create_app(
     the_site = Site(
         config,
         the_store,
-        signing_key(config),
+        instance_secret(config),
         _templates(lambda: the_site),
         cookie_secure(config),
         fetch_paper or default_fetcher(config),

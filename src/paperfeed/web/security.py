@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 from fastapi import Request, Response
 
@@ -39,19 +37,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "strict-origin-when-cross-origin",
     "X-Frame-Options": "DENY",
 }
-
-
-def signing_key(config: Config) -> str:
-    """The configured secret key, or one generated once and kept (mode 0600) in the data directory."""
-    if config.secret_key:
-        return str(config.secret_key)
-    path = Path(config.data_dir) / "secret.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
 
 
 def cookie_secure(config: Config) -> bool:
