@@ -30,7 +30,7 @@ from paperfeed.papers import Paper
 
 # HF serves avatars and thumbnails from paths like these; the web app must serve (or redirect) them.
 AVATAR_PATH = "/avatars/{id}.svg"
-THUMBNAIL_PATH = "/papers/{id}/thumbnail.png"
+THUMBNAIL_PATH = "/papers/{id}/thumbnail.svg"
 _HF_SOURCE = "hf-daily"
 _TOP_LEVEL_COPIES = ("upvotes", "projectPage", "githubRepo", "githubStars", "ai_summary", "ai_keywords")
 

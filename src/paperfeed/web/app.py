@@ -224,9 +224,10 @@ def create_app(
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static")
 
-    from paperfeed.web import api, pages
+    from paperfeed.web import api, feed_routes, pages
 
     app.include_router(api.router)
+    app.include_router(feed_routes.router)
     app.include_router(pages.router)
     return app
 

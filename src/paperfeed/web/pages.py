@@ -19,6 +19,7 @@ from paperfeed.errors import BadInput, PaperfeedError
 from paperfeed.periods import day_period, parse_day, parse_period
 from paperfeed.store.community import User
 from paperfeed.web.app import render, site, visitor, wants_json
+from paperfeed.web.images import avatar_svg, thumbnail_svg
 from paperfeed.web.security import (
     Visitor,
     check_csrf,
@@ -142,6 +143,19 @@ def remove_submission(request: Request, who: Who, paper_id: str, csrf: Csrf = ""
     check_csrf(request, who, csrf)
     community.remove_submission(site(request).store, who.user, paper_id)
     return _done(request, f"/papers/{paper_id}")
+
+
+@router.get("/papers/{paper_id:path}/thumbnail.svg")
+def thumbnail(request: Request, paper_id: str) -> Response:
+    paper = site(request).store.get_paper(paper_id)
+    return Response(
+        thumbnail_svg(paper), media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
+@router.get("/avatars/{user_id}.svg")
+def avatar(user_id: str) -> Response:
+    return Response(avatar_svg(user_id), media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/papers/{paper_id:path}")
