@@ -1,7 +1,8 @@
 """The ``paperfeed`` command line: a thin door onto the core (parse options, call one function, render).
 
 Exit codes: 0 success, 1 unexpected failure, 2 bad configuration or usage, 3 not found, 4 rejected input
-(``--strict``), 5 a remote source failed, 6 the store cannot be used. Machine-readable output with ``--json`` goes to
+(``--strict``), 5 a remote source failed, 6 the store cannot be used, 7 not allowed, 8 rate limited, 9 a scheduled
+job failed. Machine-readable output with ``--json`` goes to
 stdout; progress and messages go to stderr.
 """
 
@@ -362,6 +363,38 @@ def demo(ctx: click.Context, no_serve: bool, as_json: bool, host: str, port: int
 
     console.print(f"Serving on [bold]http://{host}:{port}[/] (Ctrl-C to stop)")
     serve(demo_app.config, host=host, port=port, workers=1)
+
+
+@cli.command(name="worker")
+@click.option("--once", is_flag=True, help="Run the jobs that are due now, print what each did, and exit.")
+@click.option("--job", type=click.Choice(["harvest", "hf-signals", "digests"]), help="With --once: only this job.")
+@click.option("--threads", default=1, show_default=True, type=int, help="Worker threads.")
+@click.option("--json", "as_json", is_flag=True, help="With --once: print the results as JSON.")
+@pass_app
+def worker_command(app: App, once: bool, job: str | None, threads: int, as_json: bool) -> None:
+    """Run the recurring jobs: harvest arXiv after each announcement, index, refresh HF signals, send digests.
+
+    Runs until stopped (Ctrl-C); `--once` runs what is due now and exits (for cron or a manual catch-up). Exit code
+    9 when a job failed."""
+    if not once:
+        from paperfeed.worker import run_worker
+
+        with app.store() as store:
+            store.check()
+        run_worker(app.config, threads)
+        return
+    from paperfeed.jobs import tick
+
+    with app.store() as store:
+        results = [r.to_dict() for r in tick(store, app.config, only=job)]
+    if as_json:
+        _emit_json(results)
+    else:
+        for result in results:
+            detail = ", ".join(f"{k}={v}" for k, v in result.items() if k not in ("job", "status"))
+            err.print(f"[bold]{result['job']}[/]: {result['status']}" + (f" ({escape(detail)})" if detail else ""))
+    if any(r["status"] == "failed" for r in results):
+        sys.exit(9)
 
 
 @cli.command(name="serve")

@@ -98,6 +98,13 @@ SETTINGS: tuple[Setting, ...] = (
         _choice("auto", "true", "false"),
     ),
     Setting("web_workers", 1, "Web server processes for `paperfeed serve`.", _int),
+    Setting(
+        "worker_queue",
+        "",
+        "Task queue of `paperfeed worker`: empty for a SQLite file in data_dir, or redis://host:port/db.",
+    ),
+    Setting("harvest_days", 3, "How many days back the first scheduled harvest reaches.", _int),
+    Setting("hf_signals", True, "Whether the worker refreshes Hugging Face Daily Papers upvotes hourly.", _bool),
     Setting("log_level", "INFO", "Logging level.", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}

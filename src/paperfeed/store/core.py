@@ -392,6 +392,26 @@ class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin):
                 (key, _dumps(value), now),
             )
 
+    def acquire_lease(self, name: str, owner: str, seconds: int, now: float) -> bool:
+        """Take (or renew) the named lease for ``seconds`` unless another owner holds an unexpired one.
+
+        Jobs take a lease before running, so two workers — on one machine or many sharing this store — never run
+        the same job at once; a crashed holder's lease simply expires."""
+        key = f"lease:{name}"
+        with self.db.transaction():
+            held = self.get_state(key)
+            if held and held.get("owner") != owner and float(held.get("expires", 0)) > now:
+                return False
+            self._set_state(key, {"owner": owner, "expires": now + seconds}, now=utcnow())
+        return True
+
+    def release_lease(self, name: str, owner: str) -> None:
+        key = f"lease:{name}"
+        with self.db.transaction():
+            held = self.get_state(key)
+            if held and held.get("owner") == owner:
+                self._set_state(key, None, now=utcnow())
+
     # -- summaries ---------------------------------------------------------------------------------------------
     def stats(self, days: int = 14) -> dict[str, Any]:
         """Counts by source, primary category and (the latest) announcement days."""

@@ -41,13 +41,14 @@ def _day_time(day: str | None) -> datetime:
         return datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _items(s: Site, papers: Sequence[Paper], reasons: dict[str, str] | None = None) -> list[FeedItem]:
+def _items(s: Site, papers: Sequence[Paper], reasons: dict[str, str] | str = "") -> list[FeedItem]:
+    """Feed items for papers; ``reasons`` says why each is there (one text for all, or per paper id)."""
     return [
         FeedItem(
             paper=p,
             url=f"{s.base_url}/papers/{p.id}",
             published=_day_time(p.announced or p.submitted),
-            reason=(reasons or {}).get(p.id, ""),
+            reason=reasons if isinstance(reasons, str) else reasons.get(p.id, ""),
         )
         for p in papers
     ]
@@ -120,7 +121,12 @@ def category_feed(request: Request, name: str) -> Response:
     s = site(request)
     hits = search(s.store, "", FEED_SIZE, mode="keyword", categories=[category], highlight=False).hits
     meta = _meta(s, request, category, f"/search?category={category}", f"New papers in {category}.")
-    return _respond(request, fmt, meta, _items(s, [h.paper for h in hits], dict.fromkeys((h.paper.id for h in hits), f"In {category}")))
+    return _respond(
+        request,
+        fmt,
+        meta,
+        _items(s, [h.paper for h in hits], dict.fromkeys((h.paper.id for h in hits), f"In {category}")),
+    )
 
 
 @router.get("/author/{name}")
@@ -142,7 +148,9 @@ def search_feed(request: Request, fmt: str, q: str = "") -> Response:
     hits = search(s.store, q, 2 * FEED_SIZE, highlight=False).hits
     papers = sorted((h.paper for h in hits), key=lambda p: (p.announced or p.submitted or "", p.id), reverse=True)
     meta = _meta(s, request, f"search: {q}", f"/search?q={q}", f"New papers matching “{q}”.")
-    return _respond(request, fmt, meta, _items(s, papers[:FEED_SIZE], dict.fromkeys((p.id for p in papers), f"Matches “{q}”")))
+    return _respond(
+        request, fmt, meta, _items(s, papers[:FEED_SIZE], dict.fromkeys((p.id for p in papers), f"Matches “{q}”"))
+    )
 
 
 def member_feed_token(s: Site, user_id: int) -> str:

@@ -1,0 +1,164 @@
+"""The recurring jobs and when each is due: harvest arXiv after each announcement, index what came in, refresh
+Hugging Face signals (trending's external votes), and send the digests that are due.
+
+arXiv announces Sunday to Thursday at 20:00 US Eastern and its OAI-PMH data is complete about 22:30, so the harvest
+is due once per announcement evening after 22:30 Eastern (a worker that was down catches up at its next tick).
+Every job runs under a lease in the store, so two workers — threads, processes or machines sharing the store —
+never run the same job at once, and every job is safe to re-run (harvests resume from their checkpoint, ingest is
+idempotent, deliveries are recorded per subscriber and period). ``tick`` runs whatever is due; the worker
+(``paperfeed.worker``) calls it on a schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from paperfeed.config import Config
+from paperfeed.errors import PaperfeedError
+from paperfeed.ingest import ingest
+from paperfeed.sources.http import USER_AGENT, PoliteClient
+from paperfeed.store import Store
+
+log = logging.getLogger("paperfeed.jobs")
+
+ARXIV_TZ = ZoneInfo("America/New_York")
+OAI_READY = time(22, 30)
+ANNOUNCEMENT_WEEKDAYS = frozenset({6, 0, 1, 2, 3})  # Sunday to Thursday (Monday is 0)
+HF_REFRESH = timedelta(hours=1)
+LEASE_SECONDS = 6 * 3600  # longer than any harvest; a crashed worker's lease expires after this
+
+
+def latest_announcement(now: datetime) -> date:
+    """The (US Eastern) evening of the latest announcement whose OAI-PMH data should be complete at ``now``."""
+    local = now.astimezone(ARXIV_TZ)
+    day = local.date() if local.time() >= OAI_READY else local.date() - timedelta(days=1)
+    while day.weekday() not in ANNOUNCEMENT_WEEKDAYS:
+        day -= timedelta(days=1)
+    return day
+
+
+@dataclass
+class JobResult:
+    name: str
+    status: str  # ran | not-due | busy | failed
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job": self.name, "status": self.status, **self.detail}
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_leased(store: Store, name: str, owner: str, job: Callable[[], dict[str, Any] | None], now: float) -> JobResult:
+    """Run ``job`` only if this owner gets the job's lease; ``None`` from the job means it was not due."""
+    if not store.acquire_lease(name, owner, LEASE_SECONDS, now):
+        return JobResult(name, "busy")
+    try:
+        detail = job()
+    except PaperfeedError as exc:
+        log.error("job %s failed: %s", name, exc)
+        return JobResult(name, "failed", {"error": str(exc)})
+    finally:
+        store.release_lease(name, owner)
+    return JobResult(name, "not-due") if detail is None else JobResult(name, "ran", detail)
+
+
+def _client(config: Config, interval: float | None = None) -> PoliteClient:
+    agent = f"{USER_AGENT} {config.contact_email}".strip()
+    return PoliteClient(min_interval=float(interval or config.request_interval), user_agent=agent)
+
+
+def harvest(store: Store, config: Config, now: datetime, client: PoliteClient | None = None) -> dict[str, Any] | None:
+    """Harvest the configured OAI sets since the last harvest if an announcement came since; then index."""
+    from paperfeed.search.indexes import indexes_for
+    from paperfeed.sources.harvest import harvest_oai, oai_state_key
+
+    due = latest_announcement(now).isoformat()
+    last = store.get_state("job:harvest")
+    if last and last.get("announcement", "") >= due:
+        return None
+    from_date = last["from"] if last else (now.date() - timedelta(days=int(config.harvest_days))).isoformat()
+    client = client or _client(config)
+    counts = {"new": 0, "updated": 0, "rejected": 0}
+    for set_spec in config.arxiv_sets or [None]:
+        key = oai_state_key(config.arxiv_oai_url, "arXivRaw", set_spec, from_date, None)
+        batches = harvest_oai(
+            client,
+            base_url=config.arxiv_oai_url,
+            set_spec=set_spec,
+            from_date=from_date,
+            metadata_prefix="arXivRaw",
+            state=store.get_state(key),
+        )
+        report = ingest(store, batches)
+        counts = {k: counts[k] + getattr(report, k) for k in counts}
+    indexed = indexes_for(store).sync().to_dict()
+    # Next time, ask for records changed since today (UTC, OAI datestamps' zone): overlap is harmless.
+    store.set_state("job:harvest", {"announcement": due, "from": now.astimezone(UTC).date().isoformat()})
+    return {"announcement": due, "from": from_date, **counts, "indexed": indexed}
+
+
+def refresh_hf_signals(
+    store: Store, config: Config, now: datetime, client: PoliteClient | None = None
+) -> dict[str, Any] | None:
+    """Re-read today's and yesterday's Hugging Face Daily Papers (upvotes, comments) at most once an hour."""
+    from paperfeed.sources import Batch
+    from paperfeed.sources.hf_daily import fetch_daily_papers
+
+    if not config.hf_signals:
+        return None
+    last = store.get_state("job:hf-signals")
+    if last and datetime.fromisoformat(last["at"]) + HF_REFRESH > now:
+        return None
+    client = client or _client(config, interval=1.0)
+    days = [(now.date() - timedelta(days=n)).isoformat() for n in (1, 0)]
+    report = ingest(store, (Batch(list(fetch_daily_papers(client, day, base_url=config.hf_url))) for day in days))
+    store.set_state("job:hf-signals", {"at": now.isoformat()})
+    return {"days": days, "new": report.new, "updated": report.updated}
+
+
+def send_digests(store: Store, config: Config, now: datetime) -> dict[str, Any] | None:
+    """Send every digest that is due at ``now`` (each subscriber's hour, in their time zone)."""
+    from paperfeed.delivery import send_due
+    from paperfeed.mail import Mailer
+    from paperfeed.subscriptions import send_confirmations
+
+    with Mailer.from_config(config) as mailer:
+        confirmations = send_confirmations(store, config, mailer)
+        summary = send_due(store, config, mailer, now)
+    detail = summary.to_dict() if hasattr(summary, "to_dict") else {"summary": str(summary)}
+    return {"confirmations": confirmations, **detail}
+
+
+JOBS: dict[str, Callable[[Store, Config, datetime], dict[str, Any] | None]] = {
+    "harvest": harvest,
+    "hf-signals": refresh_hf_signals,
+    "digests": send_digests,
+}
+
+
+def tick(
+    store: Store, config: Config, now: datetime | None = None, *, only: str | None = None, owner: str | None = None
+) -> list[JobResult]:
+    """Run every job that is due (or just ``only``), each under its lease; returns what each did."""
+    now = now or datetime.now(UTC)
+    owner = owner or worker_id()
+    results = []
+    for name, job in JOBS.items():
+        if only and name != only:
+            continue
+
+        def run(job: Callable[[Store, Config, datetime], dict[str, Any] | None] = job) -> dict[str, Any] | None:
+            return job(store, config, now)
+
+        results.append(run_leased(store, name, owner, run, now.timestamp()))
+    return results
