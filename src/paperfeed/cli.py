@@ -52,7 +52,10 @@ class App:
         return bool(self._overrides.get("data_dir") or self._overrides.get("database_url"))
 
     def with_data_dir(self, data_dir: Path) -> App:
-        return App(self._config_file, {**self._overrides, "data_dir": str(data_dir)})
+        return self.with_overrides(data_dir=str(data_dir))
+
+    def with_overrides(self, **overrides: Any) -> App:
+        return App(self._config_file, {**self._overrides, **overrides})
 
     def store(self, *, migrate: bool = False) -> Store:
         return open_store(self.config.store_url, migrate=migrate, **self.config.store_options)
@@ -361,7 +364,10 @@ def demo(ctx: click.Context, no_serve: bool, as_json: bool, host: str, port: int
         return
     from paperfeed.web.serve import serve
 
-    console.print(f"Serving on [bold]http://{host}:{port}[/] (Ctrl-C to stop)")
+    url = f"http://{host}:{port}"
+    if demo_app.config.origins["base_url"] == "default":  # links in feeds and the API point at this server
+        demo_app = demo_app.with_overrides(base_url=url)
+    console.print(f"Serving on [bold]{url}[/] (Ctrl-C to stop)")
     serve(demo_app.config, host=host, port=port, workers=1)
 
 
