@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -26,7 +27,17 @@ from paperfeed.config import Config, load_config
 from paperfeed.papers import Paper
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page, Playwright, Request, Route
+    from playwright.sync_api import (
+        Browser,
+        BrowserContext,
+        ConsoleMessage,
+        Dialog,
+        Page,
+        Playwright,
+        Request,
+        Response,
+        Route,
+    )
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update"]
@@ -161,13 +172,21 @@ class Watch:
                 self.console_errors.append(f"{page.url}: {message.text}")
 
         def on_failed(request: Request) -> None:
-            self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
+            # The browser asks for the tab icon after the load event; leaving the page then cancels it, harmlessly.
+            if request.failure == "net::ERR_ABORTED" and "/favicon" in request.url:
+                return
+            self.failed_requests.append(f"{request.method} {request.url} (on {page.url}): {request.failure}")
 
         def on_dialog(dialog: Dialog) -> None:
             self.dialogs.append(f"{dialog.type}: {dialog.message}")
             dialog.dismiss()
 
+        def on_response(response: Response) -> None:
+            if response.status >= 400 and response.request.resource_type != "document":
+                self.failed_requests.append(f"{response.request.method} {response.url}: HTTP {response.status}")
+
         page.on("console", on_console)
+        page.on("response", on_response)
         page.on("pageerror", lambda error: self.page_errors.append(f"{page.url}: {error}"))
         page.on("requestfailed", on_failed)
         page.on("dialog", on_dialog)
@@ -183,16 +202,45 @@ def new_context(browser: Browser, base: str, **options: Any) -> tuple[BrowserCon
     return context, watch
 
 
-def math_paper(store_url: str, day: str | None = None) -> tuple[str, str]:
-    """A paper (id, title) whose title holds inline TeX ($…$), preferring ``day``'s feed, found by a store query."""
+def math_paper(store_url: str, days: int = 1) -> tuple[str, str]:
+    """A paper (id, title) with inline TeX ($…$) in its title, from the latest ``days`` feed days: the one whose
+    abstract holds the most math. Found by a store query, so it works on whatever corpus the store holds."""
     from paperfeed.store import open_store
 
     store = open_store(store_url)
     try:
-        day = day or store.latest_feed_day()
-        for paper in store.papers_on_day(day, limit=1000) if day else []:
-            if paper.title.count("$") >= 2:
-                return paper.id, paper.title
-        raise LookupError(f"no paper with $…$ in its title on {day}")
+        best: tuple[int, str, str] | None = None
+        day = store.latest_feed_day()
+        for _ in range(days):
+            if day is None:
+                break
+            for paper in store.papers_on_day(day, limit=2000):
+                if paper.title.count("$") >= 2 and (best is None or paper.abstract.count("$") > best[0]):
+                    best = (paper.abstract.count("$"), paper.id, paper.title)
+            day = store.feed_day_near(day, -1)
+        if best is None:
+            raise LookupError(f"no paper with $…$ in its title in the latest {days} feed days")
+        return best[1], best[2]
+    finally:
+        store.close()
+
+
+def tex_word_paper(store_url: str, days: int = 60) -> tuple[str, str, str]:
+    """A paper (id, title, word) whose title has a TeX command of four or more letters (e.g. ``\\mathbb``) inside
+    ``$…$``: a search for that word finds it inside the math."""
+    from paperfeed.store import open_store
+
+    store = open_store(store_url)
+    try:
+        day = store.latest_feed_day()
+        for _ in range(days):
+            if day is None:
+                break
+            for paper in store.papers_on_day(day, limit=2000):
+                found = re.search(r"\$[^$]*\\([A-Za-z]{4,})[^$]*\$", paper.title)
+                if found:
+                    return paper.id, paper.title, found.group(1)
+            day = store.feed_day_near(day, -1)
+        raise LookupError(f"no paper with a TeX command in its title in the latest {days} feed days")
     finally:
         store.close()

@@ -96,9 +96,11 @@ def search(
     date_to: str | None = None,
     recency: float = 0.0,
     highlight: bool = True,
+    snippet: int | None = None,
     depth: int = DEPTH,
 ) -> SearchResults:
-    """Search the store. Filters given as arguments add to those typed in the query (``cat:``, ``author:``, …)."""
+    """Search the store. Filters given as arguments add to those typed in the query (``cat:``, ``author:``, …);
+    ``snippet`` cuts highlighted abstracts to about that many characters around the first match."""
     started = time.perf_counter()
     if mode not in MODES:
         raise BadInput(f"mode must be one of {', '.join(MODES)}", "mode")
@@ -146,7 +148,7 @@ def search(
         hit = Hit(paper, score, kw_rank.get(pid), dn_rank.get(pid))
         if highlight:
             hit.title_html = indexes.keyword.highlight(paper.title, q)
-            hit.abstract_html = indexes.keyword.highlight(paper.abstract, q)
+            hit.abstract_html = indexes.keyword.highlight(paper.abstract, q, snippet=snippet)
         hits.append(hit)
     return SearchResults(q, mode, hits, len(fused), offset, _ms(started), notes)
 

@@ -20,6 +20,7 @@ import contextlib
 import html
 import json
 import os
+import re
 import tempfile
 import threading
 import time
@@ -347,9 +348,9 @@ class KeywordIndex:
         hits = searcher.search(restricted, len(wanted), count=False).hits
         return {str(searcher.doc(addr).get_first("paper_id")) for _, addr in hits}
 
-    def highlight(self, text: str, query: Query, *, authors: bool = False) -> str:
+    def highlight(self, text: str, query: Query, *, authors: bool = False, snippet: int | None = None) -> str:
         """``text`` HTML-escaped with the query's terms (as the index matches them: stemmed) in ``<mark>``."""
-        return highlight_html(text, query, self._analyzers, authors=authors)
+        return highlight_html(text, query, self._analyzers, authors=authors, snippet=snippet)
 
     # -- query building -----------------------------------------------------------------------------------------
 
@@ -544,12 +545,16 @@ def _wipe(path: Path) -> None:
             (path / name).unlink()
 
 
-def highlight_html(text: str, query: Query, analyzers: TextAnalyzers, *, authors: bool = False) -> str:
+def highlight_html(
+    text: str, query: Query, analyzers: TextAnalyzers, *, authors: bool = False, snippet: int | None = None
+) -> str:
     """See ``KeywordIndex.highlight``; ``authors=True`` marks author filters and words in a list of names.
 
     The text is tokenised with the index's own analyser (which reports character offsets), so a mark lands
     exactly where the index saw a match: free words as single tokens (common stopwords skipped), phrases and
-    multi-token words ("k-means") only where their tokens are consecutive.
+    multi-token words ("k-means") only where their tokens are consecutive. Nothing inside ``$…$`` math is marked
+    (a tag there would break the formula's typesetting). With ``snippet``, a text longer than that many
+    characters is cut to a window around the first match, at word boundaries and never inside math.
     """
     analyzer = analyzers.names if authors else analyzers.stemmed
     singles: set[str] = set()
@@ -567,8 +572,9 @@ def highlight_html(text: str, query: Query, analyzers: TextAnalyzers, *, authors
         tokens = analyzer.analyze(phrase)
         if tokens:
             sequences.add(tuple(tokens))
+    math = [m.span() for m in _MATH_RE.finditer(text)]
     if not singles and not sequences:
-        return html.escape(text)
+        return _window_html(text, [], math, snippet)
     toks = [(t.text, t.char_offset_from, t.char_offset_to) for t in analyzer.pre_tokenize(text).tokens]
     spans: list[tuple[int, int]] = []
     for i, (tok, start, end) in enumerate(toks):
@@ -584,10 +590,41 @@ def highlight_html(text: str, query: Query, analyzers: TextAnalyzers, *, authors
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
             merged.append((start, end))
-    out: list[str] = []
-    pos = 0
-    for start, end in merged:
-        out += [html.escape(text[pos:start]), "<mark>", html.escape(text[start:end]), "</mark>"]
-        pos = end
-    out.append(html.escape(text[pos:]))
+    merged = [(a, b) for a, b in merged if not any(a < m_end and m_start < b for m_start, m_end in math)]
+    return _window_html(text, merged, math, snippet)
+
+
+# Inline and display math as KaTeX's auto-render finds it in paper text.
+_MATH_RE = re.compile(r"\$\$.+?\$\$|\$[^$]+?\$|\\\(.+?\\\)|\\\[.+?\\\]", re.DOTALL)
+
+
+def _window_html(text: str, marks: list[tuple[int, int]], math: list[tuple[int, int]], snippet: int | None) -> str:
+    start, end = 0, len(text)
+    if snippet is not None and len(text) > snippet:
+        first = marks[0][0] if marks else 0
+        start = _boundary(text, max(0, first - snippet // 4), math, forward=True) if first > snippet // 4 else 0
+        end = _boundary(text, min(len(text), start + snippet), math, forward=False)
+        if end <= start:
+            start, end = 0, min(len(text), snippet)
+    out: list[str] = ["…"] if start > 0 else []
+    pos = start
+    for a, b in marks:
+        if a < start or b > end:
+            continue
+        out += [html.escape(text[pos:a]), "<mark>", html.escape(text[a:b]), "</mark>"]
+        pos = b
+    out.append(html.escape(text[pos:end]))
+    if end < len(text):
+        out.append("…")
     return "".join(out)
+
+
+def _boundary(text: str, at: int, math: list[tuple[int, int]], *, forward: bool) -> int:
+    """The nearest word boundary from ``at`` (going forward or back) that is not inside a math span."""
+    for m_start, m_end in math:
+        if m_start < at < m_end:
+            at = m_end if forward else m_start
+    found = text.find(" ", at) if forward else text.rfind(" ", 0, at)
+    if found < 0:
+        return len(text) if not forward else at
+    return found + 1 if forward else found

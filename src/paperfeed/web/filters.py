@@ -6,11 +6,13 @@ trusted. Math (``$…$``) is left as text for KaTeX to typeset in the browser, i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from urllib.parse import quote, urlencode
 
 import jinja2
+from markupsafe import Markup, escape
 
 from paperfeed.papers import CONTENT_ID_PREFIX
 
@@ -27,6 +29,22 @@ def shorten(text: str, limit: int = 300) -> str:
         if cut <= 0:
             return text[:limit].replace("$", "") + "…"
     return text[:cut].rstrip(" ,;:") + "…"
+
+
+# Text-mode LaTeX that arXiv abstracts carry outside math ("\\emph{bridge vectors}"): KaTeX only typesets math
+# between delimiters, so these become HTML; anything else is left as the author wrote it.
+_TEX_TEXT_RE = re.compile(r"\\(emph|textit|textbf|texttt|underline)\{([^{}$]*)\}")
+_TEX_TAGS = {"emph": "em", "textit": "em", "textbf": "strong", "texttt": "code", "underline": "u"}
+
+
+def tex_html(html_text: str) -> Markup:
+    """Already-escaped HTML with ``\\emph{…}``-style commands turned into tags."""
+    return Markup(_TEX_TEXT_RE.sub(lambda m: f"<{_TEX_TAGS[m[1]]}>{m[2]}</{_TEX_TAGS[m[1]]}>", str(html_text)))
+
+
+def tex_text(text: str) -> Markup:
+    """Plain paper text, escaped, with text-mode LaTeX commands as HTML."""
+    return tex_html(str(escape(text)))
 
 
 def authors_short(authors: list[str], limit: int = 6) -> str:
@@ -69,6 +87,8 @@ def install(env: jinja2.Environment, versions: Callable[[], dict[str, str]]) -> 
 
     env.filters.update(
         shorten=shorten,
+        tex_text=tex_text,
+        tex_html=tex_html,
         authors_short=authors_short,
         nice_date=nice_date,
         host=host,

@@ -21,6 +21,7 @@ from paperfeed.store.community import Activity, Comment, User
 from paperfeed.trending import TrendingEntry, trending
 
 PAGE_SIZE = 30
+SNIPPET = 400  # characters of a search result's abstract shown around the first match
 MAX_PAGE_SIZE = 100
 
 
@@ -220,6 +221,7 @@ def search_view(
         authors=[author] if author.strip() else [],
         date_from=date_from or None,
         date_to=date_to or None,
+        snippet=SNIPPET,
     )
     listed = entries(store, [h.paper for h in results.hits], user)
     for entry, hit in zip(listed, results.hits, strict=True):
