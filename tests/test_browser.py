@@ -221,7 +221,6 @@ def test_newcomer_path(browser: Browser, demo: tuple[Path, str], math_id: str, t
     assert problems == [], "\n".join(problems)
 
 
-@pytest.mark.xfail(strict=True, reason="search/keyword.py highlight_html puts <mark> inside $…$, so KaTeX misreads it")
 def test_search_highlights_leave_math_intact(watched: tuple[Page, Watch], demo: tuple[Path, str]) -> None:
     page, _ = watched
     paper_id, title, word = tex_word_paper(demo[1])
