@@ -79,8 +79,9 @@ class CommunityStoreMixin:
     def create_user(self, name: str, email: str | None, password_hash: str, role: str, now: str) -> User:
         with self.db.transaction():
             taken = self.db.query_one(
-                "SELECT name, email FROM users WHERE lower(name) = lower(?) OR (? IS NOT NULL AND lower(email) = "
-                "lower(?))",
+                # The cast: PostgreSQL cannot tell the type of a bare parameter that is only tested for NULL.
+                "SELECT name, email FROM users WHERE lower(name) = lower(?) OR (CAST(? AS TEXT) IS NOT NULL "
+                "AND lower(email) = lower(?))",
                 (name, email, email),
             )
             if taken:

@@ -9,7 +9,7 @@ scripts: authenticate with ``Authorization: Bearer pf_…`` (a token made in set
 from __future__ import annotations
 
 import base64
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any
 
@@ -80,10 +80,16 @@ def daily_papers(
         ranked = rank(
             s.store, last if period else None, window_days=(period.last - period.first).days + 1 if period else 7
         )
+        if submitter is not None:
+            by = s.store.activity([t.paper_id for t in ranked])
+            ranked = [t for t in ranked if (by[t.paper_id].submitter or "").lower() == submitter.lower()]
         ids = [t.paper_id for t in ranked][p * limit : (p + 1) * limit]
         days = {t.paper_id: t.day for t in ranked}
     else:
-        ids, _ = s.store.listing(first, last, sort="published", limit=limit, offset=p * limit, submitter=submitter)
+        # No total: HF's answer has none, and counting every listed paper is what made this slow at 100k papers.
+        ids, _ = s.store.listing(
+            first, last, sort="published", limit=limit, offset=p * limit, submitter=submitter, count=False
+        )
         days = s.store.first_listing_days(ids)
     return [
         daily_item_json(paper, act, base_url=s.base_url, day=days.get(paper.id) or paper.announced or "")
@@ -201,7 +207,7 @@ def submit_api(request: Request, who: Who, body: SubmitBody) -> dict[str, Any]:
     """Submit a paper to today's feed (fetched from arXiv when new here)."""
     check_csrf(request, who, None)
     s: Site = site(request)
-    today = date.today().isoformat()
+    today = datetime.now(UTC).date().isoformat()  # the same day as the submit page (UTC), whatever the server's zone
     paper = community.submit(s.store, who.user, body.paper, s.fetch_paper, today)
     from paperfeed.web.pages import _index_new
 
@@ -257,7 +263,10 @@ def paper_api(request: Request, who: Who, paper_id: str) -> dict[str, Any]:
                 "createdAt": c.created_at,
                 "author": {"name": c.author},
                 "type": "comment",
-                "data": {"latest": {"raw": c.body, "html": html, "updatedAt": c.created_at}, "hidden": False},
+                "data": {
+                    "latest": {"raw": c.body, "html": html, "updatedAt": c.created_at},
+                    "hidden": c.hidden_at is not None,  # moderators see hidden comments; never as visible ones
+                },
             }
             for c, html in view.comments
         ]

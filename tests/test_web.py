@@ -1,0 +1,338 @@
+"""The public pages over HTTP (FastAPI's TestClient): daily/weekly/monthly feeds, trending, search, paper pages and
+error pages, on a real store (SQLite, or PostgreSQL with PAPERFEED_TEST_PG). Members' doings are in
+test_web_members.py, the JSON API in test_api.py; the helpers are in web_support.py.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from markupsafe import escape
+
+from paperfeed import community
+from paperfeed.trending import FORMULA
+from web_support import LISTED_RE, Browser, Site, hf, listed, make_site, paper, quicken
+
+PERIOD_LINK_RE = re.compile(r'<a rel="(prev|next)" href="([^"]+)">(?:← Previous|Next →)</a>')
+EVIL_TITLE = "<script>alert(1)</script> & $O(n^2)$"
+EVIL_ABSTRACT = 'We bound <img src=x onerror="alert(2)"> graph cuts & flows for $a<b$.'
+
+
+@pytest.fixture(autouse=True)
+def quick(monkeypatch: pytest.MonkeyPatch) -> None:
+    quicken(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def embed_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One embedding cache for the module: each corpus is embedded once, later syncs read vectors from here."""
+    return tmp_path_factory.mktemp("embeddings")
+
+
+@pytest.fixture
+def site(store_url: str, tmp_path: Path, embed_cache: Path) -> Iterator[Site]:
+    yield from make_site(store_url, tmp_path, embed_cache)
+
+
+@pytest.fixture
+def alice(site: Site) -> Browser:
+    """The site's first member (so its admin), logged in."""
+    browser = site.browser()
+    assert browser.sign_up("alice", "alice@example.org").status_code == 303
+    return browser
+
+
+def period_links(page: httpx.Response) -> dict[str, str]:
+    return {rel: href for rel, href in PERIOD_LINK_RE.findall(page.text)}
+
+
+# -- feeds ------------------------------------------------------------------------------------------------------------
+@pytest.fixture
+def feed(site: Site) -> Site:
+    site.add(
+        paper("2609.00001", "September paper", "2026-09-30"),
+        paper("2610.00001", "Monday one", "2026-10-05"),
+        paper("2610.00002", "Monday two", "2026-10-05", kind="cross"),
+        paper("2610.00003", "Wednesday", "2026-10-07"),
+        paper("2610.00009", "A new version only", "2026-10-07", kind="replace"),
+        paper("2610.00004", "Friday", "2026-10-09"),
+    )
+    return site
+
+
+def test_home_is_the_latest_day_with_a_link_back(feed: Site) -> None:
+    page = feed.browser().get("/")
+    assert listed(page) == ["2610.00004"]
+    assert "Friday, 9 October 2026" in page.text
+    assert period_links(page) == {"prev": "/papers/date/2026-10-07"}
+
+
+@pytest.mark.parametrize(
+    ("path", "ids", "links"),
+    [
+        ("/papers/date/2026-10-07", ["2610.00003"], {"prev": "2026-10-05", "next": "2026-10-09"}),
+        ("/papers/date/2026-10-06", [], {"prev": "2026-10-05", "next": "2026-10-07"}),
+        ("/papers/date/2026-10-05", ["2610.00001", "2610.00002"], {"prev": "2026-09-30", "next": "2026-10-07"}),
+        ("/papers/date/2026-09-30", ["2609.00001"], {"next": "2026-10-05"}),
+        (
+            "/papers/week/2026-W41",
+            ["2610.00004", "2610.00003", "2610.00001", "2610.00002"],
+            {"prev": "2026-W40", "next": "2026-W42"},
+        ),
+        ("/papers/week/2026-W40", ["2609.00001"], {"prev": "2026-W39", "next": "2026-W41"}),
+        ("/papers/week/2027-W01", [], {"prev": "2026-W53"}),  # 2026 has 53 ISO weeks
+        (
+            "/papers/month/2026-10",
+            ["2610.00004", "2610.00003", "2610.00001", "2610.00002"],
+            {"prev": "2026-09", "next": "2026-11"},
+        ),
+        ("/papers/month/2026-01", [], {"prev": "2025-12", "next": "2026-02"}),
+    ],
+)
+def test_day_week_and_month_pages(feed: Site, path: str, ids: list[str], links: dict[str, str]) -> None:
+    page = feed.browser().get(path)
+    # Without votes: the latest day first, new papers before cross-lists; replacements are never news.
+    assert listed(page) == ids
+    base = path.rsplit("/", 1)[0] + "/"
+    assert period_links(page) == {rel: base + key for rel, key in links.items()}
+    assert f"{len(ids)} paper{'s' if len(ids) != 1 else ''} ·" in page.text
+    if not ids:
+        assert "No papers in this period." in page.text
+
+
+def test_the_current_week_and_month_have_no_next_link(feed: Site) -> None:
+    today = datetime.now(UTC).date()
+    year, week, _ = today.isocalendar()
+    for path in (f"/papers/week/{year}-W{week:02d}", f"/papers/month/{today:%Y-%m}"):
+        assert set(period_links(feed.browser().get(path))) == {"prev"}, path
+
+
+def test_feed_sorts_by_votes_or_newest_and_shows_counts(feed: Site) -> None:
+    voters = [feed.person(f"voter{i}") for i in range(2)]
+    for voter in voters:
+        feed.store.set_vote(voter.id, "2610.00002", True, community.now_iso())
+    feed.add(hf("2610.00003", upvotes=3, comments=4))
+    feed.store.add_comment(voters[0].id, "2610.00001", "first!", community.now_iso())
+    browser = feed.browser()
+    by_votes = browser.get("/papers/week/2026-W41")
+    assert listed(by_votes) == ["2610.00003", "2610.00002", "2610.00004", "2610.00001"]
+    counts = re.findall(r'<span class="vote-count">(\d+)</span>', by_votes.text)
+    assert counts == ["3", "2", "0", "0"]  # HF's upvotes count with ours
+    comments = dict(re.findall(r'href="/papers/([^"#]+)#comments" class="meta-item">💬 (\d+)<', by_votes.text))
+    assert comments == {"2610.00003": "0", "2610.00002": "0", "2610.00004": "0", "2610.00001": "1"}
+    newest = browser.get("/papers/week/2026-W41?sort=published")
+    assert listed(newest) == ["2610.00004", "2610.00003", "2610.00001", "2610.00002"]
+    assert browser.get("/papers/week/2026-W41?sort=random").status_code == 422
+
+
+def test_feed_paging(site: Site) -> None:
+    site.add(*(paper(f"2608.{i:05d}", f"Paper {i}", "2026-08-03") for i in range(31)))
+    browser = site.browser()
+    first = browser.get("/papers/date/2026-08-03")
+    assert "Page 1 of 2" in first.text
+    assert '<a rel="next" href="/papers/date/2026-08-03?page=2">Page 2 →</a>' in first.text
+    second = browser.get("/papers/date/2026-08-03?page=2")
+    assert '<a rel="prev" href="/papers/date/2026-08-03">← Page 1</a>' in second.text
+    assert len(listed(first)) == 30 and len(listed(second)) == 1
+    assert sorted(listed(first) + listed(second)) == [f"2608.{i:05d}" for i in range(31)]
+    assert listed(browser.get("/papers/date/2026-08-03?page=3")) == []
+
+
+# -- trending ---------------------------------------------------------------------------------------------------------
+def test_trending_follows_the_documented_formula(site: Site) -> None:
+    """As of 2026-10-09 (ages run to its end, 2026-10-10 00:00; the window is 2026-10-03 … 2026-10-09)."""
+    site.add(
+        paper("2610.10001", "A: fresh, two votes", "2026-10-09"),
+        paper("2610.10002", "B: older, more votes and comments", "2026-10-07"),
+        paper("2610.10003", "C: fresh, only Hugging Face", "2026-10-09"),
+        paper("2610.10004", "D: six days old, many votes", "2026-10-04"),
+        paper("2610.10005", "E: before the window", "2026-10-01"),
+        paper("2610.10006", "F: a vote and a comment", "2026-10-08"),
+        paper("2610.10007", "G: no signal at all", "2026-10-09"),
+        paper("2610.10008", "H: after the day", "2026-10-10"),
+    )
+    voters = [site.person(f"voter{i}") for i in range(50)]
+    votes = {"2610.10001": 2, "2610.10002": 6, "2610.10004": 20, "2610.10005": 50, "2610.10006": 1, "2610.10008": 9}
+    for pid, count in votes.items():
+        for voter in voters[:count]:
+            site.store.set_vote(voter.id, pid, True, community.now_iso())
+    for pid, count in {"2610.10002": 2, "2610.10006": 1}.items():
+        for i in range(count):
+            site.store.add_comment(voters[i].id, pid, "Interesting.", community.now_iso())
+    site.add(hf("2610.10003", upvotes=4, comments=1))
+    # points = upvotes + 0.5 comments + 0.5 HF upvotes + 0.25 HF comments; score = points / (age_hours + 2)^1.5
+    expected = {
+        "2610.10001": (2.0, 24),  # 2
+        "2610.10002": (7.0, 72),  # 6 + 0.5 × 2
+        "2610.10003": (2.25, 24),  # 0.5 × 4 + 0.25 × 1
+        "2610.10004": (20.0, 144),  # 20
+        "2610.10006": (1.5, 48),  # 1 + 0.5 × 1
+    }
+    score = {pid: points / (age + 2) ** 1.5 for pid, (points, age) in expected.items()}
+    order = sorted(score, key=lambda pid: -score[pid])
+    # C 0.0170 > A 0.0151 > D 0.0113 > B 0.0110 > F 0.0042: age beats raw votes, HF counts half.
+    assert order == ["2610.10003", "2610.10001", "2610.10004", "2610.10002", "2610.10006"]
+
+    page = site.browser().get("/papers/trending?day=2026-10-09")
+    assert listed(page) == order
+    assert html.escape(FORMULA) in page.text
+    whys = re.findall(r'<details class="why"><summary>Why it ranks here</summary><p>([^<]*)</p>', page.text)
+    assert len(whys) == len(order)
+    for pid, why in zip(order, whys, strict=True):
+        points, age = expected[pid]
+        assert f"= {points:g} points" in why and f"{age} h old" in why and why.endswith(f"= {score[pid]:.4f}")
+    assert whys[3].startswith("6 upvotes + 2 comments × 0.5 = 7 points")
+    assert whys[0].startswith("0 upvotes + 4 HF upvotes × 0.5 + 1 HF comments × 0.25 = 2.25 points")
+    assert site.browser().get("/papers/trending?day=2026-10-32").status_code == 422
+
+
+# -- search -----------------------------------------------------------------------------------------------------------
+LIBRARY = [  # id, title, day, categories, authors
+    ("2610.20001", "Graph neural networks for molecules", "2026-10-05", ["cs.LG"], ["Ada Lovelace", "Alan Turing"]),
+    ("2610.20002", "Attention is all you need, again", "2026-10-06", ["cs.CL"], ["Grace Hopper"]),
+    ("2610.20003", "Graph transformers at scale", "2026-10-07", ["cs.LG", "cs.AI"], ["Alan Turing"]),
+    ("2610.20005", "Protein folding with diffusion models", "2026-10-08", ["q-bio.BM"], ["Ada Lovelace"]),
+    ("hep-th/9901001", "Strings on random graphs", "1999-01-05", ["hep-th"], ["Edward Witten"]),
+]
+
+
+@pytest.fixture
+def library(site: Site) -> Site:
+    """A small corpus with its search indexes built (embedded once per module thanks to the shared cache)."""
+    site.add(*(paper(pid, title, day, categories=cats, authors=names) for pid, title, day, cats, names in LIBRARY))
+    site.add(paper("2610.20004", EVIL_TITLE, "2026-10-08", abstract=EVIL_ABSTRACT, categories=["cs.DS"], version=2,
+                   authors=["Mallory <evil@example.org>"]))  # fmt: skip
+    site.sync()
+    return site
+
+
+def test_search_highlights_matches_and_escapes_everything_else(library: Site) -> None:
+    page = library.browser().get("/search", params={"q": "alert"})
+    assert listed(page)[0] == "2610.20004"
+    assert "&lt;script&gt;<mark>alert</mark>(1)&lt;/script&gt; &amp; $O(n^2)$" in page.text
+    assert "<script>alert" not in page.text and "<img" not in page.text
+    page = library.browser().get("/search", params={"q": "graph neural"})
+    assert listed(page)[0] == "2610.20001"
+    assert "<mark>Graph neural</mark> networks for molecules" in page.text
+    assert 'value="graph neural"' in page.text  # the query stays in the box
+
+
+@pytest.mark.parametrize(
+    ("params", "allowed", "required"),
+    [
+        ({"q": "graph", "category": "cs.LG"}, {"2610.20001", "2610.20003"}, {"2610.20001", "2610.20003"}),
+        ({"q": "graph", "author": "Alan Turing"}, {"2610.20001", "2610.20003"}, {"2610.20001", "2610.20003"}),
+        ({"q": "graph", "from": "2026-10-06", "to": "2026-10-07"}, {"2610.20002", "2610.20003"}, {"2610.20003"}),
+        ({"q": "graph", "to": "2000-01-01"}, {"hep-th/9901001"}, {"hep-th/9901001"}),
+        ({"category": "cs.AI"}, {"2610.20003"}, {"2610.20003"}),
+        ({"q": "hep-th/9901001"}, {"hep-th/9901001"}, {"hep-th/9901001"}),
+    ],
+)
+def test_search_filters(library: Site, params: dict[str, str], allowed: set[str], required: set[str]) -> None:
+    page = library.browser().get("/search", params=params)
+    found = set(listed(page))
+    assert required <= found <= allowed
+    for name, value in params.items():
+        if name != "q":
+            assert re.search(f'name="{name}"[^>]* value="{value}"', page.text)  # the filters stay in the form
+
+
+@pytest.mark.parametrize(("params", "where"), [({"from": "2026-10-32"}, "from"), ({"to": "yesterday"}, "to")])
+def test_search_refuses_bad_dates_naming_the_field(library: Site, params: dict[str, str], where: str) -> None:
+    page = library.browser().get("/search", params={"q": "graph", **params})
+    assert page.status_code == 422
+    assert f"<strong>{where}</strong>:" in page.text
+
+
+def test_search_paging(site: Site) -> None:
+    site.add(*(paper(f"2607.{i:05d}", f"Robotics {i}", "2026-07-01", categories=["cs.RO"]) for i in range(33)))
+    browser = site.browser()
+    first = browser.get("/search?category=cs.RO")
+    assert '<a rel="next" href="/search?category=cs.RO&amp;page=2">Next →</a>' in first.text
+    second = browser.get("/search?category=cs.RO&page=2")
+    assert '<a rel="prev" href="/search?category=cs.RO">← Previous</a>' in second.text
+    assert 'rel="next"' not in second.text
+    assert len(listed(first)) == 30 and len(listed(second)) == 3
+    assert sorted(listed(first) + listed(second)) == [f"2607.{i:05d}" for i in range(33)]
+    assert browser.get("/search?category=cs.RO&page=0").status_code == 422
+
+
+# -- a paper's page ---------------------------------------------------------------------------------------------------
+def test_paper_page_escapes_links_cites_and_lists_similar_papers(library: Site) -> None:
+    page = library.browser().get("/papers/2610.20004")
+    assert page.status_code == 200
+    text = page.text
+    escaped_title = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; $O(n^2)$"
+    assert f"<title>{escaped_title} · paperfeed</title>" in text
+    assert f'<h1 id="paper-title" class="math">{escaped_title}</h1>' in text
+    assert str(escape(EVIL_ABSTRACT)) in text
+    assert "<script>alert" not in text and "<img" not in text and "Mallory <evil" not in text
+    assert "arXiv:2610.20004v2" in text
+    assert '<a class="button" href="https://arxiv.org/abs/2610.20004">arXiv page</a>' in text
+    assert '<a class="button" href="https://arxiv.org/pdf/2610.20004">PDF</a>' in text
+    bibtex = re.search(r'<pre id="bibtex" class="bibtex" tabindex="0">(.*?)</pre>', text, re.S)
+    assert bibtex is not None
+    assert "eprint = {2610.20004}" in bibtex[1] and "title = {{&lt;script&gt;alert(1)&lt;/script&gt;" in bibtex[1]
+    similar = text.split('<h2 id="similar-h">Similar papers</h2>', 1)[1]
+    assert 0 < len(listed_in(similar)) <= 8
+    assert "2610.20004" not in listed_in(similar)
+    listing = library.browser().get("/papers/date/2026-10-08").text  # lists escape it too
+    assert f'href="/papers/2610.20004">{escaped_title}</a>' in listing and "<script>alert" not in listing
+
+
+def listed_in(fragment: str) -> list[str]:
+    return LISTED_RE.findall(fragment)
+
+
+def test_old_style_ids_work_in_paper_urls_and_votes(library: Site, alice: Browser) -> None:
+    page = alice.get("/papers/hep-th/9901001")
+    assert page.status_code == 200
+    assert "arXiv:hep-th/9901001" in page.text and 'href="https://arxiv.org/pdf/hep-th/9901001"' in page.text
+    assert 'action="/papers/hep-th/9901001/vote"' in page.text
+    voted = alice.post("/papers/hep-th/9901001/vote", {"up": "1"})
+    assert (voted.status_code, voted.headers["location"]) == (303, "/papers/hep-th/9901001")
+    assert library.store.activity(["hep-th/9901001"])["hep-th/9901001"].upvotes == 1
+    commented = alice.post("/papers/hep-th/9901001/comments", {"body": "Classic."})
+    assert commented.status_code == 303 and commented.headers["location"].startswith("/papers/hep-th/9901001#comment-")
+    assert "Classic." in alice.get("/papers/hep-th/9901001").text
+
+
+# -- errors -----------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("path", "status", "where"),
+    [
+        ("/papers/2699.99999", 404, None),
+        ("/papers/hep-th/0000000", 404, None),
+        ("/no/such/page", 404, None),
+        ("/u/nobody", 404, None),
+        ("/papers/date/2026-02-30", 422, "date"),
+        ("/papers/date/yesterday", 422, "date"),
+        ("/papers/week/2026-W60", 422, "week"),
+        ("/papers/week/2026-10", 422, "week"),
+        ("/papers/month/2026-13", 422, "month"),
+        ("/papers/month/2026-W41", 422, "month"),
+        ("/?page=0", 422, "page"),
+        ("/?page=two", 422, "page"),
+        ("/papers/date/2026-10-05?page=-1", 422, "page"),
+        ("/papers/trending?day=soon", 422, "day"),
+    ],
+)
+def test_error_pages(site: Site, path: str, status: int, where: str | None) -> None:
+    page = site.browser().get(path)
+    assert page.status_code == status
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<p class="error" role="alert">' in page.text
+    if status == 404:
+        assert "<h1>Not found</h1>" in page.text
+    if where:
+        assert f"<strong>{where}</strong>:" in page.text
+    # The same URL asked for as JSON answers in JSON.
+    data = site.browser().get(path, headers={"Accept": "application/json"}).json()
+    assert data["status"] == status and data["error"]
+    assert data.get("where") == where

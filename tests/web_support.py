@@ -1,0 +1,148 @@
+"""Helpers for the HTTP tests of the web app (test_web, test_web_members, test_api, test_hf_client): a site on a
+real store, browsers that post forms as a person would, paper builders, and store snapshots.
+
+Each person is a ``Browser`` with its own cookies; its form posts carry the CSRF token of a page it just loaded, as
+a real browser's would. ``quicken`` makes argon2 cheap and freezes the rate-limit clock mid-window, so the tests are
+fast and never straddle a window boundary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from paperfeed import community
+from paperfeed.config import load_config
+from paperfeed.papers import Paper
+from paperfeed.search.indexes import indexes_for
+from paperfeed.store import Store, open_store
+from paperfeed.store.community import User
+from paperfeed.web.app import create_app
+
+PASSWORD = "correct horse battery"
+NOW = 1_800_000_060  # 60 s into a window of every rate limit (1_800_000_000 divides by 300, 600 and 3600)
+CSRF_RE = re.compile(r'name="csrf" value="([^"]*)"')
+LISTED_RE = re.compile(r'class="paper-link" href="/papers/([^"]+)"')
+
+
+def quicken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2 parameters (same rules, a millisecond a hash) and a rate-limit clock frozen at NOW."""
+    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(community, "_hasher", fast)
+    monkeypatch.setattr(community, "_DUMMY_HASH", fast.hash("dummy"))
+    monkeypatch.setattr(community, "time", SimpleNamespace(time=lambda: NOW))
+
+
+class FakeArxiv:
+    """The ``fetch_paper`` the app is given: the papers "arXiv" has, and the ids it was asked for."""
+
+    def __init__(self) -> None:
+        self.papers: dict[str, Paper] = {}
+        self.asked: list[str] = []
+
+    def __call__(self, paper_id: str) -> Paper | None:
+        self.asked.append(paper_id)
+        return self.papers.get(paper_id)
+
+
+class Browser:
+    """One person's browser: its own cookie jar, form posts with the CSRF token of a freshly loaded page."""
+
+    def __init__(self, app: FastAPI, base_url: str = "http://testserver") -> None:
+        self.http = TestClient(app, base_url=base_url)
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.http.get(path, **kw)
+
+    def csrf(self, page: str = "/login") -> str:
+        found = CSRF_RE.search(self.http.get(page).text)
+        assert found, f"no csrf field on {page}"
+        return found[1]
+
+    def post(self, path: str, data: dict[str, str] | None = None, *, csrf: str | None = None) -> httpx.Response:
+        form = {**(data or {}), "csrf": self.csrf() if csrf is None else csrf}
+        return self.http.post(path, data=form, follow_redirects=False)
+
+    def sign_up(self, name: str, email: str = "", password: str = PASSWORD) -> httpx.Response:
+        return self.post("/signup", {"name": name, "email": email, "password": password})
+
+    def log_in(self, login: str, password: str = PASSWORD) -> httpx.Response:
+        return self.post("/login", {"login": login, "password": password})
+
+    def logged_in_as(self) -> str | None:
+        found = re.search(r'<ul class="account">\s*<li><a href="/u/([^"]+)">', self.get("/login").text)
+        return found[1] if found else None
+
+
+class Site:
+    """The app under test, its store, and the fake arXiv its submit form fetches from."""
+
+    def __init__(self, app: FastAPI, store: Store, arxiv: FakeArxiv) -> None:
+        self.app, self.store, self.arxiv = app, store, arxiv
+
+    def browser(self, base_url: str = "http://testserver") -> Browser:
+        return Browser(self.app, base_url)
+
+    def add(self, *papers: Paper) -> None:
+        self.store.upsert_papers(list(papers))
+
+    def sync(self) -> None:
+        indexes_for(self.store).sync()
+
+    def person(self, name: str, role: str = "member") -> User:
+        """A member made in the store directly (for voters and commenters no test logs in as)."""
+        return self.store.create_user(name, None, "not-a-hash", role, community.now_iso())
+
+
+def paper(pid: str, title: str, day: str, *, kind: str = "new", **extra: Any) -> Paper:
+    fields: dict[str, Any] = {
+        "abstract": f"About {title.lower()}.",
+        "authors": ["Ada Lovelace"],
+        "categories": ["cs.LG"],
+        "submitted": day,
+        "announced": day,
+        **extra,
+    }
+    return Paper(id=pid, title=title, listing_days={day: kind}, source="test", **fields)
+
+
+def hf(pid: str, upvotes: int, comments: int = 0) -> Paper:
+    """A Hugging Face Daily Papers sighting of a stored paper, carrying its upvotes and comment count."""
+    return Paper(id=pid, title="", source="hf-daily", signals={"upvotes": upvotes, "num_comments": comments})
+
+
+def make_site(store_url: str, tmp_path: Path, embed_cache: Path, **env: str) -> Iterator[Site]:
+    """A running app (start-up done) on the store at ``store_url``; ``env`` adds settings (PAPERFEED_…)."""
+    config = load_config(
+        env={
+            "PAPERFEED_DATA_DIR": str(tmp_path / "data"),
+            "PAPERFEED_DATABASE_URL": store_url,
+            "PAPERFEED_CACHE_DIR": str(embed_cache),
+            **env,
+        }
+    )
+    arxiv = FakeArxiv()
+    with open_store(config.store_url, **config.store_options) as store:
+        app = create_app(config, store=store, fetch_paper=arxiv)
+        with TestClient(app):  # runs the app's start-up and shut-down
+            yield Site(app, store, arxiv)
+
+
+def listed(page: httpx.Response) -> list[str]:
+    assert page.status_code == 200, page.text
+    return LISTED_RE.findall(page.text)
+
+
+def snapshot(store: Store) -> dict[str, list[str]]:
+    """Every row the community touches, to show that a refused request changed nothing."""
+    tables = ("users", "sessions", "api_tokens", "votes", "comments", "submissions", "paper_days", "rate_limits")
+    return {t: sorted(repr(row) for row in store.db.query(f"SELECT * FROM {t}")) for t in tables}
