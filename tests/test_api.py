@@ -237,7 +237,7 @@ def test_api_trending_explains_itself(api: Api) -> None:
     assert [p["id"] for p in body["papers"]] == ["2610.00003", "2610.00001"]
     assert (
         body["papers"][0]["why"]
-        == "1 upvote = 1 points; in the feed 2026-10-07, 24 h old → score 1 / (24 + 2)^1.5 = 0.0075"
+        == "1 upvote = 1 point; in the feed 2026-10-07, 24 h old → score 1 / (24 + 2)^1.5 = 0.0075"
     )
     assert body["papers"][1]["why"].startswith("0 upvotes + 6 HF upvotes × 0.5 = 3 points")
     assert body["papers"][1]["upvotes"] == 6 and body["papers"][1]["hf_upvotes"] == 6

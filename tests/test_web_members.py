@@ -178,6 +178,14 @@ def test_change_password(site: Site, alice: Browser) -> None:
     assert site.browser().log_in("alice", "another password").status_code == 303
 
 
+def test_changing_the_password_ends_the_other_sessions(site: Site, alice: Browser) -> None:
+    elsewhere = site.browser()
+    assert elsewhere.log_in("alice").status_code == 303 and elsewhere.logged_in_as() == "alice"
+    assert alice.post("/settings/password", {"old": PASSWORD, "new": "another password"}).status_code == 200
+    assert alice.logged_in_as() == "alice"  # the session that changed it stays
+    assert elsewhere.logged_in_as() is None
+
+
 # -- CSRF: every form post needs the token of the visitor's own page ---------------------------------------------------
 @pytest.fixture
 def stage(site: Site, alice: Browser, bob: Browser) -> dict[str, str]:

@@ -94,10 +94,12 @@ def log_in(store: Store, login: str, password: str) -> User:
     return user
 
 
-def change_password(store: Store, user: User, old: str, new: str) -> None:
+def change_password(store: Store, user: User, old: str, new: str, keep_session: str | None = None) -> None:
+    """Change the password and end every other session of the member (a stolen session dies with the old one)."""
     log_in(store, user.name, old)
     check_password(new)
     store.set_password_hash(user.id, _hasher.hash(new))
+    store.end_sessions(user.id, keep=digest(keep_session) if keep_session else None)
 
 
 def start_session(store: Store, user: User, days: int) -> str:

@@ -47,7 +47,7 @@ class TrendingEntry:
         if self.external_comments:
             parts.append(f"{self.external_comments} HF comments × 0.25")
         return (
-            f"{' + '.join(parts)} = {self.points:g} points; in the feed {self.day}, "
+            f"{' + '.join(parts)} = {self.points:g} point{'' if self.points == 1 else 's'}; in the feed {self.day}, "
             f"{self.age_hours:.0f} h old → score {self.points:g} / ({self.age_hours:.0f} + 2)^{GRAVITY:g} = "
             f"{self.score:.4f}"
         )

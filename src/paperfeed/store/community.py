@@ -161,6 +161,11 @@ class CommunityStoreMixin:
         with self.db.transaction():
             self.db.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
 
+    def end_sessions(self, user_id: int, keep: str | None = None) -> None:
+        """Log a member out everywhere (but the session whose token hash is ``keep``)."""
+        with self.db.transaction():
+            self.db.execute("DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?", (user_id, keep or ""))
+
     def create_api_token(self, user_id: int, name: str, token_hash: str, now: str) -> None:
         with self.db.transaction():
             self.db.execute(

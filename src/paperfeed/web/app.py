@@ -191,7 +191,7 @@ def create_app(
         title="paperfeed",
         summary="Daily research papers, curated by a community: feed, trending, search, papers, comments.",
         version="0.1.0",
-        docs_url="/docs",
+        docs_url=None,  # web/api_docs.py renders /docs from the OpenAPI document
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=lifespan,
@@ -218,15 +218,16 @@ def create_app(
             response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         who = getattr(request.state, "visitor", None)
         if who is not None:
-            remember_visitor(response, who, the_site.secure_cookies)
+            remember_visitor(response, who, the_site.secure_cookies, request.url.path)
         return response
 
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static")
 
-    from paperfeed.web import api, feed_routes, pages
+    from paperfeed.web import api, api_docs, feed_routes, pages
 
     app.include_router(api.router)
+    app.include_router(api_docs.router)
     app.include_router(feed_routes.router)
     app.include_router(pages.router)
     return app

@@ -323,7 +323,7 @@ def change_password(
     member = community.require_member(who.user)
     community.check_rate(s.store, "login", f"{client_address(request)}:{member.id}")
     try:
-        community.change_password(s.store, member, old, new)
+        community.change_password(s.store, member, old, new, keep_session=who.session_token)
     except PaperfeedError as exc:
         return _settings(request, who, status=exc.http_status, error=str(exc))
     return _settings(request, who, message="Password changed.")

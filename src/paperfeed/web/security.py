@@ -90,8 +90,10 @@ def check_csrf(request: Request, visitor: Visitor, form_token: str | None) -> No
         raise Forbidden("the form expired or came from another site; reload the page and try again")
 
 
-def remember_visitor(response: Response, visitor: Visitor, secure: bool) -> None:
-    if visitor.new_visitor and not visitor.via_token:
+def remember_visitor(response: Response, visitor: Visitor, secure: bool, path: str) -> None:
+    """Set the visitor cookie (the basis of anonymous CSRF tokens) on pages; API answers never set cookies, so a
+    script that keeps cookies is not suddenly asked for a CSRF token."""
+    if visitor.new_visitor and not visitor.via_token and not path.startswith("/api/"):
         response.set_cookie(
             VISITOR_COOKIE, visitor.visitor_id, max_age=365 * 86400, httponly=True, samesite="lax", secure=secure
         )
