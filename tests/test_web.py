@@ -124,7 +124,9 @@ def test_feed_sorts_by_votes_or_newest_and_shows_counts(feed: Site) -> None:
     assert listed(by_votes) == ["2610.00003", "2610.00002", "2610.00004", "2610.00001"]
     counts = re.findall(r'<span class="vote-count">(\d+)</span>', by_votes.text)
     assert counts == ["3", "2", "0", "0"]  # HF's upvotes count with ours
-    comments = dict(re.findall(r'href="/papers/([^"#]+)#comments" class="meta-item">💬 (\d+)<', by_votes.text))
+    comments = dict(
+        re.findall(r'href="/papers/([^"#]+)#comments" class="meta-item">.*?class="comment-count">(\d+)<', by_votes.text)
+    )
     assert comments == {"2610.00003": "0", "2610.00002": "0", "2610.00004": "0", "2610.00001": "1"}
     newest = browser.get("/papers/week/2026-W41?sort=published")
     assert listed(newest) == ["2610.00004", "2610.00003", "2610.00001", "2610.00002"]

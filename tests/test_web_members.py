@@ -336,7 +336,7 @@ def test_comments_render_markdown_safely_and_are_counted(site: Site, alice: Brow
     assert "<script" not in rendered and "<img" not in rendered
     assert "[click](javascript:alert(3))" in rendered and 'href="javascript' not in page  # left as text
     assert '<h2 id="comments-h">Comments (1)</h2>' in page
-    assert "💬 1<" in alice.get("/papers/date/2026-10-05").text
+    assert 'class="comment-count">1<' in alice.get("/papers/date/2026-10-05").text
     empty = alice.post("/papers/2610.70001/comments", {"body": "   "})
     assert empty.status_code == 422 and "<strong>body</strong>: comment is empty" in empty.text
 
@@ -397,12 +397,12 @@ def test_moderators_hide_comments_remove_submissions_and_block(site: Site, alice
     assert "Hide</button>" not in bob.get("/papers/2610.90001").text
 
     # A moderator hides the spam: gone for readers, the count drops; moderators still see it, marked.
-    assert "💬 2<" in site.browser().get(f"/papers/date/{today}").text
+    assert 'class="comment-count">2<' in site.browser().get(f"/papers/date/{today}").text
     assert carol.post(f"/comments/{spam.id}/hide", {"reason": "Spam"}).status_code == 303
     public = site.browser().get("/papers/2610.90001").text
     assert "spam spam spam" not in public and "a fair point" in public
     assert '<h2 id="comments-h">Comments (1)</h2>' in public
-    assert "💬 1<" in site.browser().get(f"/papers/date/{today}").text
+    assert 'class="comment-count">1<' in site.browser().get(f"/papers/date/{today}").text
     assert "<strong>hidden</strong> (Spam)" in carol.get("/papers/2610.90001").text
 
     # ... removes the submission: off today's feed, no "submitted by".
