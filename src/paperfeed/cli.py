@@ -435,6 +435,10 @@ def _register_search_commands() -> None:
         search_commands.bench,
     ):
         cli.add_command(command)
+    from paperfeed import digest_commands
+
+    for command in (digest_commands.digest, digest_commands.subscribe_command, digest_commands.unsubscribe_command):
+        cli.add_command(command)
 
 
 _register_search_commands()

@@ -89,6 +89,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_password", "", "SMTP password.", secret=True),
     Setting("mail_from", "paperfeed <paperfeed@localhost>", "From address of digests."),
     Setting("reply_to", "", "Reply-To address of digests (default: none)."),
+    Setting("smtp_connections", 4, "SMTP connections the worker sends digests over at once.", _int),
     Setting("signups", True, "Whether visitors may create accounts on the site.", _bool),
     Setting("session_days", 30, "How long a log-in lasts, in days.", _int),
     Setting(

@@ -128,15 +128,17 @@ def refresh_hf_signals(
 
 def send_digests(store: Store, config: Config, now: datetime) -> dict[str, Any] | None:
     """Send every digest that is due at ``now`` (each subscriber's hour, in their time zone)."""
-    from paperfeed.delivery import send_due
+    from paperfeed.delivery import SenderBusy, send_due
     from paperfeed.mail import Mailer
     from paperfeed.subscriptions import send_confirmations
 
-    with Mailer.from_config(config) as mailer:
-        confirmations = send_confirmations(store, config, mailer)
-        summary = send_due(store, config, mailer, now)
-    detail = summary.to_dict() if hasattr(summary, "to_dict") else {"summary": str(summary)}
-    return {"confirmations": confirmations, **detail}
+    try:
+        with Mailer.from_config(config) as mailer:
+            confirmations = send_confirmations(store, config, mailer)
+            report = send_due(store, config, mailer, now, connections=int(config.smtp_connections))
+    except SenderBusy as exc:  # a `paperfeed digest send` run is at it: it sends what is due
+        return {"skipped": str(exc)}
+    return {"confirmations": confirmations, **report.to_dict()}
 
 
 JOBS: dict[str, Callable[[Store, Config, datetime], dict[str, Any] | None]] = {

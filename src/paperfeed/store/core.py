@@ -25,6 +25,7 @@ from paperfeed.store.db import Database
 from paperfeed.store.listing import ListingStoreMixin
 from paperfeed.store.migrations import LATEST, MIGRATIONS
 from paperfeed.store.search import SearchStoreMixin
+from paperfeed.store.subscriptions import SubscriptionStoreMixin
 
 # The source whose upvotes and comment counts are kept as a paper's external activity (trending counts them).
 EXTERNAL_SIGNAL_SOURCE = "hf-daily"
@@ -58,7 +59,7 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin):
+class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, SubscriptionStoreMixin):
     """paperfeed's data on one URL (``sqlite:///…`` or ``postgresql://…``)."""
 
     def __init__(self, url: str, **options: Any) -> None:

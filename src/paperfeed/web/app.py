@@ -224,11 +224,13 @@ def create_app(
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static")
 
-    from paperfeed.web import api, api_docs, feed_routes, pages
+    from paperfeed.web import api, api_docs, feed_routes, pages, subscription_routes
 
     app.include_router(api.router)
+    app.include_router(subscription_routes.api_router)
     app.include_router(api_docs.router)
     app.include_router(feed_routes.router)
+    app.include_router(subscription_routes.router)
     app.include_router(pages.router)
     return app
 

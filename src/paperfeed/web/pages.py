@@ -18,7 +18,9 @@ from paperfeed import community
 from paperfeed.errors import BadInput, PaperfeedError
 from paperfeed.periods import day_period, parse_day, parse_period
 from paperfeed.store.community import User
+from paperfeed.subscriptions import subscriptions_for_user
 from paperfeed.web.app import render, site, visitor, wants_json
+from paperfeed.web.feed_routes import member_feed_token
 from paperfeed.web.images import avatar_svg, thumbnail_svg
 from paperfeed.web.security import (
     Visitor,
@@ -307,7 +309,15 @@ def _settings(request: Request, who: Who, status: int = 200, **extra: Any) -> Re
     member = community.require_member(who.user)
     s = site(request)
     context: dict[str, Any] = {"message": None, "error": None, "new_token": None, **extra}
-    return render(request, "settings.html", status=status, tokens=s.store.api_tokens(member.id), **context)
+    return render(
+        request,
+        "settings.html",
+        status=status,
+        tokens=s.store.api_tokens(member.id),
+        subscriptions=subscriptions_for_user(s.store, member.id),
+        member_feed=f"/feeds/u/{member_feed_token(s, member.id)}/feed",
+        **context,
+    )
 
 
 @router.post("/settings/password")

@@ -1,0 +1,122 @@
+"""Subscribing on the site: the feed page's form, the confirmation mail (sent over real SMTP on loopback) and its
+link, one-click unsubscribe (RFC 8058) without logging in, and a member's settings."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from paperfeed.tokens import sign
+from test_subscriptions import SITE, Sink, link_token, running_sink
+from web_support import Site, make_site, paper
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[tuple[Sink, int]]:
+    with running_sink() as running:
+        yield running
+
+
+@pytest.fixture
+def site(store_url: str, tmp_path: Path, smtp: tuple[Sink, int]) -> Iterator[Site]:
+    smtp[0].reset()
+    yield from make_site(
+        store_url,
+        tmp_path,
+        tmp_path / "cache",
+        PAPERFEED_BASE_URL=SITE,
+        PAPERFEED_SECRET_KEY="test-secret-key",
+        PAPERFEED_SMTP_HOST="127.0.0.1",
+        PAPERFEED_SMTP_PORT=str(smtp[1]),
+    )
+
+
+def _wait_for_mail(sink: Sink, address: str) -> None:
+    for _ in range(100):
+        if sink.to(address):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no mail to {address}")
+
+
+def test_subscribe_from_the_feed_confirm_and_unsubscribe_in_one_click(site: Site, smtp: tuple[Sink, int]) -> None:
+    sink = smtp[0]
+    site.add(paper("2610.50001", "A paper", "2026-10-05"))
+    visitor = site.browser(base_url="https://testserver")
+    home = visitor.get("/papers/date/2026-10-05")
+    assert "Get trending papers in your email inbox" in home.text and 'action="/subscribe"' in home.text
+    answer = visitor.post("/subscribe", {"email": "reader@example.org", "frequency": "weekly"})
+    assert answer.status_code == 200 and "Check your inbox" in answer.text
+    _wait_for_mail(sink, "reader@example.org")
+    (mail,) = sink.to("reader@example.org")
+    subscriber = site.store.subscriber_by_email("reader@example.org")
+    assert subscriber is not None and subscriber.status == "pending" and subscriber.frequency == "weekly"
+
+    confirmed = visitor.get(f"/subscribe/confirm?token={link_token(mail, '/subscribe/confirm')}")
+    assert confirmed.status_code == 200 and "Subscription confirmed" in confirmed.text
+    assert site.store.subscriber_by_email("reader@example.org").status == "active"  # type: ignore[union-attr]
+
+    token = sign("test-secret-key", "unsubscribe", f"{subscriber.id}:reader@example.org")
+    page = visitor.get(f"/unsubscribe?token={token}")  # a link scanner's GET changes nothing
+    assert page.status_code == 200 and "Unsubscribe from paperfeed digests?" in page.text
+    assert site.store.subscriber_by_email("reader@example.org").status == "active"  # type: ignore[union-attr]
+    # What a mail provider sends for List-Unsubscribe-Post: no cookies, no CSRF token.
+    provider = site.browser(base_url="https://testserver")
+    one_click = provider.http.post(f"/unsubscribe?token={token}", data={"List-Unsubscribe": "One-Click"})
+    assert one_click.status_code == 200 and one_click.json()["status"] == "unsubscribed"
+    assert site.store.subscriber_by_email("reader@example.org").status == "unsubscribed"  # type: ignore[union-attr]
+
+
+def test_forged_tokens_are_refused(site: Site) -> None:
+    visitor = site.browser(base_url="https://testserver")
+    assert visitor.get("/subscribe/confirm?token=nonsense").status_code == 422
+    forged = sign("another-secret", "unsubscribe", "1:reader@example.org")
+    answer = visitor.http.post(f"/unsubscribe?token={forged}", data={"List-Unsubscribe": "One-Click"})
+    assert answer.status_code == 422 and "invalid or expired link" in answer.text
+
+
+def test_bad_addresses_are_refused_with_a_message(site: Site) -> None:
+    answer = site.browser(base_url="https://testserver").post("/subscribe", {"email": "not an address"})
+    assert answer.status_code == 422 and 'class="error"' in answer.text
+    assert site.store.subscriber_by_email("not an address") is None
+
+
+def test_members_manage_their_digests_in_settings(site: Site, smtp: tuple[Sink, int]) -> None:
+    member = site.browser(base_url="https://testserver")
+    assert member.sign_up("ada", email="ada@example.org").status_code == 303
+    assert member.post("/subscribe", {"email": "ada@example.org"}).status_code == 200
+    settings = member.get("/settings")
+    (subscriber,) = site.store.subscribers(statuses=("pending", "active"), user_id=site.store.user_by_name("ada").id)  # type: ignore[union-attr]
+    assert f'action="/settings/subscriptions/{subscriber.id}"' in settings.text
+    assert "/feeds/u/" in settings.text  # the member's private feed
+    saved = member.post(
+        f"/settings/subscriptions/{subscriber.id}",
+        {
+            "frequency": "weekly",
+            "topics": "cat:cs.LG\nquery:diffusion models",
+            "max_papers": "5",
+            "send_hour": "7",
+            "timezone": "Europe/Paris",
+            "active": "1",
+        },
+    )
+    assert saved.status_code == 303
+    updated = site.store.subscriber(subscriber.id)
+    assert updated is not None and updated.frequency == "weekly" and not updated.include_trending
+    assert [t.text for t in updated.topics] == ["cat:cs.LG", "query:diffusion models"]
+    assert (updated.max_papers, updated.send_hour, updated.timezone) == (5, 7, "Europe/Paris")
+    # Someone else's subscription is not found (ids cannot be probed).
+    other = site.browser(base_url="https://testserver")
+    assert other.sign_up("bob").status_code == 303
+    assert other.post(f"/settings/subscriptions/{subscriber.id}", {"frequency": "daily"}).status_code == 404
+
+
+def test_the_api_subscribes_without_cookies(site: Site, smtp: tuple[Sink, int]) -> None:
+    client = site.browser(base_url="https://testserver").http
+    answer = client.post("/api/subscriptions", json={"email": "bot@example.org", "topics": ["cat:cs.CL"]})
+    assert answer.status_code == 200 and answer.json() == {"email": "bot@example.org", "status": "pending"}
+    bad = client.post("/api/subscriptions", json={"email": "bot2@example.org", "topics": ["nonsense"]})
+    assert bad.status_code == 422 and bad.json()["where"] == "topic"
