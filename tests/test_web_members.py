@@ -219,6 +219,7 @@ FORMS: dict[str, tuple[str, dict[str, str]]] = {
     "/settings/tokens": ("/settings/tokens", {"name": "forged"}),
     "/settings/tokens/{token_id}/revoke": ("/settings/tokens/{token}/revoke", {}),
     "/subscribe": ("/subscribe", {"email": "someone@example.org"}),
+    "/u/{name}/role": ("/u/bob/role", {"role": "moderator"}),
     "/settings/subscriptions/{subscriber_id}": (
         "/settings/subscriptions/{subscription}",
         {"frequency": "weekly", "include_trending": "1"},
@@ -427,3 +428,13 @@ def test_moderators_hide_comments_remove_submissions_and_block(site: Site, alice
     assert "a fair point" not in site.browser().get("/papers/2610.90001").text  # a blocked member's words go too
     assert alice.post(f"/comments/{spam.id}/hide", {"show": "1"}).status_code == 303  # admins moderate too
     assert site.store.get_comment(spam.id).hidden_at is None
+
+
+def test_admins_give_and_take_the_moderator_role(site: Site, alice: Browser, bob: Browser) -> None:
+    assert bob.post("/u/alice/role", {"role": "member"}).status_code == 403  # bob is a member
+    assert alice.post("/u/bob/role", {"role": "moderator"}).status_code == 303
+    assert site.store.user_by_name("bob").role == "moderator"  # type: ignore[union-attr]
+    assert bob.post("/u/alice/role", {"role": "member"}).status_code == 403  # moderators cannot change roles
+    assert alice.post("/u/bob/role", {"role": "emperor"}).status_code == 422
+    assert alice.post("/u/alice/role", {"role": "member"}).status_code == 422  # the last admin stays
+    assert alice.post("/u/bob/role", {"role": "member"}).status_code == 303

@@ -229,3 +229,24 @@ def block_member(store: Store, user: User | None, name: str, block: bool = True)
     found = store.user_by_id(target.id)
     assert found is not None
     return found
+
+
+ROLES = ("member", "moderator", "admin")
+
+
+def set_role(store: Store, user: User | None, name: str, role: str) -> User:
+    """An admin makes a member a moderator (or admin), or takes the role back; the last admin stays an admin."""
+    admin = require_member(user)
+    if admin.role != "admin":
+        raise Forbidden("only admins may change roles")
+    if role not in ROLES:
+        raise BadInput(f"role must be one of {', '.join(ROLES)}", where="role")
+    target = store.user_by_name(name)
+    if target is None:
+        raise NotFound(f"no member named {name!r}")
+    if target.role == "admin" and role != "admin" and store.count_admins() <= 1:
+        raise BadInput("a site needs at least one admin", where="role")
+    store.set_role(target.id, role)
+    found = store.user_by_id(target.id)
+    assert found is not None
+    return found

@@ -99,6 +99,10 @@ class CommunityStoreMixin:
         row = self.db.query_one("SELECT count(*) FROM users")
         return int(row[0]) if row else 0
 
+    def count_admins(self) -> int:
+        row = self.db.query_one("SELECT count(*) FROM users WHERE role = 'admin' AND blocked_at IS NULL")
+        return int(row[0]) if row else 0
+
     def user_by_name(self, name: str) -> User | None:
         return _user(self.db.query_one(f"SELECT {_USER_COLS} FROM users WHERE lower(name) = lower(?)", (name,)))
 

@@ -298,6 +298,13 @@ def block(request: Request, who: Who, name: str, csrf: Csrf = "", unblock: Annot
     return _done(request, f"/u/{name}")
 
 
+@router.post("/u/{name}/role")
+def change_role(request: Request, who: Who, name: str, role: Annotated[str, Form()] = "", csrf: Csrf = "") -> Response:
+    check_csrf(request, who, csrf)
+    community.set_role(site(request).store, who.user, name, role)
+    return _done(request, f"/u/{name}")
+
+
 @router.get("/settings")
 def settings(request: Request, who: Who) -> Response:
     if who.user is None:
