@@ -6,8 +6,9 @@ serves it on a free loopback port and drives Debian's chromium through the pages
 
     python scripts/screenshots.py --out docs/screenshots
 
-Writes home-light.png, home-dark.png, trending.png, search.png, paper.png and phone-home.png (desktop shots at
-1280x900). Nothing leaves the machine: the browser may only talk to the local server.
+Writes home-light.png, home-dark.png, trending.png, search.png, paper.png, phone-home.png (desktop shots at
+1280x900) and digest.png (a subscriber's digest email as `paperfeed digest preview` renders it, shown at a mail
+client's width). Nothing leaves the machine: the browser may only talk to the local server.
 """
 
 from __future__ import annotations
@@ -116,6 +117,8 @@ def take(browser: Browser, base: str, out: Path, math_id: str) -> list[str]:
     context.close()
     problems += watch.problems()
 
+    problems += digest_shot(browser, base, out)
+
     context, watch = new_context(
         browser, base, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
     )
@@ -125,6 +128,41 @@ def take(browser: Browser, base: str, out: Path, math_id: str) -> list[str]:
     _save(page, out / "phone-home.png")
     context.close()
     return problems + watch.problems()
+
+
+def render_digest(store_url: str, data_dir: Path, base: str) -> str:
+    """A confirmed subscriber with trending and two topics; the HTML of the digest they would get now."""
+    import subprocess
+
+    env_args = ["--database-url", store_url, "--data-dir", str(data_dir)]
+    cli = [sys.executable, "-m", "paperfeed", *env_args]
+    topics = ["--topic", "cat:cs.CV", "--topic", "query:gaussian splatting"]
+    subprocess.run(
+        [*cli, "subscribe", "reader@example.org", *topics, "--confirmed", "--json"], check=True, capture_output=True
+    )
+    html_out = data_dir / "digest.html"
+    env = {**__import__("os").environ, "PAPERFEED_BASE_URL": base}
+    subprocess.run(
+        [*cli, "digest", "preview", "--to", "reader@example.org", "--html-out", str(html_out)],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    return html_out.read_text()
+
+
+def digest_shot(browser: Browser, base: str, out: Path) -> list[str]:
+    from browser_support import new_context
+
+    context, watch = new_context(browser, base, viewport={"width": 760, "height": 1400})
+    page = context.new_page()
+    page.set_content(DIGEST_HTML[0])
+    _save(page, out / "digest.png")
+    context.close()
+    return watch.problems()
+
+
+DIGEST_HTML: list[str] = []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         math_id, _ = math_paper(store_url, days=60)
         seed_community(store_url, math_id)
         with serving(data_dir, store_url) as base, sync_playwright() as playwright:
+            DIGEST_HTML.append(render_digest(store_url, data_dir, base))
             browser = launch(playwright)
             try:
                 problems = take(browser, base, out, math_id)
