@@ -82,6 +82,8 @@ def harvest(store: Store, config: Config, now: datetime, client: PoliteClient | 
     from paperfeed.search.indexes import indexes_for
     from paperfeed.sources.harvest import harvest_oai, oai_state_key
 
+    if not config.arxiv_sets:  # no sets configured: this instance is fed some other way
+        return None
     due = latest_announcement(now).isoformat()
     last = store.get_state("job:harvest")
     if last and last.get("announcement", "") >= due:
@@ -89,7 +91,7 @@ def harvest(store: Store, config: Config, now: datetime, client: PoliteClient | 
     from_date = last["from"] if last else (now.date() - timedelta(days=int(config.harvest_days))).isoformat()
     client = client or _client(config)
     counts = {"new": 0, "updated": 0, "rejected": 0}
-    for set_spec in config.arxiv_sets or [None]:
+    for set_spec in config.arxiv_sets:
         key = oai_state_key(config.arxiv_oai_url, "arXivRaw", set_spec, from_date, None)
         batches = harvest_oai(
             client,

@@ -61,6 +61,8 @@ def build_worker(config: Config) -> tuple[Huey, dict[str, Any]]:
 
 def run_worker(config: Config, threads: int = 1) -> None:
     """Run the consumer in this process until interrupted (Ctrl-C / SIGTERM stop it gracefully)."""
+    logging.basicConfig(level=str(config.log_level), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
     huey, tasks = build_worker(config)
     for name, task in tasks.items():
         if name != "schedule":
