@@ -157,9 +157,6 @@ def search_filtered(
     mode: Annotated[str, Query(pattern="^(hybrid|keyword|dense)$")] = "hybrid",
 ) -> dict[str, Any]:
     """Search with filters (category, author, date range) and highlighted matches."""
-    for name, value in (("from", date_from), ("to", date_to)):
-        if value:
-            parse_day(value, where=name)
     view = search_view(
         site(request).store,
         who.user,

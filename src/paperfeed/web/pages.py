@@ -100,9 +100,6 @@ def search_page(
     date_from: Annotated[str, Query(alias="from")] = "",
     date_to: Annotated[str, Query(alias="to")] = "",
 ) -> Response:
-    for name, value in (("from", date_from), ("to", date_to)):
-        if value:
-            parse_day(value, where=name)
     view = search_view(
         site(request).store,
         who.user,

@@ -14,7 +14,7 @@ from paperfeed.bibtex import bibtex
 from paperfeed.errors import BadInput, NotFound
 from paperfeed.markup import render_comment
 from paperfeed.papers import CONTENT_ID_PREFIX, Paper
-from paperfeed.periods import Period, day_period
+from paperfeed.periods import Period, day_period, parse_day
 from paperfeed.search.engine import search, similar
 from paperfeed.store import Store
 from paperfeed.store.community import Activity, Comment, User
@@ -206,6 +206,9 @@ def search_view(
     mode: str = "hybrid",
 ) -> SearchView:
     check_page(page, limit)
+    for name, value in (("from", date_from), ("to", date_to)):
+        if value:
+            parse_day(value, where=name)
     if len(query) > 500:
         raise BadInput("the query is longer than 500 characters", where="q")
     filters = {"category": category, "author": author, "from": date_from, "to": date_to}
