@@ -72,7 +72,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("arxiv_api_url", "https://export.arxiv.org/api/query", "arXiv API (Atom) endpoint."),
     Setting("arxiv_rss_url", "https://rss.arxiv.org/atom", "arXiv daily listing feeds (Atom)."),
     Setting("hf_url", "https://huggingface.co", "Hugging Face endpoint for api/daily_papers."),
-    Setting("arxiv_sets", ["cs:cs:LG"], "OAI-PMH sets the worker harvests (space or comma separated; empty: none).", _list),
+    Setting(
+        "arxiv_sets", ["cs:cs:LG"], "OAI-PMH sets the worker harvests (space or comma separated; empty: none).", _list
+    ),
     Setting("request_interval", 3, "Seconds between requests to arXiv (arXiv asks for at least 3).", _int),
     Setting("contact_email", "", "Contact address sent in the User-Agent to remote sources."),
     Setting("ingest_batch_size", 2000, "Papers written per transaction during ingest.", _int),

@@ -37,7 +37,8 @@ class Database:
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._sql_cache: dict[str, str] = {}
-        self._connections: list[Any] = []
+        self._connections: list[tuple[threading.Thread, Any]] = []
+        self._connections_lock = threading.Lock()
 
     # -- connections -------------------------------------------------------------------------------------------
     def _connect(self) -> Any:
@@ -64,7 +65,17 @@ class Database:
         if conn is None:
             conn = self._connect()
             self._local.conn = conn
-            self._connections.append(conn)
+            # Web servers' thread pools retire idle threads and start new ones: close the connections of threads
+            # that have ended, or each new thread leaks one (with its page cache, up to 64 MB on SQLite).
+            with self._connections_lock:
+                alive = []
+                for thread, other in self._connections:
+                    if thread.is_alive():
+                        alive.append((thread, other))
+                    else:
+                        with suppress(Exception):
+                            other.close()
+                self._connections = [*alive, (threading.current_thread(), conn)]
         return conn
 
     @property
@@ -77,10 +88,11 @@ class Database:
         return self.url
 
     def close(self) -> None:
-        for conn in self._connections:
-            with suppress(Exception):
-                conn.close()
-        self._connections.clear()
+        with self._connections_lock:
+            for _, conn in self._connections:
+                with suppress(Exception):
+                    conn.close()
+            self._connections.clear()
         self._local = threading.local()
 
     # -- SQL -----------------------------------------------------------------------------------------------------

@@ -207,7 +207,7 @@ def create_app(
         _static_versions(),
     )
     app.state.site = the_site
-    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)  # 9 cost ~5 ms on 189 KB of JSON
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
