@@ -285,3 +285,11 @@ def test_pages_answer_in_json_when_asked(api: Api) -> None:
     assert one["id"] == "hep-th/9901001" and "eprint = {hep-th/9901001}" in one["bibtex"]
     month = api.http.get("/papers/month/2026-10", headers=as_json).json()
     assert (month["previous"], month["next"], month["total"]) == ("2026-09", "2026-11", 3)
+
+
+@pytest.mark.parametrize(
+    ("query", "where"), [("week=2026-11-20", "week"), ("month=2026-W47", "month"), ("date=2026-11", "date")]
+)
+def test_daily_papers_refuses_a_period_of_the_wrong_kind(api: Api, query: str, where: str) -> None:
+    answer = api.script("GET", f"/api/daily_papers?{query}")
+    assert answer.status_code == 422 and answer.json()["where"] == where

@@ -84,9 +84,19 @@ def parse_day(text: str, where: str = "date") -> date:
         raise BadInput(f"no such date {text!r}", where=where) from None
 
 
-def parse_period(text: str, where: str = "period") -> Period:
-    """``2026-11-20`` → that day, ``2026-W47`` → that ISO week, ``2026-11`` → that month."""
-    text = text.strip()
+_EXAMPLES = {"day": "2026-11-20", "week": "2026-W47", "month": "2026-11"}
+
+
+def parse_period(text: str, where: str = "period", kind: Kind | None = None) -> Period:
+    """``2026-11-20`` → that day, ``2026-W47`` → that ISO week, ``2026-11`` → that month; with ``kind``, only that
+    kind of period is accepted."""
+    period = _parse_any(text.strip(), where)
+    if kind is not None and period.kind != kind:
+        raise BadInput(f"expected a {kind} like {_EXAMPLES[kind]}, got {text!r}", where=where)
+    return period
+
+
+def _parse_any(text: str, where: str) -> Period:
     if m := _WEEK_RE.match(text):
         try:
             return week_period(date.fromisocalendar(int(m[1]), int(m[2]), 1))

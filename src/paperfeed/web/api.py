@@ -70,9 +70,9 @@ def daily_papers(
     if date_:
         period = day_period(parse_day(date_, where="date"))
     elif week:
-        period = parse_period(week, where="week")
+        period = parse_period(week, where="week", kind="week")
     elif month:
-        period = parse_period(month, where="month")
+        period = parse_period(month, where="month", kind="month")
     first, last = period.day_range if period else ("0000-00-00", "9999-12-31")
     if sort == "trending":
         from paperfeed.trending import rank

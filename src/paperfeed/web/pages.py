@@ -68,17 +68,13 @@ def by_day(request: Request, who: Who, day: str, page: int = 1, sort: str = "vot
 
 @router.get("/papers/week/{week}")
 def by_week(request: Request, who: Who, week: str, page: int = 1, sort: str = "votes") -> Response:
-    period = parse_period(week, where="week")
-    if period.kind != "week":
-        raise BadInput("expected a week like 2026-W47", where="week")
+    period = parse_period(week, where="week", kind="week")
     return _page(request, "feed.html", feed_view(site(request).store, period, who.user, page=page, sort=sort))
 
 
 @router.get("/papers/month/{month}")
 def by_month(request: Request, who: Who, month: str, page: int = 1, sort: str = "votes") -> Response:
-    period = parse_period(month, where="month")
-    if period.kind != "month":
-        raise BadInput("expected a month like 2026-11", where="month")
+    period = parse_period(month, where="month", kind="month")
     return _page(request, "feed.html", feed_view(site(request).store, period, who.user, page=page, sort=sort))
 
 

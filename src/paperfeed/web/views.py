@@ -18,7 +18,7 @@ from paperfeed.periods import Period, day_period, parse_day
 from paperfeed.search.engine import search, similar
 from paperfeed.store import Store
 from paperfeed.store.community import Activity, Comment, User
-from paperfeed.trending import TrendingEntry, trending
+from paperfeed.trending import FORMULA, TrendingEntry, trending
 
 PAGE_SIZE = 30
 SNIPPET = 400  # characters of a search result's abstract shown around the first match
@@ -156,8 +156,6 @@ class TrendingView:
 
 
 def trending_view(store: Store, user: User | None, day: str | None = None, limit: int = PAGE_SIZE) -> TrendingView:
-    from paperfeed.trending import FORMULA
-
     ranked: list[TrendingEntry] = trending(store, day, limit=limit)
     listed = entries(store, _ordered(store, [t.paper_id for t in ranked]), user)
     why = {t.paper_id: t.why() for t in ranked}
