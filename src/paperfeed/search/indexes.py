@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from paperfeed.config import default_setting
+from paperfeed.errors import PaperfeedError
 from paperfeed.search.embed import Embedder, EmbeddingCache, embed_cached, get_embedder, paper_text, text_hash
 from paperfeed.search.keyword import IndexBusy, KeywordDoc, KeywordIndex
 from paperfeed.search.vectors import VectorIndex
@@ -228,3 +229,14 @@ def indexes_for(store: Store) -> SearchIndexes:
             found = store.extensions["search"] = SearchIndexes(store, Path(options["index_dir"]), model, cache)
         assert isinstance(found, SearchIndexes)
         return found
+
+
+def index_a_few(store: Store, limit: int = 20) -> None:
+    """Make a paper that was just added (a member's submission) searchable at once: the keyword index always, the
+    vectors when at most ``limit`` changes wait (about a second of embedding). A larger backlog — a bulk ingest
+    without ``--index`` — is left to ``paperfeed index`` or the worker rather than to a web request."""
+    with contextlib.suppress(PaperfeedError):  # the next index run catches up
+        indexes = indexes_for(store)
+        indexes.catch_up_keyword()
+        if indexes.pending()["vectors"] <= limit:
+            indexes.sync()

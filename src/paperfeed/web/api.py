@@ -23,6 +23,7 @@ from paperfeed.hf_format import daily_item_json, list_item_json, paper_json, sea
 from paperfeed.papers import Paper
 from paperfeed.periods import Period, day_period, parse_day, parse_period
 from paperfeed.search.engine import similar
+from paperfeed.search.indexes import index_a_few
 from paperfeed.store import Store
 from paperfeed.store.community import Activity
 from paperfeed.web.app import Site, site, visitor
@@ -206,9 +207,7 @@ def submit_api(request: Request, who: Who, body: SubmitBody) -> dict[str, Any]:
     s: Site = site(request)
     today = datetime.now(UTC).date().isoformat()  # the same day as the submit page (UTC), whatever the server's zone
     paper = community.submit(s.store, who.user, body.paper, s.fetch_paper, today)
-    from paperfeed.web.pages import _index_new
-
-    _index_new(request, paper.id)
+    index_a_few(s.store)
     return {"paper": paper.id, "day": today, "submitter": community.require_member(who.user).name}
 
 

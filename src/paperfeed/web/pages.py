@@ -7,7 +7,6 @@ checked for CSRF that answers with a redirect (303) for forms or JSON for script
 
 from __future__ import annotations
 
-from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from paperfeed import community
 from paperfeed.errors import BadInput, PaperfeedError
 from paperfeed.periods import day_period, parse_day, parse_period
+from paperfeed.search.indexes import index_a_few
 from paperfeed.store.community import User
 from paperfeed.subscriptions import subscriptions_for_user
 from paperfeed.web.app import render, site, visitor, wants_json
@@ -192,16 +192,8 @@ def submit(request: Request, who: Who, paper: Annotated[str, Form()] = "", csrf:
         if wants_json(request):
             raise
         return render(request, "submit.html", status=exc.http_status, error=exc.reason, value=paper)
-    _index_new(request, found.id)
+    index_a_few(s.store)
     return _done(request, f"/papers/{found.id}", {"paper": found.id, "day": today})
-
-
-def _index_new(request: Request, paper_id: str) -> None:
-    """Make a just-fetched paper searchable now rather than at the next scheduled index run."""
-    from paperfeed.search.indexes import indexes_for
-
-    with suppress(PaperfeedError):  # the next index run picks it up
-        indexes_for(site(request).store).sync()
 
 
 # -- accounts ----------------------------------------------------------------------------------------------------------
