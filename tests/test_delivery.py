@@ -366,13 +366,15 @@ def test_cli_subscribe_preview_send_unsubscribe(feed: Store, config: Config, sin
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("connections", [1, 4])
 def test_a_killed_send_resumes_and_everyone_gets_exactly_one(
-    feed: Store, config: Config, sink: Sink, tmp_path: Path
+    feed: Store, config: Config, sink: Sink, tmp_path: Path, connections: int
 ) -> None:
     subscribers = [reader(feed, config, f"reader{i:02d}@example.org") for i in range(30)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERFEED_")}
     env.update(_env(config), PAPERFEED_DATABASE_URL=str(config.store_url), PAPERFEED_DATA_DIR=str(tmp_path))
     command = [sys.executable, "-m", "paperfeed", "digest", "send", "--period", FRIDAY, "--json"]
+    command += ["--connections", str(connections)]
     sink.delay = 0.2  # a slow server: each message waits 0.2 s before the server has accepted anything
 
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -384,14 +386,16 @@ def test_a_killed_send_resumes_and_everyone_gets_exactly_one(
     proc.wait(timeout=10)
     delivered = len(sink.accepted)
     assert 10 <= delivered < 30, proc.stderr.read() if proc.stderr else ""
-    # The run died with one message in flight (not accepted yet) and the rest still owed.
-    assert statuses(feed, FRIDAY) == {"sent": delivered, "sending": 1, "pending": 30 - delivered - 1}
+    # The run died with a message in flight on each connection (not accepted yet) and the rest still owed.
+    in_flight = statuses(feed, FRIDAY).get("sending", 0)
+    assert 1 <= in_flight <= connections
+    assert statuses(feed, FRIDAY) == {"sent": delivered, "sending": in_flight, "pending": 30 - delivered - in_flight}
 
     sink.delay = 0.0
     resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     report = orjson.loads(resumed.stdout)
-    assert (report["sent"], report["resent"], report["already_sent"]) == (30 - delivered, 1, delivered)
+    assert (report["sent"], report["resent"], report["already_sent"]) == (30 - delivered, in_flight, delivered)
     assert sink.count_by_recipient() == {s.email: 1 for s in subscribers}
     ids = {parse(raw)["Message-ID"] for _, raw in sink.accepted}
     assert len(ids) == 30
