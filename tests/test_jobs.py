@@ -122,10 +122,12 @@ def test_harvest_job_ingests_indexes_and_is_then_not_due(store_url: str, tmp_pat
 
 @pytest.mark.slow
 def test_two_workers_at_once_run_the_harvest_once(store_url: str, tmp_path: Path, slow_arxiv: str) -> None:
-    env = {**os.environ, **_env(store_url, tmp_path, slow_arxiv)}
+    outside = {k: v for k, v in os.environ.items() if not k.startswith("PAPERFEED_")}  # e.g. PAPERFEED_TEST_PG
+    env = {**outside, **_env(store_url, tmp_path, slow_arxiv)}
     cmd = [sys.executable, "-m", "paperfeed", "worker", "--once", "--job", "harvest", "--json"]
     procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(out for out, _ in outputs), [err.decode()[-2000:] for _, err in outputs]
     statuses = sorted(json.loads(out)[0]["status"] for out, _ in outputs)
     # One ran; the other found the lease taken, or (if it started after the first finished) nothing due.
     assert statuses in (["busy", "ran"], ["not-due", "ran"]), outputs
