@@ -316,10 +316,13 @@ def test_forged_and_foreign_tokens_are_refused(store: Store, config: Config) -> 
 def test_unsubscribe_link_and_resubscribing(store: Store, config: Config, sink: Sink) -> None:
     active = subscribe(store, config, "reader@example.org", topics=["cat:cs.LG"], confirmed=True)
     assert active.status == "active" and active.confirmed_at is not None
-    # Subscribing an active address again only changes its settings: no second confirmation.
+    # Subscribing an active address again (anyone can type it) changes nothing and sends nothing.
     again = subscribe(store, config, "reader@example.org", frequency="weekly", topics=["author:Ada Lovelace"])
-    assert (again.id, again.status, again.frequency) == (active.id, "active", "weekly")
-    assert [t.text for t in again.topics] == ["author:Ada Lovelace"]
+    assert (again.id, again.status, again.frequency) == (active.id, "active", "daily")
+    assert [t.text for t in again.topics] == ["cat:cs.LG"]
+    # The operator may change it.
+    changed = subscribe(store, config, "reader@example.org", frequency="weekly", confirmed=True)
+    assert (changed.id, changed.status, changed.frequency) == (active.id, "active", "weekly")
     with mailer(config) as m:
         assert send_confirmations(store, config, m) == 0
 
@@ -410,7 +413,7 @@ def test_a_member_cannot_claim_someone_elses_active_subscription(store: Store, c
     eve = store.create_user("eve", "eve@example.org", "x", "member", "2026-11-20T00:00:00+00:00")
     theirs = subscribe(store, config, "victim@example.org", confirmed=True)
     again = subscribe(store, config, "victim@example.org", user_id=eve.id, max_papers=1)
-    assert (again.id, again.status, again.user_id, again.max_papers) == (theirs.id, "active", None, 1)
+    assert (again.id, again.status, again.user_id, again.max_papers) == (theirs.id, "active", None, 10)
     assert subscriptions_for_user(store, eve.id) == []
     with pytest.raises(NotFound):
         update_subscription(store, theirs.id, eve.id, active=False)

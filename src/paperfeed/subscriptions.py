@@ -7,8 +7,9 @@ status machine:
                             ▲                         │ 3 refusals in a row
                             └──subscribe again────────┴──▶ bounced / unsubscribed
 
-Nothing but the confirmation mail goes to a pending address; subscribing an active address again only updates its
-settings (no second mail); an unsubscribed or bounced one must confirm again. ``confirmed=True`` is for callers that
+Nothing but the confirmation mail goes to a pending address; subscribing an active address again changes nothing
+(no mail, no settings: only the member it belongs to, in settings, or the operator may change them); an
+unsubscribed or bounced one must confirm again. ``confirmed=True`` is for callers that
 already know the address belongs to the person (the CLI's operator, say) and skips both confirmation and the rate
 limit, which exists to stop anyone from mail-bombing an address with confirmation mails.
 
@@ -167,6 +168,11 @@ def subscribe(
     )
     if not confirmed:
         check_rate(store, "subscribe", address.lower())
+        existing = store.subscriber_by_email(address)
+        if existing is not None and existing.status == "active" and (user_id is None or existing.user_id != user_id):
+            # Anyone may type any address: an active subscription's settings change only through its owner (the
+            # member it belongs to, in settings) or the operator, never through a stranger's form post.
+            return existing
     # The confirmation's period names the request, to the microsecond: each request is a message of its own.
     request = datetime.now(UTC).isoformat(timespec="microseconds")
     subscriber, _ = store.save_subscriber(
