@@ -83,6 +83,19 @@ def user_json(name: str) -> dict[str, Any]:
     }
 
 
+def comment_json(
+    comment_id: int, created_at: str, author: str, body: str, html: str, *, hidden: bool = False
+) -> dict[str, Any]:
+    """One element of ``comments`` in ``GET /api/papers/{id}?field=comments``."""
+    return {
+        "id": str(comment_id),
+        "createdAt": created_at,
+        "author": {"name": author},
+        "type": "comment",
+        "data": {"latest": {"raw": body, "html": html, "updatedAt": created_at}, "hidden": hidden},
+    }
+
+
 def paper_json(paper: Paper, activity: PaperActivity, *, base_url: str) -> dict[str, Any]:
     """``GET /api/papers/{id}``: the paper object plus linked repos (none: we do not index the Hub).
 

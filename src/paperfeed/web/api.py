@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from paperfeed import community
 from paperfeed.errors import BadInput
 from paperfeed.hf_format import PaperActivity as HfActivity
-from paperfeed.hf_format import daily_item_json, list_item_json, paper_json, search_item_json
+from paperfeed.hf_format import comment_json, daily_item_json, list_item_json, paper_json, search_item_json
 from paperfeed.papers import Paper
 from paperfeed.periods import Period, day_period, parse_day, parse_period
 from paperfeed.search.engine import similar
@@ -28,7 +28,7 @@ from paperfeed.store import Store
 from paperfeed.store.community import Activity
 from paperfeed.web.app import Site, site, visitor
 from paperfeed.web.security import Visitor, check_csrf
-from paperfeed.web.views import entries, paper_view, search_view, trending_view
+from paperfeed.web.views import daily_ids, entries, paper_view, search_view, trending_view
 
 router = APIRouter(prefix="/api")
 Who = Annotated[Visitor, Depends(visitor)]
@@ -74,24 +74,7 @@ def daily_papers(
         period = parse_period(week, where="week", kind="week")
     elif month:
         period = parse_period(month, where="month", kind="month")
-    first, last = period.day_range if period else ("0000-00-00", "9999-12-31")
-    if sort == "trending":
-        from paperfeed.trending import rank
-
-        ranked = rank(
-            s.store, last if period else None, window_days=(period.last - period.first).days + 1 if period else 7
-        )
-        if submitter is not None:
-            by = s.store.activity([t.paper_id for t in ranked])
-            ranked = [t for t in ranked if (by[t.paper_id].submitter or "").lower() == submitter.lower()]
-        ids = [t.paper_id for t in ranked][p * limit : (p + 1) * limit]
-        days = {t.paper_id: t.day for t in ranked}
-    else:
-        # No total: HF's answer has none, and counting every listed paper is what made this slow at 100k papers.
-        ids, _ = s.store.listing(
-            first, last, sort="published", limit=limit, offset=p * limit, submitter=submitter, count=False
-        )
-        days = s.store.first_listing_days(ids)
+    ids, days = daily_ids(s.store, period, sort=sort, submitter=submitter, offset=p * limit, limit=limit)
     return [
         daily_item_json(paper, act, base_url=s.base_url, day=days.get(paper.id) or paper.announced or "")
         for paper, act in _papers(s.store, ids)
@@ -253,17 +236,9 @@ def paper_api(request: Request, who: Who, paper_id: str) -> dict[str, Any]:
     view = paper_view(s.store, paper_id, who.user, similar_limit=0)
     data = paper_json(view.entry.paper, _hf_activity(view.entry.activity), base_url=s.base_url)
     if "comments" in request.query_params.getlist("field"):
+        # Moderators see hidden comments too, marked hidden.
         data["comments"] = [
-            {
-                "id": str(c.id),
-                "createdAt": c.created_at,
-                "author": {"name": c.author},
-                "type": "comment",
-                "data": {
-                    "latest": {"raw": c.body, "html": html, "updatedAt": c.created_at},
-                    "hidden": c.hidden_at is not None,  # moderators see hidden comments; never as visible ones
-                },
-            }
+            comment_json(c.id, c.created_at, c.author, c.body, html, hidden=c.hidden_at is not None)
             for c, html in view.comments
         ]
     return data

@@ -18,7 +18,7 @@ from paperfeed.periods import Period, day_period, parse_day
 from paperfeed.search.engine import search, similar
 from paperfeed.store import Store
 from paperfeed.store.community import Activity, Comment, User
-from paperfeed.trending import FORMULA, TrendingEntry, trending
+from paperfeed.trending import FORMULA, WINDOW_DAYS, TrendingEntry, rank, trending
 
 PAGE_SIZE = 30
 SNIPPET = 400  # characters of a search result's abstract shown around the first match
@@ -143,6 +143,24 @@ def feed_view(
         previous,
         following,
     )
+
+
+def daily_ids(
+    store: Store, period: Period | None, *, sort: str, submitter: str | None, offset: int, limit: int
+) -> tuple[list[str], dict[str, str]]:
+    """The HF ``daily_papers`` selection: paper ids newest first (``publishedAt``) or by trending score, over a
+    period (else everything, or the last week for trending), and each paper's day in the feed."""
+    if sort == "trending":
+        window = (period.last - period.first).days + 1 if period else WINDOW_DAYS
+        ranked = rank(store, period.last.isoformat() if period else None, window_days=window)
+        if submitter is not None:
+            by = store.activity([t.paper_id for t in ranked])
+            ranked = [t for t in ranked if (by[t.paper_id].submitter or "").lower() == submitter.lower()]
+        return [t.paper_id for t in ranked][offset : offset + limit], {t.paper_id: t.day for t in ranked}
+    first, last = period.day_range if period else ("0000-00-00", "9999-12-31")
+    # No total: HF's answer has none, and counting every listed paper is what made this slow at 100k papers.
+    ids, _ = store.listing(first, last, sort="published", limit=limit, offset=offset, submitter=submitter, count=False)
+    return ids, store.first_listing_days(ids)
 
 
 @dataclass
