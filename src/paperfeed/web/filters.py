@@ -76,7 +76,8 @@ def host(url: str) -> str:
 
 
 def query_url(path: str, **params: object) -> str:
-    kept = {k: v for k, v in params.items() if v not in (None, "", 1) or (k == "page" and v not in (None, 1))}
+    # Empty values and the first page are the defaults: leave them out so every page has one canonical URL.
+    kept = {k: v for k, v in params.items() if v not in (None, "") and not (k == "page" and v == 1)}
     return path + ("?" + urlencode(kept) if kept else "")
 
 
