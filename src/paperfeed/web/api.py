@@ -26,8 +26,8 @@ from paperfeed.search.engine import similar
 from paperfeed.search.indexes import index_a_few
 from paperfeed.store import Store
 from paperfeed.store.community import Activity
-from paperfeed.web.app import Site, site, visitor
 from paperfeed.web.security import Visitor, check_csrf
+from paperfeed.web.site import Site, site, visitor
 from paperfeed.web.views import daily_ids, entries, paper_view, search_view, trending_view
 
 router = APIRouter(prefix="/api")

@@ -1,8 +1,10 @@
 """The web application: one FastAPI app serving the pages (HTML) and the JSON API over the same views.
 
-``create_app(config)`` opens the store, the templates and the signing key once; routes live in ``pages.py`` (HTML)
-and ``api.py`` (JSON), both thin: parse, call one core function or view, render. Errors of every kind go through
-one handler that answers with the right status as an HTML page or a JSON body, depending on who asked.
+``create_app(config)`` opens the store, the templates and the signing key once, installs the middleware and the error
+handlers, and includes the routers; it is the only module that imports them. Routes live in ``pages.py`` (HTML),
+``api.py`` (JSON), ``feed_routes.py`` and ``subscription_routes.py``, all thin: parse, call one core function or view,
+render, with the kit in ``site.py``. Errors of every kind go through one handler that answers with the right status
+as an HTML page or a JSON body, depending on who asked.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import jinja2
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -28,57 +29,12 @@ from paperfeed.errors import PaperfeedError, RateLimited
 from paperfeed.papers import Paper
 from paperfeed.store import Store, open_store
 from paperfeed.tokens import instance_secret
-from paperfeed.web import filters
-from paperfeed.web.security import SECURITY_HEADERS, Visitor, cookie_secure, identify, remember_visitor
+from paperfeed.web import api, api_docs, feed_routes, filters, pages, subscription_routes
+from paperfeed.web.security import SECURITY_HEADERS, cookie_secure, remember_visitor
+from paperfeed.web.site import Site, render, wants_json
 
 log = logging.getLogger("paperfeed.web")
 PACKAGE = Path(__file__).parent
-
-
-@dataclass
-class Site:
-    """What every request handler needs, made once per app."""
-
-    config: Config
-    store: Store
-    key: str
-    templates: jinja2.Environment
-    secure_cookies: bool
-    fetch_paper: Callable[[str], Paper | None]
-    static_versions: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def base_url(self) -> str:
-        return str(self.config.base_url).rstrip("/")
-
-
-def site(request: Request) -> Site:
-    return request.app.state.site  # type: ignore[no-any-return]
-
-
-def visitor(request: Request) -> Visitor:
-    """The request's visitor, identified once per request (a dependency shared by page and API routes)."""
-    found: Visitor | None = getattr(request.state, "visitor", None)
-    if found is None:
-        s = site(request)
-        found = request.state.visitor = identify(request, s.store, s.key)
-    return found
-
-
-def wants_json(request: Request) -> bool:
-    if request.url.path.startswith("/api/"):
-        return True
-    accept = request.headers.get("accept", "")
-    return "application/json" in accept and "text/html" not in accept
-
-
-def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    s = site(request)
-    who = visitor(request)
-    html = s.templates.get_template(template).render(
-        request=request, user=who.user, csrf=who.csrf, site=s, path=request.url.path, **context
-    )
-    return HTMLResponse(html, status_code=status)
 
 
 def _error_response(request: Request, status: int, message: str, where: str | None = None) -> Response:
@@ -223,8 +179,6 @@ def create_app(
 
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static")
-
-    from paperfeed.web import api, api_docs, feed_routes, pages, subscription_routes
 
     app.include_router(api.router)
     app.include_router(subscription_routes.api_router)

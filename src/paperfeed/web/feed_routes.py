@@ -20,7 +20,7 @@ from paperfeed.search.engine import search
 from paperfeed.store import Store
 from paperfeed.tokens import sign, verify
 from paperfeed.trending import trending
-from paperfeed.web.app import Site, site
+from paperfeed.web.site import Site, site
 
 router = APIRouter(prefix="/feeds", include_in_schema=False)
 FEED_SIZE = 50

@@ -19,7 +19,6 @@ from paperfeed.periods import day_period, parse_day, parse_period
 from paperfeed.search.indexes import index_a_few
 from paperfeed.store.community import User
 from paperfeed.subscriptions import subscriptions_for_user
-from paperfeed.web.app import render, site, visitor, wants_json
 from paperfeed.web.feed_routes import member_feed_token
 from paperfeed.web.images import avatar_svg, thumbnail_svg
 from paperfeed.web.security import (
@@ -29,6 +28,7 @@ from paperfeed.web.security import (
     client_address,
     set_session,
 )
+from paperfeed.web.site import render, site, visitor, wants_json
 from paperfeed.web.views import feed_view, paper_view, profile_view, search_view, trending_view
 
 router = APIRouter(include_in_schema=False)

@@ -18,8 +18,8 @@ from paperfeed import community, subscriptions
 from paperfeed.config import Config
 from paperfeed.errors import BadInput, PaperfeedError
 from paperfeed.store import Store
-from paperfeed.web.app import render, site, visitor, wants_json
 from paperfeed.web.security import Visitor, check_csrf, client_address
+from paperfeed.web.site import render, site, visitor, wants_json
 
 log = logging.getLogger("paperfeed.web")
 router = APIRouter(include_in_schema=False)

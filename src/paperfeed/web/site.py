@@ -1,0 +1,66 @@
+"""The kit every router uses: ``Site`` (what a request handler needs, made once per app), ``site(request)``,
+``visitor(request)`` (who is asking, identified once per request), ``wants_json`` and ``render``.
+
+It lives apart from ``app.py`` so that routers import it and ``app.py`` imports routers, never the other way round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from paperfeed.config import Config
+from paperfeed.papers import Paper
+from paperfeed.store import Store
+from paperfeed.web.security import Visitor, identify
+
+
+@dataclass
+class Site:
+    """What every request handler needs, made once per app."""
+
+    config: Config
+    store: Store
+    key: str
+    templates: jinja2.Environment
+    secure_cookies: bool
+    fetch_paper: Callable[[str], Paper | None]
+    static_versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return str(self.config.base_url).rstrip("/")
+
+
+def site(request: Request) -> Site:
+    return request.app.state.site  # type: ignore[no-any-return]
+
+
+def visitor(request: Request) -> Visitor:
+    """The request's visitor, identified once per request (a dependency shared by page and API routes)."""
+    found: Visitor | None = getattr(request.state, "visitor", None)
+    if found is None:
+        s = site(request)
+        found = request.state.visitor = identify(request, s.store, s.key)
+    return found
+
+
+def wants_json(request: Request) -> bool:
+    if request.url.path.startswith("/api/"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    s = site(request)
+    who = visitor(request)
+    html = s.templates.get_template(template).render(
+        request=request, user=who.user, csrf=who.csrf, site=s, path=request.url.path, **context
+    )
+    return HTMLResponse(html, status_code=status)
