@@ -89,12 +89,12 @@ def cases(built: BenchStore, store: Store, session: str) -> list[Case]:
 
 
 def _session(store: Store) -> str:
-    from paperfeed import community
+    from paperfeed.community import rules
 
     member = store.db.query("SELECT user_id FROM votes GROUP BY user_id ORDER BY count(*) DESC LIMIT 1")[0][0]
     user = store.user_by_id(int(member))
     assert user is not None
-    return community.start_session(store, user, 1)
+    return rules.start_session(store, user, 1)
 
 
 def measure(client: Any, case: Case, runs: int, start: int = 0) -> list[float]:

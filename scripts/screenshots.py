@@ -39,23 +39,23 @@ MEMBERS = ["ada", "grace", "alan", "emmy", "kurt"]
 
 def seed_community(store_url: str, math_id: str) -> None:
     """Members, votes spread over the latest day's papers, and a discussion on the math paper."""
-    from paperfeed import community
+    from paperfeed.community import rules
     from paperfeed.store import open_store
 
     store = open_store(store_url)
     try:
-        users = {name: community.sign_up(store, name, PASSWORD) for name in MEMBERS}
+        users = {name: rules.sign_up(store, name, PASSWORD) for name in MEMBERS}
         day = store.latest_feed_day()
         papers = [p.id for p in store.papers_on_day(day, limit=40)] if day else []
         picks = [math_id, *papers[:12]]
         for rank, paper_id in enumerate(picks):
             # A long tail: the first few papers get most votes, as on any real feed.
             for voter in MEMBERS[: max(1, len(MEMBERS) - rank // 2)]:
-                community.upvote(store, users[voter], paper_id)
+                rules.upvote(store, users[voter], paper_id)
         for name, text in COMMENTS:
-            community.comment(store, users[name], math_id, text)
+            rules.comment(store, users[name], math_id, text)
         for paper_id in papers[1:4]:
-            community.comment(store, users["emmy"], paper_id, "Code is out; the results reproduce on one GPU.")
+            rules.comment(store, users["emmy"], paper_id, "Code is out; the results reproduce on one GPU.")
     finally:
         store.close()
 

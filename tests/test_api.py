@@ -16,8 +16,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from paperfeed.community.trending import FORMULA
 from paperfeed.papers import Paper
-from paperfeed.trending import FORMULA
 from web_support import CSRF_RE, Site, make_site, paper, quicken
 
 CORPUS = [

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from paperfeed.bibtex import bibtex, citation_key, escape
+from paperfeed.formats.bibtex import bibtex, citation_key, escape
 from paperfeed.papers import Paper
 
 ATTENTION = Paper(

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from argon2 import PasswordHasher
 
-from paperfeed import community
+from paperfeed.community import rules
 from paperfeed.errors import BadInput, Forbidden, NotFound, RateLimited, Unauthorized
 from paperfeed.papers import Paper
 from paperfeed.store import Store
@@ -25,8 +25,8 @@ NOW = 1_800_000_060
 def quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Cheap argon2 parameters: the rules are the same, each hash costs a millisecond instead of 0.1 s."""
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(community, "_hasher", fast)
-    monkeypatch.setattr(community, "_DUMMY_HASH", fast.hash("dummy"))
+    monkeypatch.setattr(rules, "_hasher", fast)
+    monkeypatch.setattr(rules, "_DUMMY_HASH", fast.hash("dummy"))
 
 
 def paper(pid: str, title: str = "A paper", **extra: object) -> Paper:
@@ -52,7 +52,7 @@ def papers(store: Store) -> Store:
 
 def member(store: Store, name: str, role: str | None = None) -> User:
     """A member signed up with PASSWORD (the first is the admin), then given ``role`` if one is named."""
-    user = community.sign_up(store, name, PASSWORD)
+    user = rules.sign_up(store, name, PASSWORD)
     if role is not None and role != user.role:
         store.set_role(user.id, role)
     found = store.user_by_id(user.id)
@@ -62,8 +62,8 @@ def member(store: Store, name: str, role: str | None = None) -> User:
 
 # -- accounts ----------------------------------------------------------------------------------------------------
 def test_first_member_becomes_admin_later_ones_members(store: Store) -> None:
-    first = community.sign_up(store, "alice", PASSWORD, "alice@example.org")
-    second = community.sign_up(store, "bob", PASSWORD)
+    first = rules.sign_up(store, "alice", PASSWORD, "alice@example.org")
+    second = rules.sign_up(store, "bob", PASSWORD)
     assert (first.role, second.role) == ("admin", "member")
     assert first.is_moderator and not second.is_moderator
     assert (first.email, second.email) == ("alice@example.org", None)
@@ -71,7 +71,7 @@ def test_first_member_becomes_admin_later_ones_members(store: Store) -> None:
 
 
 def test_passwords_are_stored_as_argon2_hashes(store: Store) -> None:
-    community.sign_up(store, "alice", PASSWORD)
+    rules.sign_up(store, "alice", PASSWORD)
     found = store.password_hash("alice")
     assert found is not None
     assert found[1].startswith("$argon2id$") and PASSWORD not in found[1]
@@ -98,7 +98,7 @@ def test_sign_up_refuses_bad_input_naming_the_field(
     store: Store, name: str, password: str, email: str | None, where: str
 ) -> None:
     with pytest.raises(BadInput) as caught:
-        community.sign_up(store, name, password, email)
+        rules.sign_up(store, name, password, email)
     assert caught.value.where == where
     assert store.count_users() == 0
 
@@ -108,9 +108,9 @@ def test_sign_up_refuses_bad_input_naming_the_field(
     [("alice", None, "name"), ("ALICE", None, "name"), ("carol", "Alice@Example.org", "email")],
 )
 def test_names_and_emails_are_unique_ignoring_case(store: Store, name: str, email: str | None, where: str) -> None:
-    community.sign_up(store, "alice", PASSWORD, "alice@example.org")
+    rules.sign_up(store, "alice", PASSWORD, "alice@example.org")
     with pytest.raises(BadInput) as caught:
-        community.sign_up(store, name, PASSWORD, email)
+        rules.sign_up(store, name, PASSWORD, email)
     assert caught.value.where == where
     assert "already taken" in caught.value.reason
     assert store.count_users() == 1
@@ -118,119 +118,119 @@ def test_names_and_emails_are_unique_ignoring_case(store: Store, name: str, emai
 
 @pytest.mark.parametrize("login", ["alice", "ALICE", " alice ", "alice@example.org", "Alice@Example.ORG"])
 def test_log_in_by_name_or_email(store: Store, login: str) -> None:
-    community.sign_up(store, "alice", PASSWORD, "alice@example.org")
-    assert community.log_in(store, login, PASSWORD).name == "alice"
+    rules.sign_up(store, "alice", PASSWORD, "alice@example.org")
+    assert rules.log_in(store, login, PASSWORD).name == "alice"
 
 
 @pytest.mark.parametrize(("login", "password"), [("alice", "wrong password!"), ("nobody", PASSWORD), ("", PASSWORD)])
 def test_log_in_failures_all_say_the_same_vague_thing(store: Store, login: str, password: str) -> None:
-    community.sign_up(store, "alice", PASSWORD)
+    rules.sign_up(store, "alice", PASSWORD)
     with pytest.raises(Unauthorized) as caught:
-        community.log_in(store, login, password)
+        rules.log_in(store, login, password)
     assert str(caught.value) == "wrong name or password"
 
 
 def test_blocked_member_cannot_log_in_and_loses_sessions_and_tokens(store: Store) -> None:
     admin = member(store, "alice")
     bob = member(store, "bob")
-    session = community.start_session(store, bob, 30)
-    token = community.create_api_token(store, bob, "script")
-    assert community.session_user(store, session) == bob
-    assert community.api_token_user(store, token) == bob
-    blocked = community.block_member(store, admin, "bob")
+    session = rules.start_session(store, bob, 30)
+    token = rules.create_api_token(store, bob, "script")
+    assert rules.session_user(store, session) == bob
+    assert rules.api_token_user(store, token) == bob
+    blocked = rules.block_member(store, admin, "bob")
     assert blocked.blocked
     with pytest.raises(Forbidden, match="blocked"):
-        community.log_in(store, "bob", PASSWORD)
-    assert community.session_user(store, session) is None
-    assert community.api_token_user(store, token) is None
+        rules.log_in(store, "bob", PASSWORD)
+    assert rules.session_user(store, session) is None
+    assert rules.api_token_user(store, token) is None
     with pytest.raises(Forbidden):
-        community.require_member(blocked)
+        rules.require_member(blocked)
 
 
 def test_unblocking_lets_the_member_back_in(store: Store) -> None:
     admin = member(store, "alice")
     member(store, "bob")
-    community.block_member(store, admin, "bob")
-    community.block_member(store, admin, "bob", block=False)
-    assert community.log_in(store, "bob", PASSWORD).blocked_at is None
+    rules.block_member(store, admin, "bob")
+    rules.block_member(store, admin, "bob", block=False)
+    assert rules.log_in(store, "bob", PASSWORD).blocked_at is None
 
 
 def test_change_password(store: Store) -> None:
     alice = member(store, "alice")
     with pytest.raises(Unauthorized):
-        community.change_password(store, alice, "not my password", "a brand new password")
+        rules.change_password(store, alice, "not my password", "a brand new password")
     with pytest.raises(BadInput) as caught:
-        community.change_password(store, alice, PASSWORD, "short")
+        rules.change_password(store, alice, PASSWORD, "short")
     assert caught.value.where == "password"
-    community.log_in(store, "alice", PASSWORD)  # neither attempt changed it
-    community.change_password(store, alice, PASSWORD, "a brand new password")
-    assert community.log_in(store, "alice", "a brand new password").id == alice.id
+    rules.log_in(store, "alice", PASSWORD)  # neither attempt changed it
+    rules.change_password(store, alice, PASSWORD, "a brand new password")
+    assert rules.log_in(store, "alice", "a brand new password").id == alice.id
     with pytest.raises(Unauthorized):
-        community.log_in(store, "alice", PASSWORD)
+        rules.log_in(store, "alice", PASSWORD)
 
 
 def test_sessions_start_end_and_expire(store: Store) -> None:
     alice = member(store, "alice")
-    token = community.start_session(store, alice, 30)
+    token = rules.start_session(store, alice, 30)
     assert len(token) >= 40
-    assert community.session_user(store, token) == alice
-    assert community.session_user(store, token + "x") is None
-    assert community.session_user(store, None) is None
-    assert community.session_user(store, "") is None
+    assert rules.session_user(store, token) == alice
+    assert rules.session_user(store, token + "x") is None
+    assert rules.session_user(store, None) is None
+    assert rules.session_user(store, "") is None
     # Only the digest is stored, never the token itself.
-    assert store.db.query("SELECT token_hash FROM sessions") == [(community.digest(token),)]
-    community.end_session(store, token)
-    assert community.session_user(store, token) is None
-    expired = community.start_session(store, alice, 0)  # expires the moment it starts
-    assert community.session_user(store, expired) is None
+    assert store.db.query("SELECT token_hash FROM sessions") == [(rules.digest(token),)]
+    rules.end_session(store, token)
+    assert rules.session_user(store, token) is None
+    expired = rules.start_session(store, alice, 0)  # expires the moment it starts
+    assert rules.session_user(store, expired) is None
 
 
 def test_api_tokens_have_a_prefix_are_stored_hashed_and_revocable(store: Store) -> None:
     alice = member(store, "alice")
-    token = community.create_api_token(store, alice, "  my script  ")
+    token = rules.create_api_token(store, alice, "  my script  ")
     assert token.startswith("pf_")
-    assert community.api_token_user(store, token) == alice
-    assert community.api_token_user(store, token[3:]) is None  # without the prefix it is not ours
-    assert community.api_token_user(store, "pf_nonsense") is None
+    assert rules.api_token_user(store, token) == alice
+    assert rules.api_token_user(store, token[3:]) is None  # without the prefix it is not ours
+    assert rules.api_token_user(store, "pf_nonsense") is None
     (listed,) = store.api_tokens(alice.id)
     assert listed.name == "my script" and listed.last_used_at is not None
-    assert store.db.query("SELECT token_hash FROM api_tokens") == [(community.digest(token),)]
-    store.revoke_api_token(alice.id, listed.id, community.now_iso())
-    assert community.api_token_user(store, token) is None
+    assert store.db.query("SELECT token_hash FROM api_tokens") == [(rules.digest(token),)]
+    store.revoke_api_token(alice.id, listed.id, rules.now_iso())
+    assert rules.api_token_user(store, token) is None
     assert store.api_tokens(alice.id) == []
     with pytest.raises(NotFound):
-        store.revoke_api_token(alice.id, listed.id, community.now_iso())
+        store.revoke_api_token(alice.id, listed.id, rules.now_iso())
 
 
 def test_a_token_name_is_cut_and_defaulted(store: Store) -> None:
     alice = member(store, "alice")
-    community.create_api_token(store, alice, "   ")
-    community.create_api_token(store, alice, "n" * 100)
+    rules.create_api_token(store, alice, "   ")
+    rules.create_api_token(store, alice, "n" * 100)
     assert [t.name for t in store.api_tokens(alice.id)] == ["token", "n" * 64]
 
 
 # -- rate limits ---------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("action", sorted(community.RATE_LIMITS))
+@pytest.mark.parametrize("action", sorted(rules.RATE_LIMITS))
 def test_rate_limit_allows_the_limit_then_refuses_until_the_window_ends(store: Store, action: str) -> None:
-    limit, window = community.RATE_LIMITS[action]
+    limit, window = rules.RATE_LIMITS[action]
     start = 1_800_000_000  # a window boundary for every limit
     for i in range(limit):
-        community.check_rate(store, action, "1.2.3.4", now=start + i)
+        rules.check_rate(store, action, "1.2.3.4", now=start + i)
     with pytest.raises(RateLimited) as caught:
-        community.check_rate(store, action, "1.2.3.4", now=start + limit)
+        rules.check_rate(store, action, "1.2.3.4", now=start + limit)
     assert caught.value.retry_after == window - limit
     assert caught.value.http_status == 429
-    community.check_rate(store, action, "5.6.7.8", now=start + limit)  # another client has its own count
-    community.check_rate(store, "login" if action != "login" else "signup", "1.2.3.4", now=start + limit)
-    community.check_rate(store, action, "1.2.3.4", now=start + window)  # the next window starts afresh
+    rules.check_rate(store, action, "5.6.7.8", now=start + limit)  # another client has its own count
+    rules.check_rate(store, "login" if action != "login" else "signup", "1.2.3.4", now=start + limit)
+    rules.check_rate(store, action, "1.2.3.4", now=start + window)  # the next window starts afresh
 
 
 def test_rate_limit_uses_the_clock_when_not_given_one(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(community, "time", SimpleNamespace(time=lambda: NOW))
+    monkeypatch.setattr(rules, "time", SimpleNamespace(time=lambda: NOW))
     for _ in range(10):
-        community.check_rate(store, "login", "x")
+        rules.check_rate(store, "login", "x")
     with pytest.raises(RateLimited) as caught:
-        community.check_rate(store, "login", "x")
+        rules.check_rate(store, "login", "x")
     assert caught.value.retry_after == 300 - 60
 
 
@@ -250,7 +250,7 @@ def test_require_member_and_moderator(
     role: str | None, blocked: bool, member_error: type[Exception] | None, moderator_error: type[Exception] | None
 ) -> None:
     user = None if role is None else User(1, "x", None, role, DAY, DAY if blocked else None)
-    for check, error in ((community.require_member, member_error), (community.require_moderator, moderator_error)):
+    for check, error in ((rules.require_member, member_error), (rules.require_moderator, moderator_error)):
         if error is None:
             assert check(user) is user
         else:
@@ -261,11 +261,11 @@ def test_require_member_and_moderator(
 # -- votes ------------------------------------------------------------------------------------------------------------
 def test_upvote_is_idempotent_and_can_be_withdrawn(papers: Store) -> None:
     alice, bob = member(papers, "alice"), member(papers, "bob")
-    assert community.upvote(papers, alice, "2611.00001") == community.VoteResult("2611.00001", True, 1)
-    assert community.upvote(papers, alice, "2611.00001").upvotes == 1
-    assert community.upvote(papers, bob, "2611.00001").upvotes == 2
-    assert community.upvote(papers, alice, "2611.00001", up=False) == community.VoteResult("2611.00001", False, 1)
-    assert community.upvote(papers, alice, "2611.00001", up=False).upvotes == 1
+    assert rules.upvote(papers, alice, "2611.00001") == rules.VoteResult("2611.00001", True, 1)
+    assert rules.upvote(papers, alice, "2611.00001").upvotes == 1
+    assert rules.upvote(papers, bob, "2611.00001").upvotes == 2
+    assert rules.upvote(papers, alice, "2611.00001", up=False) == rules.VoteResult("2611.00001", False, 1)
+    assert rules.upvote(papers, alice, "2611.00001", up=False).upvotes == 1
     assert papers.voted(alice.id, ["2611.00001"]) == set()
     assert papers.voted(bob.id, ["2611.00001", "2611.00002"]) == {"2611.00001"}
     assert papers.activity(["2611.00001"])["2611.00001"].upvotes == 1
@@ -276,7 +276,7 @@ def test_upvote_counts_include_hugging_face_upvotes(papers: Store) -> None:
     hf_sighting.source, hf_sighting.signals = "hf-daily", {"upvotes": 7, "num_comments": 2}
     papers.upsert_papers([hf_sighting])
     alice = member(papers, "alice")
-    assert community.upvote(papers, alice, "2611.00002").upvotes == 8
+    assert rules.upvote(papers, alice, "2611.00002").upvotes == 8
     activity = papers.activity(["2611.00002"])["2611.00002"]
     assert (activity.upvotes, activity.external_upvotes, activity.external_comments) == (1, 7, 2)
 
@@ -287,25 +287,25 @@ def test_anonymous_and_blocked_cannot_vote(papers: Store, who: str | None) -> No
     if who == "blocked":
         admin = member(papers, "alice")
         member(papers, "bob")
-        user = community.block_member(papers, admin, "bob")
+        user = rules.block_member(papers, admin, "bob")
     with pytest.raises((Unauthorized, Forbidden)):
-        community.upvote(papers, user, "2611.00001")
+        rules.upvote(papers, user, "2611.00001")
     assert papers.activity(["2611.00001"])["2611.00001"].upvotes == 0
 
 
 def test_voting_on_an_unknown_paper_is_not_found(papers: Store) -> None:
     with pytest.raises(NotFound):
-        community.upvote(papers, member(papers, "alice"), "2611.99999")
+        rules.upvote(papers, member(papers, "alice"), "2611.99999")
 
 
 def test_old_style_ids_take_votes(papers: Store) -> None:
-    assert community.upvote(papers, member(papers, "alice"), "hep-th/9901001").upvotes == 1
+    assert rules.upvote(papers, member(papers, "alice"), "hep-th/9901001").upvotes == 1
 
 
 # -- comments ---------------------------------------------------------------------------------------------------------
 def test_comment_is_cleaned_stored_and_counted(papers: Store) -> None:
     alice = member(papers, "alice")
-    made = community.comment(papers, alice, "2611.00001", "  Nice\r\nresult\x00!  ")
+    made = rules.comment(papers, alice, "2611.00001", "  Nice\r\nresult\x00!  ")
     assert (made.author, made.paper_id, made.body) == ("alice", "2611.00001", "Nice\nresult!")
     assert papers.comments_on("2611.00001") == [made]
     assert papers.activity(["2611.00001"])["2611.00001"].comments == 1
@@ -314,19 +314,19 @@ def test_comment_is_cleaned_stored_and_counted(papers: Store) -> None:
 @pytest.mark.parametrize("body", ["", "   \n\t ", "\x00\x01", "x" * 5001])
 def test_unusable_comments_are_refused(papers: Store, body: str) -> None:
     with pytest.raises(BadInput) as caught:
-        community.comment(papers, member(papers, "alice"), "2611.00001", body)
+        rules.comment(papers, member(papers, "alice"), "2611.00001", body)
     assert caught.value.where == "body"
     assert papers.comments_on("2611.00001") == []
 
 
 def test_comment_rate_limit_is_per_member(papers: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(community, "time", SimpleNamespace(time=lambda: NOW))
+    monkeypatch.setattr(rules, "time", SimpleNamespace(time=lambda: NOW))
     alice, bob = member(papers, "alice"), member(papers, "bob")
     for i in range(10):
-        community.comment(papers, alice, "2611.00001", f"comment {i}")
+        rules.comment(papers, alice, "2611.00001", f"comment {i}")
     with pytest.raises(RateLimited):
-        community.comment(papers, alice, "2611.00001", "one too many")
-    community.comment(papers, bob, "2611.00001", "bob may still talk")
+        rules.comment(papers, alice, "2611.00001", "one too many")
+    rules.comment(papers, bob, "2611.00001", "bob may still talk")
     assert len(papers.comments_on("2611.00001")) == 11
 
 
@@ -349,13 +349,13 @@ def test_comment_rate_limit_is_per_member(papers: Store, monkeypatch: pytest.Mon
     ],
 )
 def test_parse_paper_ref(ref: str, expected: str) -> None:
-    assert community.parse_paper_ref(ref) == expected
+    assert rules.parse_paper_ref(ref) == expected
 
 
 @pytest.mark.parametrize("ref", ["", "   ", "hello", "2611", "https://example.org/paper", "12345.678"])
 def test_parse_paper_ref_refuses_what_is_not_an_arxiv_id(ref: str) -> None:
     with pytest.raises(BadInput) as caught:
-        community.parse_paper_ref(ref)
+        rules.parse_paper_ref(ref)
     assert caught.value.where == "paper"
 
 
@@ -374,7 +374,7 @@ class FakeArxiv:
 def test_submit_a_stored_paper_lists_it_on_the_day_with_the_submitter(papers: Store) -> None:
     alice = member(papers, "alice")
     arxiv = FakeArxiv()
-    found = community.submit(papers, alice, "https://arxiv.org/abs/2611.00002v1", arxiv, "2026-11-24")
+    found = rules.submit(papers, alice, "https://arxiv.org/abs/2611.00002v1", arxiv, "2026-11-24")
     assert found.id == "2611.00002"
     assert arxiv.asked == []  # already here: arXiv is not asked
     assert papers.listing("2026-11-24", "2026-11-24")[0] == ["2611.00002"]
@@ -386,7 +386,7 @@ def test_submit_a_stored_paper_lists_it_on_the_day_with_the_submitter(papers: St
 def test_submit_fetches_a_new_paper_from_arxiv(papers: Store) -> None:
     new = paper("2611.05555", "Fresh from arXiv")
     arxiv = FakeArxiv(new)
-    found = community.submit(papers, member(papers, "alice"), "arXiv:2611.05555v2", arxiv, "2026-11-24")
+    found = rules.submit(papers, member(papers, "alice"), "arXiv:2611.05555v2", arxiv, "2026-11-24")
     assert arxiv.asked == ["2611.05555"]
     assert found.title == "Fresh from arXiv"
     assert papers.get_paper("2611.05555").title == "Fresh from arXiv"
@@ -394,66 +394,66 @@ def test_submit_fetches_a_new_paper_from_arxiv(papers: Store) -> None:
 
 def test_submit_unknown_to_arxiv_is_not_found_and_stores_nothing(papers: Store) -> None:
     with pytest.raises(NotFound, match=r"arXiv has no paper 2611\.09999"):
-        community.submit(papers, member(papers, "alice"), "2611.09999", FakeArxiv(), "2026-11-24")
+        rules.submit(papers, member(papers, "alice"), "2611.09999", FakeArxiv(), "2026-11-24")
     assert papers.get_papers(["2611.09999"]) == {}
     assert papers.listing("2026-11-24", "2026-11-24") == ([], 0)
 
 
 def test_duplicate_submission_names_the_submitter_and_removed_ones_can_come_back(papers: Store) -> None:
     alice, bob = member(papers, "alice"), member(papers, "bob")
-    community.submit(papers, alice, "2611.00001", FakeArxiv(), "2026-11-24")
+    rules.submit(papers, alice, "2611.00001", FakeArxiv(), "2026-11-24")
     with pytest.raises(BadInput) as caught:
-        community.submit(papers, bob, "2611.00001v2", FakeArxiv(), "2026-11-24")
+        rules.submit(papers, bob, "2611.00001v2", FakeArxiv(), "2026-11-24")
     assert caught.value.where == "paper" and "already submitted by alice" in caught.value.reason
-    community.remove_submission(papers, alice, "2611.00001")  # alice is the admin
+    rules.remove_submission(papers, alice, "2611.00001")  # alice is the admin
     assert papers.listing("2026-11-24", "2026-11-24") == ([], 0)
     assert papers.activity(["2611.00001"])["2611.00001"].submitter is None
-    community.submit(papers, bob, "2611.00001", FakeArxiv(), "2026-11-25")
+    rules.submit(papers, bob, "2611.00001", FakeArxiv(), "2026-11-25")
     assert papers.activity(["2611.00001"])["2611.00001"].submitter == "bob"
 
 
 def test_submit_rate_limit(papers: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(community, "time", SimpleNamespace(time=lambda: NOW))
+    monkeypatch.setattr(rules, "time", SimpleNamespace(time=lambda: NOW))
     alice = member(papers, "alice")
-    community.submit(papers, alice, "2611.00001", FakeArxiv(), DAY)
+    rules.submit(papers, alice, "2611.00001", FakeArxiv(), DAY)
     for _ in range(19):  # duplicates count as attempts too
         with pytest.raises(BadInput):
-            community.submit(papers, alice, "2611.00001", FakeArxiv(), DAY)
+            rules.submit(papers, alice, "2611.00001", FakeArxiv(), DAY)
     with pytest.raises(RateLimited) as caught:
-        community.submit(papers, alice, "2611.00002", FakeArxiv(), DAY)
+        rules.submit(papers, alice, "2611.00002", FakeArxiv(), DAY)
     assert caught.value.retry_after == 3600 - 60
 
 
 # -- moderation -------------------------------------------------------------------------------------------------------
 def test_hiding_a_comment_hides_it_from_readers_and_the_count(papers: Store) -> None:
     admin, bob = member(papers, "alice"), member(papers, "bob")
-    spam = community.comment(papers, bob, "2611.00001", "buy my stuff")
-    keep = community.comment(papers, bob, "2611.00001", "a real remark")
-    hidden = community.hide_comment(papers, admin, spam.id, "  Spam  ")
+    spam = rules.comment(papers, bob, "2611.00001", "buy my stuff")
+    keep = rules.comment(papers, bob, "2611.00001", "a real remark")
+    hidden = rules.hide_comment(papers, admin, spam.id, "  Spam  ")
     assert hidden.hidden_at is not None and hidden.hidden_reason == "Spam"
     assert papers.comments_on("2611.00001") == [keep]
     assert [c.id for c in papers.comments_on("2611.00001", include_hidden=True)] == [spam.id, keep.id]
     assert papers.activity(["2611.00001"])["2611.00001"].comments == 1
-    community.hide_comment(papers, admin, spam.id, "again")  # hiding twice does not count twice
+    rules.hide_comment(papers, admin, spam.id, "again")  # hiding twice does not count twice
     assert papers.activity(["2611.00001"])["2611.00001"].comments == 1
-    shown = community.hide_comment(papers, admin, spam.id, None, hide=False)
+    shown = rules.hide_comment(papers, admin, spam.id, None, hide=False)
     assert shown.hidden_at is None and shown.hidden_reason is None
     assert papers.activity(["2611.00001"])["2611.00001"].comments == 2
 
 
 def test_a_blocked_members_comments_disappear(papers: Store) -> None:
     admin, bob = member(papers, "alice"), member(papers, "bob")
-    community.comment(papers, bob, "2611.00001", "hello")
-    community.block_member(papers, admin, "bob")
+    rules.comment(papers, bob, "2611.00001", "hello")
+    rules.block_member(papers, admin, "bob")
     assert papers.comments_on("2611.00001") == []
     assert len(papers.comments_on("2611.00001", include_hidden=True)) == 1
 
 
 Action = Callable[[Store, User, int], object]
 ACTIONS: dict[str, Action] = {
-    "hide": lambda s, u, comment_id: community.hide_comment(s, u, comment_id, "Spam"),
-    "remove": lambda s, u, comment_id: community.remove_submission(s, u, "2611.00002"),
-    "block": lambda s, u, comment_id: community.block_member(s, u, "carol"),
+    "hide": lambda s, u, comment_id: rules.hide_comment(s, u, comment_id, "Spam"),
+    "remove": lambda s, u, comment_id: rules.remove_submission(s, u, "2611.00002"),
+    "block": lambda s, u, comment_id: rules.block_member(s, u, "carol"),
 }
 
 
@@ -463,8 +463,8 @@ def test_only_moderators_moderate(papers: Store, action: str, role: str, allowed
     member(papers, "alice")  # the admin
     actor = member(papers, "bob", role) if role != "admin" else member(papers, "dave", "admin")
     carol = member(papers, "carol")
-    made = community.comment(papers, carol, "2611.00001", "hello")
-    community.submit(papers, carol, "2611.00002", FakeArxiv(), DAY)
+    made = rules.comment(papers, carol, "2611.00001", "hello")
+    rules.submit(papers, carol, "2611.00002", FakeArxiv(), DAY)
     if allowed:
         ACTIONS[action](papers, actor, made.id)
     else:
@@ -492,18 +492,18 @@ def test_who_may_block_whom(store: Store, actor_role: str, target_role: str, all
     actor = member(store, "bob", actor_role)
     member(store, "carol", target_role)
     if allowed:
-        assert community.block_member(store, actor, "carol").blocked
+        assert rules.block_member(store, actor, "carol").blocked
     else:
         with pytest.raises(Forbidden):
-            community.block_member(store, actor, "carol")
+            rules.block_member(store, actor, "carol")
         assert not store.user_by_name("carol").blocked  # type: ignore[union-attr]
 
 
 def test_moderating_what_is_not_there(papers: Store) -> None:
     admin = member(papers, "alice")
     with pytest.raises(NotFound):
-        community.hide_comment(papers, admin, 12345, "Spam")
+        rules.hide_comment(papers, admin, 12345, "Spam")
     with pytest.raises(NotFound):
-        community.remove_submission(papers, admin, "2611.00001")
+        rules.remove_submission(papers, admin, "2611.00001")
     with pytest.raises(NotFound):
-        community.block_member(papers, admin, "nobody")
+        rules.block_member(papers, admin, "nobody")

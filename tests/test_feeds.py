@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from paperfeed.errors import BadInput
-from paperfeed.feeds import (
+from paperfeed.formats.feeds import (
     EPOCH,
     ET_AL,
     FORMATS,

@@ -27,12 +27,12 @@ from huggingface_hub import HfApi, constants
 from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import _detect_agent
 
-from paperfeed import community
+from paperfeed.community import rules
+from paperfeed.community.trending import rank
 from paperfeed.config import load_config
 from paperfeed.papers import Paper
 from paperfeed.search.indexes import indexes_for
 from paperfeed.store import Store, open_store
-from paperfeed.trending import rank
 from paperfeed.web.app import create_app
 from web_support import paper
 
@@ -107,7 +107,7 @@ BY_ID = {p.id: p for p in CORPUS}
 def seed(store: Store) -> None:
     """Votes, comments, Hugging Face signals and a member's submission over CORPUS."""
     store.upsert_papers(CORPUS)
-    now = community.now_iso()
+    now = rules.now_iso()
     alice = store.create_user("alice", None, "-", "admin", now)
     voters = [store.create_user(f"voter{i}", None, "-", "member", now) for i in range(4)]
     for pid, count in {"2610.00001": 2, "2610.00003": 4, "2610.00004": 1, "2611.05555": 2}.items():
@@ -117,7 +117,7 @@ def seed(store: Store) -> None:
     store.upsert_papers(
         [Paper(id="2610.00001", title="", source="hf-daily", signals={"upvotes": 5, "num_comments": 3})]
     )
-    community.submit(store, alice, "2611.01234", lambda _: None, TODAY)
+    rules.submit(store, alice, "2611.01234", lambda _: None, TODAY)
     store.set_vote(alice.id, "2611.01234", True, now)
 
 

@@ -18,7 +18,7 @@ from huggingface_hub import HfApi
 from huggingface_hub.hf_api import PaperInfo
 from huggingface_hub.utils import _http
 
-from paperfeed.hf_format import (
+from paperfeed.formats.hf import (
     PaperActivity,
     daily_item_json,
     hf_datetime,

@@ -8,8 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from paperfeed.errors import BadInput
-from paperfeed.markup import (
+from paperfeed.community.markup import (
     ALLOWED_TAGS,
     LINK_REL,
     MAX_COMMENT_CHARS,
@@ -17,6 +16,7 @@ from paperfeed.markup import (
     comment_preview,
     render_comment,
 )
+from paperfeed.errors import BadInput
 
 REL = f'rel="{LINK_REL}"'
 

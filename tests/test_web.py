@@ -15,8 +15,8 @@ import httpx
 import pytest
 from markupsafe import escape
 
-from paperfeed import community
-from paperfeed.trending import FORMULA
+from paperfeed.community import rules
+from paperfeed.community.trending import FORMULA
 from web_support import LISTED_RE, Browser, Site, hf, listed, make_site, paper, quicken
 
 PERIOD_LINK_RE = re.compile(r'<a rel="(prev|next)" href="([^"]+)">(?:← Previous|Next →)</a>')
@@ -116,9 +116,9 @@ def test_the_current_week_and_month_have_no_next_link(feed: Site) -> None:
 def test_feed_sorts_by_votes_or_newest_and_shows_counts(feed: Site) -> None:
     voters = [feed.person(f"voter{i}") for i in range(2)]
     for voter in voters:
-        feed.store.set_vote(voter.id, "2610.00002", True, community.now_iso())
+        feed.store.set_vote(voter.id, "2610.00002", True, rules.now_iso())
     feed.add(hf("2610.00003", upvotes=3, comments=4))
-    feed.store.add_comment(voters[0].id, "2610.00001", "first!", community.now_iso())
+    feed.store.add_comment(voters[0].id, "2610.00001", "first!", rules.now_iso())
     browser = feed.browser()
     by_votes = browser.get("/papers/week/2026-W41")
     assert listed(by_votes) == ["2610.00003", "2610.00002", "2610.00004", "2610.00001"]
@@ -163,10 +163,10 @@ def test_trending_follows_the_documented_formula(site: Site) -> None:
     votes = {"2610.10001": 2, "2610.10002": 6, "2610.10004": 20, "2610.10005": 50, "2610.10006": 1, "2610.10008": 9}
     for pid, count in votes.items():
         for voter in voters[:count]:
-            site.store.set_vote(voter.id, pid, True, community.now_iso())
+            site.store.set_vote(voter.id, pid, True, rules.now_iso())
     for pid, count in {"2610.10002": 2, "2610.10006": 1}.items():
         for i in range(count):
-            site.store.add_comment(voters[i].id, pid, "Interesting.", community.now_iso())
+            site.store.add_comment(voters[i].id, pid, "Interesting.", rules.now_iso())
     site.add(hf("2610.10003", upvotes=4, comments=1))
     # points = upvotes + 0.5 comments + 0.5 HF upvotes + 0.25 HF comments; score = points / (age_hours + 2)^1.5
     expected = {

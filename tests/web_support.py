@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from paperfeed import community
+from paperfeed.community import rules
 from paperfeed.config import load_config
 from paperfeed.papers import Paper
 from paperfeed.search.indexes import indexes_for
@@ -37,9 +37,9 @@ LISTED_RE = re.compile(r'class="paper-link" href="/papers/([^"]+)"')
 def quicken(monkeypatch: pytest.MonkeyPatch) -> None:
     """Cheap argon2 parameters (same rules, a millisecond a hash) and a rate-limit clock frozen at NOW."""
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(community, "_hasher", fast)
-    monkeypatch.setattr(community, "_DUMMY_HASH", fast.hash("dummy"))
-    monkeypatch.setattr(community, "time", SimpleNamespace(time=lambda: NOW))
+    monkeypatch.setattr(rules, "_hasher", fast)
+    monkeypatch.setattr(rules, "_DUMMY_HASH", fast.hash("dummy"))
+    monkeypatch.setattr(rules, "time", SimpleNamespace(time=lambda: NOW))
 
 
 class FakeArxiv:
@@ -100,7 +100,7 @@ class Site:
 
     def person(self, name: str, role: str = "member") -> User:
         """A member made in the store directly (for voters and commenters no test logs in as)."""
-        return self.store.create_user(name, None, "not-a-hash", role, community.now_iso())
+        return self.store.create_user(name, None, "not-a-hash", role, rules.now_iso())
 
 
 def paper(pid: str, title: str, day: str, *, kind: str = "new", **extra: Any) -> Paper:

@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from paperfeed.community.trending import rank
 from paperfeed.config import Config
 from paperfeed.errors import BadInput
 from paperfeed.mail import Digest, DigestEntry, DigestSection
@@ -36,7 +37,6 @@ from paperfeed.store import Store
 from paperfeed.store.subscriptions import Subscriber, Topic
 from paperfeed.subscriptions import manage_url, site_url, unsubscribe_url
 from paperfeed.tokens import instance_secret
-from paperfeed.trending import rank
 
 TRENDING_DEPTH = 50  # trending papers considered per period (a digest holds at most 50)
 QUERY_DEPTH = 100  # search hits taken per saved query before the every-word check

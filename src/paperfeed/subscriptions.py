@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from paperfeed import tokens
-from paperfeed.community import check_rate, now_iso
+from paperfeed.community.rules import check_rate, now_iso
 from paperfeed.config import Config
 from paperfeed.errors import BadInput, NotFound
 from paperfeed.mail import make_message_id

@@ -16,10 +16,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from paperfeed import community
+from paperfeed.community import rules
 from paperfeed.errors import BadInput
-from paperfeed.hf_format import PaperActivity as HfActivity
-from paperfeed.hf_format import comment_json, daily_item_json, list_item_json, paper_json, search_item_json
+from paperfeed.formats.hf import PaperActivity as HfActivity
+from paperfeed.formats.hf import comment_json, daily_item_json, list_item_json, paper_json, search_item_json
 from paperfeed.papers import Paper
 from paperfeed.periods import Period, day_period, parse_day, parse_period
 from paperfeed.search.engine import similar
@@ -179,7 +179,7 @@ class SubmitBody(BaseModel):
 @router.get("/me", tags=OWN)
 def me(who: Who) -> dict[str, Any]:
     """The member this token or session belongs to."""
-    user = community.require_member(who.user)
+    user = rules.require_member(who.user)
     return {"name": user.name, "role": user.role, "joined": user.created_at}
 
 
@@ -189,9 +189,9 @@ def submit_api(request: Request, who: Who, body: SubmitBody) -> dict[str, Any]:
     check_csrf(request, who, None)
     s: Site = site(request)
     today = datetime.now(UTC).date().isoformat()  # the same day as the submit page (UTC), whatever the server's zone
-    paper = community.submit(s.store, who.user, body.paper, s.fetch_paper, today)
+    paper = rules.submit(s.store, who.user, body.paper, s.fetch_paper, today)
     index_a_few(s.store)
-    return {"paper": paper.id, "day": today, "submitter": community.require_member(who.user).name}
+    return {"paper": paper.id, "day": today, "submitter": rules.require_member(who.user).name}
 
 
 @router.get("/papers/{paper_id:path}/similar", tags=OWN)
@@ -217,7 +217,7 @@ def comments_api(request: Request, paper_id: str) -> list[dict[str, Any]]:
 @router.post("/papers/{paper_id:path}/comments", tags=OWN)
 def comment_api(request: Request, who: Who, paper_id: str, body: CommentBody) -> dict[str, Any]:
     check_csrf(request, who, None)
-    made = community.comment(site(request).store, who.user, paper_id, body.body)
+    made = rules.comment(site(request).store, who.user, paper_id, body.body)
     return {"id": made.id, "author": made.author, "created_at": made.created_at, "body": made.body}
 
 
@@ -225,7 +225,7 @@ def comment_api(request: Request, who: Who, paper_id: str, body: CommentBody) ->
 def vote_api(request: Request, who: Who, paper_id: str, body: VoteBody) -> dict[str, Any]:
     """Upvote (``{"up": true}``) or withdraw the upvote (``{"up": false}``); idempotent."""
     check_csrf(request, who, None)
-    result = community.upvote(site(request).store, who.user, paper_id, body.up)
+    result = rules.upvote(site(request).store, who.user, paper_id, body.up)
     return {"paper": result.paper_id, "upvoted": result.upvoted, "upvotes": result.upvotes}
 
 

@@ -2,7 +2,7 @@
 own private feed, with ETag / Last-Modified so feed readers polling every few minutes mostly get a 304.
 
 Each route picks its papers through the same core functions as the pages (listing, trending, search) and hands
-them to ``paperfeed.feeds.render_feed``; nothing here knows feed syntax.
+them to ``paperfeed.formats.feeds.render_feed``; nothing here knows feed syntax.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from fastapi import APIRouter, Request, Response
 
+from paperfeed.community.trending import trending
 from paperfeed.errors import BadInput, NotFound
-from paperfeed.feeds import FORMATS, MEDIA_TYPES, FeedItem, FeedMeta, feed_etag, last_modified, render_feed
+from paperfeed.formats.feeds import FORMATS, MEDIA_TYPES, FeedItem, FeedMeta, feed_etag, last_modified, render_feed
 from paperfeed.papers import Paper
 from paperfeed.search.engine import search
 from paperfeed.store import Store
 from paperfeed.tokens import sign, verify
-from paperfeed.trending import trending
 from paperfeed.web.site import Site, site
 
 router = APIRouter(prefix="/feeds", include_in_schema=False)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from paperfeed import community
+from paperfeed.community import rules
 from paperfeed.errors import BadInput, PaperfeedError
 from paperfeed.periods import day_period, parse_day, parse_period
 from paperfeed.search.indexes import index_a_few
@@ -118,7 +118,7 @@ def vote_get(paper_id: str) -> Response:
 @router.post("/papers/{paper_id:path}/vote")
 def vote(request: Request, who: Who, paper_id: str, csrf: Csrf = "", up: Annotated[str, Form()] = "1") -> Response:
     check_csrf(request, who, csrf)
-    result = community.upvote(site(request).store, who.user, paper_id, up != "0")
+    result = rules.upvote(site(request).store, who.user, paper_id, up != "0")
     return _done(
         request,
         f"/papers/{paper_id}",
@@ -129,14 +129,14 @@ def vote(request: Request, who: Who, paper_id: str, csrf: Csrf = "", up: Annotat
 @router.post("/papers/{paper_id:path}/comments")
 def add_comment(request: Request, who: Who, paper_id: str, body: Annotated[str, Form()], csrf: Csrf = "") -> Response:
     check_csrf(request, who, csrf)
-    made = community.comment(site(request).store, who.user, paper_id, body)
+    made = rules.comment(site(request).store, who.user, paper_id, body)
     return _done(request, f"/papers/{paper_id}#comment-{made.id}", {"id": made.id})
 
 
 @router.post("/papers/{paper_id:path}/remove-submission")
 def remove_submission(request: Request, who: Who, paper_id: str, csrf: Csrf = "") -> Response:
     check_csrf(request, who, csrf)
-    community.remove_submission(site(request).store, who.user, paper_id)
+    rules.remove_submission(site(request).store, who.user, paper_id)
     return _done(request, f"/papers/{paper_id}")
 
 
@@ -169,7 +169,7 @@ def hide_comment(
     show: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, who, csrf)
-    hidden = community.hide_comment(site(request).store, who.user, comment_id, reason, hide=not show)
+    hidden = rules.hide_comment(site(request).store, who.user, comment_id, reason, hide=not show)
     return _done(request, f"/papers/{hidden.paper_id}#comment-{comment_id}")
 
 
@@ -187,7 +187,7 @@ def submit(request: Request, who: Who, paper: Annotated[str, Form()] = "", csrf:
     s = site(request)
     today = datetime.now(UTC).date().isoformat()
     try:
-        found = community.submit(s.store, who.user, paper, s.fetch_paper, today)
+        found = rules.submit(s.store, who.user, paper, s.fetch_paper, today)
     except BadInput as exc:
         if wants_json(request):
             raise
@@ -216,9 +216,9 @@ def signup(
     s = site(request)
     if not s.config.signups:
         raise BadInput("this site does not take new sign-ups", where="name")
-    community.check_rate(s.store, "signup", client_address(request))
+    rules.check_rate(s.store, "signup", client_address(request))
     try:
-        user = community.sign_up(s.store, name, password, email)
+        user = rules.sign_up(s.store, name, password, email)
     except BadInput as exc:
         return render(
             request, "signup.html", status=422, error=exc.reason, where=exc.where, name=name, email=email, next=next
@@ -242,9 +242,9 @@ def login(
 ) -> Response:
     check_csrf(request, who, csrf)
     s = site(request)
-    community.check_rate(s.store, "login", client_address(request))
+    rules.check_rate(s.store, "login", client_address(request))
     try:
-        user = community.log_in(s.store, login, password)
+        user = rules.log_in(s.store, login, password)
     except PaperfeedError as exc:
         if wants_json(request):
             raise
@@ -254,7 +254,7 @@ def login(
 
 def _logged_in(request: Request, user: User, target: str) -> Response:
     s = site(request)
-    token = community.start_session(s.store, user, int(s.config.session_days))
+    token = rules.start_session(s.store, user, int(s.config.session_days))
     response = _done(request, target, {"name": user.name})
     set_session(response, token, int(s.config.session_days), s.secure_cookies)
     return response
@@ -264,7 +264,7 @@ def _logged_in(request: Request, user: User, target: str) -> Response:
 def logout(request: Request, who: Who, csrf: Csrf = "") -> Response:
     check_csrf(request, who, csrf)
     s = site(request)
-    community.end_session(s.store, who.session_token)
+    rules.end_session(s.store, who.session_token)
     response = _done(request, "/")
     clear_session(response, s.secure_cookies)
     return response
@@ -279,14 +279,14 @@ def profile(request: Request, who: Who, name: str) -> Response:
 @router.post("/u/{name}/block")
 def block(request: Request, who: Who, name: str, csrf: Csrf = "", unblock: Annotated[str, Form()] = "") -> Response:
     check_csrf(request, who, csrf)
-    community.block_member(site(request).store, who.user, name, block=not unblock)
+    rules.block_member(site(request).store, who.user, name, block=not unblock)
     return _done(request, f"/u/{name}")
 
 
 @router.post("/u/{name}/role")
 def change_role(request: Request, who: Who, name: str, role: Annotated[str, Form()] = "", csrf: Csrf = "") -> Response:
     check_csrf(request, who, csrf)
-    community.set_role(site(request).store, who.user, name, role)
+    rules.set_role(site(request).store, who.user, name, role)
     return _done(request, f"/u/{name}")
 
 
@@ -298,7 +298,7 @@ def settings(request: Request, who: Who) -> Response:
 
 
 def _settings(request: Request, who: Who, status: int = 200, **extra: Any) -> Response:
-    member = community.require_member(who.user)
+    member = rules.require_member(who.user)
     s = site(request)
     context: dict[str, Any] = {"message": None, "error": None, "new_token": None, **extra}
     return render(
@@ -322,10 +322,10 @@ def change_password(
 ) -> Response:
     check_csrf(request, who, csrf)
     s = site(request)
-    member = community.require_member(who.user)
-    community.check_rate(s.store, "login", f"{client_address(request)}:{member.id}")
+    member = rules.require_member(who.user)
+    rules.check_rate(s.store, "login", f"{client_address(request)}:{member.id}")
     try:
-        community.change_password(s.store, member, old, new, keep_session=who.session_token)
+        rules.change_password(s.store, member, old, new, keep_session=who.session_token)
     except PaperfeedError as exc:
         return _settings(request, who, status=exc.http_status, error=str(exc))
     return _settings(request, who, message="Password changed.")
@@ -334,7 +334,7 @@ def change_password(
 @router.post("/settings/tokens")
 def new_token(request: Request, who: Who, name: Annotated[str, Form()] = "", csrf: Csrf = "") -> Response:
     check_csrf(request, who, csrf)
-    token = community.create_api_token(site(request).store, community.require_member(who.user), name)
+    token = rules.create_api_token(site(request).store, rules.require_member(who.user), name)
     if wants_json(request):
         return JSONResponse({"token": token})
     return _settings(request, who, new_token=token)
@@ -343,6 +343,6 @@ def new_token(request: Request, who: Who, name: Annotated[str, Form()] = "", csr
 @router.post("/settings/tokens/{token_id}/revoke")
 def revoke_token(request: Request, who: Who, token_id: int, csrf: Csrf = "") -> Response:
     check_csrf(request, who, csrf)
-    member = community.require_member(who.user)
-    site(request).store.revoke_api_token(member.id, token_id, community.now_iso())
+    member = rules.require_member(who.user)
+    site(request).store.revoke_api_token(member.id, token_id, rules.now_iso())
     return _done(request, "/settings")

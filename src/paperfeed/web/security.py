@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from fastapi import Request, Response
 
-from paperfeed import community
+from paperfeed.community import rules
 from paperfeed.config import Config
 from paperfeed.errors import Forbidden
 from paperfeed.store import Store
@@ -64,10 +64,10 @@ def csrf_for(key: str, basis: str) -> str:
 def identify(request: Request, store: Store, key: str) -> Visitor:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        user = community.api_token_user(store, auth[7:].strip())
+        user = rules.api_token_user(store, auth[7:].strip())
         return Visitor(user, None, "", True, "")
     token = request.cookies.get(SESSION_COOKIE)
-    user = community.session_user(store, token)
+    user = rules.session_user(store, token)
     visitor_id = request.cookies.get(VISITOR_COOKIE) or ""
     new_visitor = not visitor_id
     if new_visitor:

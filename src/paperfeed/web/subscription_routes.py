@@ -14,7 +14,8 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
-from paperfeed import community, subscriptions
+from paperfeed import subscriptions
+from paperfeed.community import rules
 from paperfeed.config import Config
 from paperfeed.errors import BadInput, PaperfeedError
 from paperfeed.store import Store
@@ -54,7 +55,7 @@ def subscribe_form(
 ) -> Response:
     check_csrf(request, who, csrf)
     s = site(request)
-    community.check_rate(s.store, "subscribe", client_address(request))
+    rules.check_rate(s.store, "subscribe", client_address(request))
     try:
         subscriptions.subscribe(
             s.store,
@@ -118,7 +119,7 @@ def update(
     csrf: Csrf = "",
 ) -> Response:
     check_csrf(request, who, csrf)
-    member = community.require_member(who.user)
+    member = rules.require_member(who.user)
     s = site(request)
     subscriptions.update_subscription(
         s.store,
@@ -152,7 +153,7 @@ def subscribe_api(request: Request, who: Who, body: SubscribeBody, background: B
     """Subscribe an address to digests; a confirmation mail with a signed link is sent first (double opt-in)."""
     check_csrf(request, who, None)
     s = site(request)
-    community.check_rate(s.store, "subscribe", client_address(request))
+    rules.check_rate(s.store, "subscribe", client_address(request))
     subscriber = subscriptions.subscribe(
         s.store,
         s.config,

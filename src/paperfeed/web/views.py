@@ -10,15 +10,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from paperfeed.bibtex import bibtex
+from paperfeed.community.markup import render_comment
+from paperfeed.community.trending import FORMULA, WINDOW_DAYS, TrendingEntry, rank, trending
 from paperfeed.errors import BadInput, NotFound
-from paperfeed.markup import render_comment
+from paperfeed.formats.bibtex import bibtex
 from paperfeed.papers import CONTENT_ID_PREFIX, Paper
 from paperfeed.periods import Period, day_period, parse_day
 from paperfeed.search.engine import search, similar
 from paperfeed.store import Store
 from paperfeed.store.community import Activity, Comment, User
-from paperfeed.trending import FORMULA, WINDOW_DAYS, TrendingEntry, rank, trending
 
 PAGE_SIZE = 30
 SNIPPET = 400  # characters of a search result's abstract shown around the first match

@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from paperfeed.community.markup import check_comment
 from paperfeed.errors import BadInput, Forbidden, NotFound, RateLimited, Unauthorized
-from paperfeed.markup import check_comment
 from paperfeed.papers import Paper, split_arxiv_id
 from paperfeed.store import Store
 from paperfeed.store.community import Comment, User
