@@ -234,6 +234,36 @@ def test_rate_limit_uses_the_clock_when_not_given_one(store: Store, monkeypatch:
     assert caught.value.retry_after == 300 - 60
 
 
+def test_sign_up_log_in_and_password_changes_count_against_the_client(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rate limits live in the rules, so every door that passes the client's address gets them."""
+    monkeypatch.setattr(rules, "time", SimpleNamespace(time=lambda: NOW))
+    for i in range(5):
+        rules.sign_up(store, f"member{i}", PASSWORD, client="1.2.3.4")
+    with pytest.raises(RateLimited):
+        rules.sign_up(store, "member5", PASSWORD, client="1.2.3.4")
+    rules.sign_up(store, "member5", PASSWORD, client="5.6.7.8")
+    for _ in range(10):
+        rules.log_in(store, "member0", PASSWORD, client="1.2.3.4")
+    with pytest.raises(RateLimited):
+        rules.log_in(store, "member0", PASSWORD, client="1.2.3.4")  # even with the right password
+    member0 = rules.log_in(store, "member0", PASSWORD, client="5.6.7.8")
+    for _ in range(10):  # a password change's guesses count per client and member, apart from log-ins
+        with pytest.raises(Unauthorized):
+            rules.change_password(store, member0, "a wrong guess", "a brand new password", client="1.2.3.4")
+    with pytest.raises(RateLimited):
+        rules.change_password(store, member0, PASSWORD, "a brand new password", client="1.2.3.4")
+    rules.log_in(store, "member0", PASSWORD)  # unchanged
+
+
+def test_a_closed_site_takes_no_sign_ups(store: Store) -> None:
+    with pytest.raises(BadInput) as caught:
+        rules.sign_up(store, "alice", PASSWORD, signups_open=False)
+    assert (caught.value.where, caught.value.reason) == ("name", "this site does not take new sign-ups")
+    assert store.count_users() == 0
+
+
 # -- who may act -----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("role", "blocked", "member_error", "moderator_error"),

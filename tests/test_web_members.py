@@ -305,6 +305,13 @@ def test_the_sixth_sign_up_from_one_address_is_429(site: Site) -> None:
     assert site.store.count_users() == 5
 
 
+def test_a_site_with_sign_ups_off_takes_no_new_members(store_url: str, tmp_path: Path, embed_cache: Path) -> None:
+    for closed in make_site(store_url, tmp_path, embed_cache, PAPERFEED_SIGNUPS="false"):
+        answer = closed.browser().sign_up("alice")
+        assert answer.status_code == 422 and "this site does not take new sign-ups" in answer.text
+        assert closed.store.count_users() == 0
+
+
 # -- votes, comments, submissions -------------------------------------------------------------------------------------
 def test_upvote_once_withdraw_and_see_counts_in_lists(site: Site, alice: Browser, bob: Browser) -> None:
     site.add(paper("2610.60001", "Votable", "2026-10-05"), paper("2610.60002", "Other", "2026-10-05"))

@@ -154,9 +154,13 @@ def subscribe(
     timezone: str = "UTC",
     user_id: int | None = None,
     confirmed: bool = False,
+    client: str | None = None,
 ) -> Subscriber:
     """Subscribe ``email`` (or update its settings); a pending address gets a confirmation queued (a deliveries row
-    of kind "confirm": ``send_confirmations`` sends it)."""
+    of kind "confirm": ``send_confirmations`` sends it). ``client`` (the visitor's network address) counts against
+    the subscribe rate limit, as the address subscribed does."""
+    if client is not None:
+        check_rate(store, "subscribe", client)
     address = normalise_email(email)
     settings = make_settings(
         frequency=frequency,

@@ -1,8 +1,9 @@
 """Members and what they do: sign up, log in, sessions and API tokens, upvotes, comments, submissions, moderation.
 
 These are the rules (who may do what, what is valid, how often); the store does the reading and writing. Every door
-(web pages, JSON API, CLI) calls these functions, so a rule holds everywhere. Secrets are never stored: passwords as
-argon2 hashes, session and API tokens as SHA-256 digests of random tokens.
+(web pages, JSON API, CLI) calls these functions and checks nothing itself, so a rule holds everywhere: rate limits
+and closed sign-ups included (a door passes the client's address and the site's settings in). Secrets are never
+stored: passwords as argon2 hashes, session and API tokens as SHA-256 digests of random tokens.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from paperfeed.community.markup import check_comment
 from paperfeed.errors import BadInput, Forbidden, NotFound, RateLimited, Unauthorized
 from paperfeed.papers import Paper, split_arxiv_id
+from paperfeed.search.indexes import index_a_few
 from paperfeed.store import Store
 from paperfeed.store.community import Comment, User
 
@@ -54,8 +56,21 @@ def digest(token: str) -> str:
 
 
 # -- accounts ---------------------------------------------------------------------------------------------------
-def sign_up(store: Store, name: str, password: str, email: str | None = None) -> User:
-    """Create a member; the first member of a site becomes its admin."""
+def sign_up(
+    store: Store,
+    name: str,
+    password: str,
+    email: str | None = None,
+    *,
+    client: str | None = None,
+    signups_open: bool = True,
+) -> User:
+    """Create a member; the first member of a site becomes its admin. A site whose ``signups`` setting is off
+    refuses everyone; ``client`` (the visitor's address) counts against the sign-up rate limit."""
+    if not signups_open:
+        raise BadInput("this site does not take new sign-ups", where="name")
+    if client is not None:
+        check_rate(store, "signup", client)
     name = name.strip()
     if not NAME_RE.match(name):
         raise BadInput("use 2–32 letters, digits, '-' or '_', starting with a letter or digit", where="name")
@@ -76,8 +91,11 @@ def check_password(password: str) -> None:
         raise BadInput(f"use at most {MAX_PASSWORD} characters", where="password")
 
 
-def log_in(store: Store, login: str, password: str) -> User:
-    """The member with this name or email and password; one vague error for any mismatch."""
+def log_in(store: Store, login: str, password: str, *, client: str | None = None) -> User:
+    """The member with this name or email and password; one vague error for any mismatch. ``client`` (the visitor's
+    address) counts against the log-in rate limit, before the password is checked."""
+    if client is not None:
+        check_rate(store, "login", client)
     found = store.password_hash(login.strip()) if login.strip() else None
     stored_hash = found[1] if found else _DUMMY_HASH
     try:
@@ -94,8 +112,13 @@ def log_in(store: Store, login: str, password: str) -> User:
     return user
 
 
-def change_password(store: Store, user: User, old: str, new: str, keep_session: str | None = None) -> None:
-    """Change the password and end every other session of the member (a stolen session dies with the old one)."""
+def change_password(
+    store: Store, user: User, old: str, new: str, keep_session: str | None = None, *, client: str | None = None
+) -> None:
+    """Change the password and end every other session of the member (a stolen session dies with the old one).
+    Guessing the old password counts against the log-in rate limit of ``client`` (the visitor's address) and member."""
+    if client is not None:
+        check_rate(store, "login", f"{client}:{user.id}")
     log_in(store, user.name, old)
     check_password(new)
     store.set_password_hash(user.id, _hasher.hash(new))
@@ -190,7 +213,8 @@ def parse_paper_ref(ref: str) -> str:
 
 
 def submit(store: Store, user: User | None, ref: str, fetch: Callable[[str], Paper | None], day: str) -> Paper:
-    """Submit a paper to ``day``'s feed: found in the store or fetched from arXiv; one live submission per paper."""
+    """Submit a paper to ``day``'s feed: found in the store or fetched from arXiv; one live submission per paper.
+    The paper is searchable when this returns (keyword index at once; vectors unless a bulk backlog waits)."""
     member = require_member(user)
     paper_id = parse_paper_ref(ref)
     check_rate(store, "submit", str(member.id))
@@ -202,6 +226,7 @@ def submit(store: Store, user: User | None, ref: str, fetch: Callable[[str], Pap
         store.upsert_papers([fetched])
         paper = store.get_paper(paper_id)
     store.add_submission(paper_id, member.id, day, now_iso())
+    index_a_few(store)
     return paper
 
 

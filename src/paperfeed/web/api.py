@@ -23,7 +23,6 @@ from paperfeed.formats.hf import comment_json, daily_item_json, list_item_json, 
 from paperfeed.papers import Paper
 from paperfeed.periods import Period, day_period, parse_day, parse_period
 from paperfeed.search.engine import similar
-from paperfeed.search.indexes import index_a_few
 from paperfeed.store import Store
 from paperfeed.store.community import Activity
 from paperfeed.web.security import Visitor, check_csrf
@@ -190,7 +189,6 @@ def submit_api(request: Request, who: Who, body: SubmitBody) -> dict[str, Any]:
     s: Site = site(request)
     today = datetime.now(UTC).date().isoformat()  # the same day as the submit page (UTC), whatever the server's zone
     paper = rules.submit(s.store, who.user, body.paper, s.fetch_paper, today)
-    index_a_few(s.store)
     return {"paper": paper.id, "day": today, "submitter": rules.require_member(who.user).name}
 
 

@@ -14,9 +14,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from paperfeed.community import rules
-from paperfeed.errors import BadInput, PaperfeedError
+from paperfeed.errors import BadInput, Forbidden, Unauthorized
 from paperfeed.periods import day_period, parse_day, parse_period
-from paperfeed.search.indexes import index_a_few
 from paperfeed.store.community import User
 from paperfeed.subscriptions import subscriptions_for_user
 from paperfeed.web.feed_routes import member_feed_token
@@ -192,7 +191,6 @@ def submit(request: Request, who: Who, paper: Annotated[str, Form()] = "", csrf:
         if wants_json(request):
             raise
         return render(request, "submit.html", status=exc.http_status, error=exc.reason, value=paper)
-    index_a_few(s.store)
     return _done(request, f"/papers/{found.id}", {"paper": found.id, "day": today})
 
 
@@ -214,11 +212,10 @@ def signup(
 ) -> Response:
     check_csrf(request, who, csrf)
     s = site(request)
-    if not s.config.signups:
-        raise BadInput("this site does not take new sign-ups", where="name")
-    rules.check_rate(s.store, "signup", client_address(request))
     try:
-        user = rules.sign_up(s.store, name, password, email)
+        user = rules.sign_up(
+            s.store, name, password, email, client=client_address(request), signups_open=bool(s.config.signups)
+        )
     except BadInput as exc:
         return render(
             request, "signup.html", status=422, error=exc.reason, where=exc.where, name=name, email=email, next=next
@@ -242,10 +239,9 @@ def login(
 ) -> Response:
     check_csrf(request, who, csrf)
     s = site(request)
-    rules.check_rate(s.store, "login", client_address(request))
     try:
-        user = rules.log_in(s.store, login, password)
-    except PaperfeedError as exc:
+        user = rules.log_in(s.store, login, password, client=client_address(request))
+    except (Unauthorized, Forbidden) as exc:
         if wants_json(request):
             raise
         return render(request, "login.html", status=exc.http_status, error=str(exc), login=login, next=next)
@@ -323,10 +319,9 @@ def change_password(
     check_csrf(request, who, csrf)
     s = site(request)
     member = rules.require_member(who.user)
-    rules.check_rate(s.store, "login", f"{client_address(request)}:{member.id}")
     try:
-        rules.change_password(s.store, member, old, new, keep_session=who.session_token)
-    except PaperfeedError as exc:
+        rules.change_password(s.store, member, old, new, keep_session=who.session_token, client=client_address(request))
+    except (BadInput, Unauthorized, Forbidden) as exc:
         return _settings(request, who, status=exc.http_status, error=str(exc))
     return _settings(request, who, message="Password changed.")
 

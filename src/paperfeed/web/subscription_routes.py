@@ -55,12 +55,12 @@ def subscribe_form(
 ) -> Response:
     check_csrf(request, who, csrf)
     s = site(request)
-    rules.check_rate(s.store, "subscribe", client_address(request))
     try:
         subscriptions.subscribe(
             s.store,
             s.config,
             email,
+            client=client_address(request),
             frequency=frequency,
             topics=_topics(topics),
             user_id=who.user.id if who.user else None,
@@ -153,11 +153,11 @@ def subscribe_api(request: Request, who: Who, body: SubscribeBody, background: B
     """Subscribe an address to digests; a confirmation mail with a signed link is sent first (double opt-in)."""
     check_csrf(request, who, None)
     s = site(request)
-    rules.check_rate(s.store, "subscribe", client_address(request))
     subscriber = subscriptions.subscribe(
         s.store,
         s.config,
         body.email,
+        client=client_address(request),
         frequency=body.frequency,
         topics=body.topics,
         include_trending=body.include_trending,
