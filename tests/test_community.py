@@ -4,12 +4,13 @@ moderation, on a real store (SQLite, or PostgreSQL with PAPERFEED_TEST_PG)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
 from argon2 import PasswordHasher
 
-from paperfeed.community import rules
+from paperfeed.community import rules, trending
 from paperfeed.errors import BadInput, Forbidden, NotFound, RateLimited, Unauthorized
 from paperfeed.papers import Paper
 from paperfeed.store import Store
@@ -537,3 +538,15 @@ def test_moderating_what_is_not_there(papers: Store) -> None:
         rules.remove_submission(papers, admin, "2611.00001")
     with pytest.raises(NotFound):
         rules.block_member(papers, admin, "nobody")
+
+
+# -- trending's formula ----------------------------------------------------------------------------------------------
+def test_the_trending_formula_text_and_explanations_come_from_its_terms(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert trending.FORMULA == (
+        "points = upvotes + 0.5 × comments + 0.5 × HF upvotes + 0.25 × HF comments; score = points / (age h + 2)^1.5"
+    )
+    entry = trending.TrendingEntry("2611.00001", 0.0, 7.0, 10.0, DAY, 6, 2, 0, 1)
+    assert entry.why().startswith("6 upvotes + 2 comments × 0.5 + 1 HF comments × 0.25 = 7 points")
+    heavier = tuple(replace(t, weight=2.0) if t.field == "comments" else t for t in trending.TERMS)
+    monkeypatch.setattr(trending, "TERMS", heavier)
+    assert entry.why().startswith("6 upvotes + 2 comments × 2 + 1 HF comments × 0.25")

@@ -1,6 +1,11 @@
 """Trending: which recent papers the community is paying attention to, by one documented formula.
 
-    points = upvotes + 0.5 × comments + 0.5 × Hugging Face upvotes + 0.25 × Hugging Face comments
+The formula is written once, as data: ``TERMS`` (what counts and how much) and ``GRAVITY``/``AGE_OFFSET_HOURS``
+(how fast a paper fades). ``rank`` computes with them, ``FORMULA`` (the text shown on the trending page and in the
+API) and ``TrendingEntry.why`` (each paper's explanation) are derived from them, so changing a weight here changes
+the ranking and its explanations together. Today it reads:
+
+    points = upvotes + 0.5 × comments + 0.5 × HF upvotes + 0.25 × HF comments
     score  = points / (age_hours + 2) ^ 1.5
 
 ``age_hours`` runs from the start (00:00 UTC) of the paper's latest day in the feed (its announcement, its Hugging
@@ -8,21 +13,56 @@ Face Daily Papers day, or the day a member submitted it) to the end of the day t
 default). Candidates are the papers with any points that were in the feed during the seven days up to that day, or
 were upvoted or discussed during them (an older paper voted on today ranks, low, by its own age). The exponent 1.5
 is gentler than Hacker News' 1.8 because papers stay news for days, not hours; local votes count double Hugging
-Face's because they are this site's own readers. Each entry carries the terms of its score so a page can show why it
-ranks where it does.
+Face's because they are this site's own readers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from paperfeed.store import Store
 
 WINDOW_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Term:
+    """One count that earns points: the ``TrendingEntry`` field it reads, its weight, and how people read it."""
+
+    field: str
+    weight: float
+    one: str  # "1 upvote"
+    many: str  # "3 upvotes"; also the term's name in FORMULA
+    always_shown: bool = False  # in ``why`` even when zero (so an explanation never starts with "+")
+
+    def count(self, n: int) -> str:
+        return f"{n} {self.one if n == 1 else self.many}"
+
+
+TERMS = (
+    Term("upvotes", 1.0, "upvote", "upvotes", always_shown=True),
+    Term("comments", 0.5, "comment", "comments"),
+    Term("external_upvotes", 0.5, "HF upvotes", "HF upvotes"),
+    Term("external_comments", 0.25, "HF comments", "HF comments"),
+)
 GRAVITY = 1.5
-WEIGHTS = {"upvotes": 1.0, "comments": 0.5, "external_upvotes": 0.5, "external_comments": 0.25}
-FORMULA = "points = upvotes + 0.5 × comments + 0.5 × HF upvotes + 0.25 × HF comments; score = points / (age h + 2)^1.5"
+AGE_OFFSET_HOURS = 2.0  # a paper of age 0 does not divide by zero, and the first hours do not dominate
+
+
+def _weighted(weight: float, what: str) -> str:
+    return what if weight == 1 else f"{weight:g} × {what}"
+
+
+FORMULA = (
+    "points = "
+    + " + ".join(_weighted(t.weight, t.many) for t in TERMS)
+    + f"; score = points / (age h + {AGE_OFFSET_HOURS:g})^{GRAVITY:g}"
+)
+
+
+def score(points: float, age_hours: float) -> float:
+    return float(points / (age_hours + AGE_OFFSET_HOURS) ** GRAVITY)
 
 
 @dataclass(frozen=True)
@@ -38,18 +78,13 @@ class TrendingEntry:
     external_comments: int
 
     def why(self) -> str:
-        """One line saying how the score came about."""
-        parts = [f"{self.upvotes} upvote{'s' * (self.upvotes != 1)}"]
-        if self.comments:
-            parts.append(f"{self.comments} comment{'s' * (self.comments != 1)} × 0.5")
-        if self.external_upvotes:
-            parts.append(f"{self.external_upvotes} HF upvotes × 0.5")
-        if self.external_comments:
-            parts.append(f"{self.external_comments} HF comments × 0.25")
+        """One line saying how the score came about, term by term."""
+        counts = [(t, int(getattr(self, t.field))) for t in TERMS]
+        parts = [t.count(n) + ("" if t.weight == 1 else f" × {t.weight:g}") for t, n in counts if n or t.always_shown]
+        age = f"{self.age_hours:.0f}"
         return (
             f"{' + '.join(parts)} = {self.points:g} point{'' if self.points == 1 else 's'}; in the feed {self.day}, "
-            f"{self.age_hours:.0f} h old → score {self.points:g} / ({self.age_hours:.0f} + 2)^{GRAVITY:g} = "
-            f"{self.score:.4f}"
+            f"{age} h old → score {self.points:g} / ({age} + {AGE_OFFSET_HOURS:g})^{GRAVITY:g} = {self.score:.4f}"
         )
 
 
@@ -64,14 +99,9 @@ def rank(store: Store, day: str | None = None, window_days: int = WINDOW_DAYS) -
     start = (end - timedelta(days=window_days)).date().isoformat()
     entries = []
     for paper_id, listed, up, com, ext_up, ext_com in store.active_listed(start, day):
-        points = (
-            WEIGHTS["upvotes"] * up
-            + WEIGHTS["comments"] * com
-            + WEIGHTS["external_upvotes"] * ext_up
-            + WEIGHTS["external_comments"] * ext_com
-        )
         age = max(0.0, (end - datetime.fromisoformat(listed)).total_seconds() / 3600)
-        score = points / (age + 2) ** GRAVITY
-        entries.append(TrendingEntry(paper_id, score, points, age, listed, up, com, ext_up, ext_com))
+        counted = TrendingEntry(paper_id, 0.0, 0.0, age, listed, up, com, ext_up, ext_com)
+        points = sum(t.weight * getattr(counted, t.field) for t in TERMS)
+        entries.append(replace(counted, score=score(points, age), points=points))
     entries.sort(key=lambda e: (-e.score, -e.points, e.paper_id))
     return entries
