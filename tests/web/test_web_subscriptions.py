@@ -4,14 +4,13 @@ link, one-click unsubscribe (RFC 8058) without logging in, and a member's settin
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from paperfeed.tokens import sign
 from test_subscriptions import SITE, Sink, link_token, running_sink
-from web_support import Site, make_site, paper
+from web_support import Site, paper
 
 
 @pytest.fixture(scope="module")
@@ -21,12 +20,9 @@ def smtp() -> Iterator[tuple[Sink, int]]:
 
 
 @pytest.fixture
-def site(store_url: str, tmp_path: Path, smtp: tuple[Sink, int]) -> Iterator[Site]:
+def site(site_with: Callable[..., Site], smtp: tuple[Sink, int]) -> Site:
     smtp[0].reset()
-    yield from make_site(
-        store_url,
-        tmp_path,
-        tmp_path / "cache",
+    return site_with(
         PAPERFEED_BASE_URL=SITE,
         PAPERFEED_SECRET_KEY="test-secret-key",
         PAPERFEED_SMTP_HOST="127.0.0.1",

@@ -1,6 +1,6 @@
 """Machinery for driving paperfeed's web app in a real browser: a demo store, a live server, a watched browser.
 
-Shared by tests/test_browser.py and scripts/screenshots.py, so the screenshots in the docs show exactly the app the
+Shared by tests/web/test_browser.py and scripts/screenshots.py, so the screenshots in the docs show exactly the app the
 browser tests check. Everything here is local: the demo store is built by the CLI from the bundled corpus, the
 server listens on a free loopback port, "arXiv" is a recorded API response, and the browser is Debian's chromium
 (Playwright cannot download its own here), told to stay off the network.

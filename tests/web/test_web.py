@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,35 +15,11 @@ from markupsafe import escape
 
 from paperfeed.community import rules
 from paperfeed.community.trending import FORMULA
-from web_support import LISTED_RE, Browser, Site, hf, listed, make_site, paper, quicken
+from web_support import LISTED_RE, Browser, Site, hf, listed, paper
 
 PERIOD_LINK_RE = re.compile(r'<a rel="(prev|next)" href="([^"]+)">(?:← Previous|Next →)</a>')
 EVIL_TITLE = "<script>alert(1)</script> & $O(n^2)$"
 EVIL_ABSTRACT = 'We bound <img src=x onerror="alert(2)"> graph cuts & flows for $a<b$.'
-
-
-@pytest.fixture(autouse=True)
-def quick(monkeypatch: pytest.MonkeyPatch) -> None:
-    quicken(monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def embed_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One embedding cache for the module: each corpus is embedded once, later syncs read vectors from here."""
-    return tmp_path_factory.mktemp("embeddings")
-
-
-@pytest.fixture
-def site(store_url: str, tmp_path: Path, embed_cache: Path) -> Iterator[Site]:
-    yield from make_site(store_url, tmp_path, embed_cache)
-
-
-@pytest.fixture
-def alice(site: Site) -> Browser:
-    """The site's first member (so its admin), logged in."""
-    browser = site.browser()
-    assert browser.sign_up("alice", "alice@example.org").status_code == 303
-    return browser
 
 
 def period_links(page: httpx.Response) -> dict[str, str]:

@@ -1,45 +1,29 @@
-"""Helpers for the HTTP tests of the web app (test_web, test_web_members, test_api, test_hf_client): a site on a
-real store, browsers that post forms as a person would, paper builders, and store snapshots.
+"""What the web tests call by name: the ``Site`` under test, browsers that post forms as a person would, the fake
+arXiv, paper builders and store snapshots (the fixtures that make them are in conftest.py).
 
 Each person is a ``Browser`` with its own cookies; its form posts carry the CSRF token of a page it just loaded, as
-a real browser's would. ``quicken`` makes argon2 cheap and freezes the rate-limit clock mid-window, so the tests are
-fast and never straddle a window boundary.
+a real browser's would.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
-import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from paperfeed.community import rules
-from paperfeed.config import load_config
 from paperfeed.papers import Paper
 from paperfeed.search.indexes import indexes_for
-from paperfeed.store import Store, open_store
+from paperfeed.store import Store
 from paperfeed.store.community import User
-from paperfeed.web.app import create_app
 
 PASSWORD = "correct horse battery"
 NOW = 1_800_000_060  # 60 s into a window of every rate limit (1_800_000_000 divides by 300, 600 and 3600)
 CSRF_RE = re.compile(r'name="csrf" value="([^"]*)"')
 LISTED_RE = re.compile(r'class="paper-link" href="/papers/([^"]+)"')
-
-
-def quicken(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap argon2 parameters (same rules, a millisecond a hash) and a rate-limit clock frozen at NOW."""
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(rules, "_hasher", fast)
-    monkeypatch.setattr(rules, "_DUMMY_HASH", fast.hash("dummy"))
-    monkeypatch.setattr(rules, "time", SimpleNamespace(time=lambda: NOW))
 
 
 class FakeArxiv:
@@ -118,23 +102,6 @@ def paper(pid: str, title: str, day: str, *, kind: str = "new", **extra: Any) ->
 def hf(pid: str, upvotes: int, comments: int = 0) -> Paper:
     """A Hugging Face Daily Papers sighting of a stored paper, carrying its upvotes and comment count."""
     return Paper(id=pid, title="", source="hf-daily", signals={"upvotes": upvotes, "num_comments": comments})
-
-
-def make_site(store_url: str, tmp_path: Path, embed_cache: Path, **env: str) -> Iterator[Site]:
-    """A running app (start-up done) on the store at ``store_url``; ``env`` adds settings (PAPERFEED_…)."""
-    config = load_config(
-        env={
-            "PAPERFEED_DATA_DIR": str(tmp_path / "data"),
-            "PAPERFEED_DATABASE_URL": store_url,
-            "PAPERFEED_CACHE_DIR": str(embed_cache),
-            **env,
-        }
-    )
-    arxiv = FakeArxiv()
-    with open_store(config.store_url, **config.store_options) as store:
-        app = create_app(config, store=store, fetch_paper=arxiv)
-        with TestClient(app):  # runs the app's start-up and shut-down
-            yield Site(app, store, arxiv)
 
 
 def listed(page: httpx.Response) -> list[str]:

@@ -7,9 +7,7 @@ through ``huggingface_hub`` itself in test_hf_client.py.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from paperfeed.community.trending import FORMULA
 from paperfeed.papers import Paper
-from web_support import CSRF_RE, Site, make_site, paper, quicken
+from web_support import CSRF_RE, Site, paper
 
 CORPUS = [
     paper("2610.00001", "Graph neural networks for molecules", "2026-10-05", authors=["Ada Lovelace", "Alan Turing"]),
@@ -26,16 +24,6 @@ CORPUS = [
     paper("2610.00003", "Graph transformers at scale", "2026-10-07", categories=["cs.LG", "cs.AI"]),
     paper("hep-th/9901001", "Strings on random graphs", "1999-01-05", categories=["hep-th"]),
 ]
-
-
-@pytest.fixture(autouse=True)
-def quick(monkeypatch: pytest.MonkeyPatch) -> None:
-    quicken(monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def embed_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("embeddings")
 
 
 class Api:
@@ -72,11 +60,10 @@ class Api:
 
 
 @pytest.fixture
-def api(store_url: str, tmp_path: Path, embed_cache: Path) -> Iterator[Api]:
-    for site in make_site(store_url, tmp_path, embed_cache):
-        site.add(*CORPUS)
-        site.arxiv.papers["2611.01234"] = paper("2611.01234", "Fetched from arXiv", "2026-11-02")
-        yield Api(site)
+def api(site: Site) -> Api:
+    site.add(*CORPUS)
+    site.arxiv.papers["2611.01234"] = paper("2611.01234", "Fetched from arXiv", "2026-11-02")
+    return Api(site)
 
 
 @pytest.fixture

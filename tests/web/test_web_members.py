@@ -7,44 +7,13 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from paperfeed import subscriptions
-from web_support import PASSWORD, Browser, Site, listed, make_site, paper, quicken, snapshot
-
-
-@pytest.fixture(autouse=True)
-def quick(monkeypatch: pytest.MonkeyPatch) -> None:
-    quicken(monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def embed_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("embeddings")
-
-
-@pytest.fixture
-def site(store_url: str, tmp_path: Path, embed_cache: Path) -> Iterator[Site]:
-    yield from make_site(store_url, tmp_path, embed_cache)
-
-
-@pytest.fixture
-def alice(site: Site) -> Browser:
-    """The site's first member (so its admin), logged in."""
-    browser = site.browser()
-    assert browser.sign_up("alice", "alice@example.org").status_code == 303
-    return browser
-
-
-@pytest.fixture
-def bob(site: Site, alice: Browser) -> Browser:
-    browser = site.browser()
-    assert browser.sign_up("bob").status_code == 303
-    return browser
+from web_support import PASSWORD, Browser, Site, listed, paper, snapshot
 
 
 # -- accounts ----------------------------------------------------------------------------------------------------------
@@ -118,22 +87,22 @@ def test_session_cookie_flags_on_http(site: Site) -> None:
     assert "max-age=2592000" in flags  # session_days = 30
 
 
-def test_cookies_are_secure_when_the_site_is_https(store_url: str, tmp_path: Path, embed_cache: Path) -> None:
-    for secure_site in make_site(store_url, tmp_path, embed_cache, PAPERFEED_BASE_URL="https://papers.example.org"):
-        browser = secure_site.browser(base_url="https://testserver")
-        first = browser.get("/login")
-        (visitor,) = first.headers.get_list("set-cookie")
-        assert visitor.startswith("pf_visitor=") and "; Secure" in visitor and "HttpOnly" in visitor
-        answer = browser.sign_up("alice")
-        assert answer.status_code == 303
-        (session,) = answer.headers.get_list("set-cookie")
-        assert session.startswith("pf_session=")
-        assert {"Secure", "HttpOnly", "SameSite=lax"} <= {p.strip() for p in session.split(";")}
-        assert browser.logged_in_as() == "alice"
-        # Over plain http the browser keeps its Secure cookies to itself: no session, and a new visitor cookie.
-        plain = secure_site.browser()
-        plain.http.cookies = browser.http.cookies
-        assert plain.logged_in_as() is None
+def test_cookies_are_secure_when_the_site_is_https(site_with: Callable[..., Site]) -> None:
+    secure_site = site_with(PAPERFEED_BASE_URL="https://papers.example.org")
+    browser = secure_site.browser(base_url="https://testserver")
+    first = browser.get("/login")
+    (visitor,) = first.headers.get_list("set-cookie")
+    assert visitor.startswith("pf_visitor=") and "; Secure" in visitor and "HttpOnly" in visitor
+    answer = browser.sign_up("alice")
+    assert answer.status_code == 303
+    (session,) = answer.headers.get_list("set-cookie")
+    assert session.startswith("pf_session=")
+    assert {"Secure", "HttpOnly", "SameSite=lax"} <= {p.strip() for p in session.split(";")}
+    assert browser.logged_in_as() == "alice"
+    # Over plain http the browser keeps its Secure cookies to itself: no session, and a new visitor cookie.
+    plain = secure_site.browser()
+    plain.http.cookies = browser.http.cookies
+    assert plain.logged_in_as() is None
 
 
 def test_log_out_ends_the_session_on_the_server(site: Site, alice: Browser) -> None:
@@ -305,11 +274,11 @@ def test_the_sixth_sign_up_from_one_address_is_429(site: Site) -> None:
     assert site.store.count_users() == 5
 
 
-def test_a_site_with_sign_ups_off_takes_no_new_members(store_url: str, tmp_path: Path, embed_cache: Path) -> None:
-    for closed in make_site(store_url, tmp_path, embed_cache, PAPERFEED_SIGNUPS="false"):
-        answer = closed.browser().sign_up("alice")
-        assert answer.status_code == 422 and "this site does not take new sign-ups" in answer.text
-        assert closed.store.count_users() == 0
+def test_a_site_with_sign_ups_off_takes_no_new_members(site_with: Callable[..., Site]) -> None:
+    closed = site_with(PAPERFEED_SIGNUPS="false")
+    answer = closed.browser().sign_up("alice")
+    assert answer.status_code == 422 and "this site does not take new sign-ups" in answer.text
+    assert closed.store.count_users() == 0
 
 
 # -- votes, comments, submissions -------------------------------------------------------------------------------------
