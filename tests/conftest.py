@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -70,11 +71,11 @@ def _with_database(url: str, name: str) -> str:
     return f"{base}?{query}" if query else base
 
 
-@pytest.fixture
-def store_url(pg_server_url: str | None, tmp_path: Path) -> Iterator[str]:
-    """A URL of an empty, migrated store: a SQLite file in tmp_path, or a fresh PostgreSQL database."""
+@contextmanager
+def fresh_store_url(pg_server_url: str | None, directory: Path) -> Iterator[str]:
+    """A URL of an empty, migrated store: a SQLite file in ``directory``, or a PostgreSQL database of its own."""
     if pg_server_url is None:
-        url = f"sqlite:///{tmp_path / 'paperfeed.db'}"
+        url = f"sqlite:///{directory / 'paperfeed.db'}"
         open_store(url, migrate=True).close()
         yield url
         return
@@ -90,6 +91,20 @@ def store_url(pg_server_url: str | None, tmp_path: Path) -> Iterator[str]:
     finally:
         with psycopg.connect(pg_server_url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def store_url(pg_server_url: str | None, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty, migrated store for one test."""
+    with fresh_store_url(pg_server_url, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_store_url(pg_server_url: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Like ``store_url``, once for a module whose tests only read, so they share one store."""
+    with fresh_store_url(pg_server_url, tmp_path_factory.mktemp("store")) as url:
+        yield url
 
 
 @pytest.fixture

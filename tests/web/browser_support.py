@@ -27,6 +27,7 @@ from paperfeed.config import Config, load_config
 from paperfeed.papers import Paper
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from playwright.sync_api import (
         Browser,
         BrowserContext,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update"]
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 # A recorded arXiv API answer for a paper the demo corpus does not hold: what /submit "fetches".
 SUBMIT_FIXTURE = FIXTURES / "arxiv_api" / "arxiv.py_2026" / "bodies" / "id_1605.08386_s0_m100_199195aa31ad.xml"
 SUBMIT_ID = "1605.08386"
@@ -101,17 +102,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(data_dir: Path, store_url: str, fetch_paper: Callable[[str], Paper | None] | None = None) -> Iterator[str]:
-    """Serve the app over the store with uvicorn in a thread; yields its base URL (http://127.0.0.1:PORT)."""
+def live(app: FastAPI, port: int | None = None) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a thread on a loopback port, start-up done; yields its base URL."""
     import uvicorn
 
-    from paperfeed.web.app import create_app
-
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    app = create_app(demo_config(data_dir, store_url, base), fetch_paper=fetch_paper or recorded_fetcher())
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="paperfeed-browser-server", daemon=True)
+    thread = threading.Thread(target=server.run, name="paperfeed-test-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
@@ -119,10 +116,23 @@ def serving(data_dir: Path, store_url: str, fetch_paper: Callable[[str], Paper |
             raise RuntimeError("the web server did not start")
         time.sleep(0.02)
     try:
-        yield base
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serving(data_dir: Path, store_url: str, fetch_paper: Callable[[str], Paper | None] | None = None) -> Iterator[str]:
+    """Serve the app over the store with uvicorn in a thread; yields its base URL (http://127.0.0.1:PORT)."""
+    from paperfeed.web.app import create_app
+
+    port = free_port()
+    app = create_app(
+        demo_config(data_dir, store_url, f"http://127.0.0.1:{port}"), fetch_paper=fetch_paper or recorded_fetcher()
+    )
+    with live(app, port) as base:
+        yield base
 
 
 def launch(playwright: Playwright) -> Browser:

@@ -13,20 +13,18 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-import threading
-import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from huggingface_hub import HfApi, constants
 from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import _detect_agent
 
+from browser_support import live
 from paperfeed.community import rules
 from paperfeed.community.trending import rank
 from paperfeed.config import load_config
@@ -128,60 +126,25 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def module_store_url(pg_server_url: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Like conftest's ``store_url``, once for the module: every test here only reads, so they share one store."""
-    if pg_server_url is None:
-        url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'paperfeed.db'}"
-        open_store(url, migrate=True).close()
-        yield url
-        return
-    import psycopg
-
-    name = "pf_test_hf_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    base, _, query = pg_server_url.partition("?")
-    url = base.rsplit("/", 1)[0] + "/" + name + (f"?{query}" if query else "")
-    open_store(url, migrate=True).close()
-    try:
-        yield url
-    finally:
-        with psycopg.connect(pg_server_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-@pytest.fixture(scope="module")
-def served(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(module_store_url: str, tmp_path_factory: pytest.TempPathFactory, embed_cache: Path) -> Iterator[Served]:
     data = tmp_path_factory.mktemp("data")
     config = load_config(
         env={
             "PAPERFEED_DATA_DIR": str(data),
             "PAPERFEED_DATABASE_URL": module_store_url,
-            "PAPERFEED_CACHE_DIR": str(data / "cache"),
+            "PAPERFEED_CACHE_DIR": str(embed_cache),
         }
     )
     with open_store(config.store_url, **config.store_options) as store, pytest.MonkeyPatch.context() as patch:
         seed(store)
         indexes_for(store).sync()
         app = create_app(config, store=store, fetch_paper=lambda _: None)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        url = f"http://127.0.0.1:{port}"
-        # Keep huggingface_hub on loopback: no telemetry, no harness registry, and its Hub is this server.
-        patch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
-        patch.setattr(constants, "ENDPOINT", url)
-        patch.setattr(_detect_agent, "_registry", _detect_agent._EMPTY_REGISTRY)
-        try:
+        with live(app) as url:
+            # Keep huggingface_hub on loopback: no telemetry, no harness registry, and its Hub is this server.
+            patch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
+            patch.setattr(constants, "ENDPOINT", url)
+            patch.setattr(_detect_agent, "_registry", _detect_agent._EMPTY_REGISTRY)
             yield Served(url, store)
-        finally:
-            server.should_exit = True
-            thread.join(10)
 
 
 def midnight(day: str) -> datetime:
