@@ -239,3 +239,10 @@ def test_index_search_and_similar_from_the_command_line(store_url: str, tmp_path
     assert like[0]["id"] == record["id"]
     proc = run(store_url, "similar", env=env, ok=False)
     assert proc.returncode == 2 and "PAPER_ID or --text" in proc.stderr
+
+
+def test_search_refuses_offsets_past_the_maximum_depth(store_url: str, tmp_path: Path) -> None:
+    env = {"PAPERFEED_DATA_DIR": str(tmp_path / "data"), "PAPERFEED_CACHE_DIR": str(tmp_path / "cache")}
+    proc = run(store_url, "search", "learning", "--offset", "100000000", "-n", "100", env=env, ok=False)
+    assert proc.returncode == 4 and "at most the first 1000 results" in proc.stderr
+    assert run(store_url, "search", "learning", "-n", "0", env=env, ok=False).returncode == 2

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES
+from paperfeed.errors import BadInput
 from paperfeed.ingest import ingest
 from paperfeed.papers import Paper
-from paperfeed.search.engine import search, similar, similar_to_text
+from paperfeed.search.engine import MAX_DEPTH, search, similar, similar_to_text
 from paperfeed.search.indexes import indexes_for
 from paperfeed.sources.files import read_file
 from paperfeed.store import Store, open_store
@@ -186,3 +187,21 @@ def test_similar_papers(search_store: Store) -> None:
     assert len(hits) == 5
     like = similar_to_text(search_store, "Denoising diffusion generates protein backbone structures.", 3)
     assert ids(like)[0] == "2501.00001"
+
+
+@pytest.mark.parametrize(
+    ("limit", "offset"), [(100, 100_000_000), (10**12, 0), (1, MAX_DEPTH), (MAX_DEPTH + 1, 0), (10, 10**30)]
+)
+def test_no_search_reaches_past_the_maximum_depth(search_store: Store, limit: int, offset: int) -> None:
+    # Every door checks its page, and the one search function checks again: the index's top-k allocates memory in
+    # proportion to offset + limit, so an unchecked page of 10^8 made it ask for hundreds of gigabytes.
+    with pytest.raises(BadInput) as refused:
+        search(search_store, "learning", limit, offset=offset)
+    assert refused.value.where == "offset"
+    assert len(search(search_store, "learning", 10, offset=MAX_DEPTH - 10).hits) <= 10
+
+
+@pytest.mark.parametrize(("limit", "recent_days"), [(10**9, None), (0, None), (5, 10**9), (5, -1)])
+def test_similar_papers_refuse_limits_out_of_range(search_store: Store, limit: int, recent_days: int | None) -> None:
+    with pytest.raises(BadInput):
+        similar(search_store, "2501.00001", limit, recent_days=recent_days)

@@ -87,8 +87,10 @@ def index(app: App, no_embed: bool, rebuild_keyword: bool, quiet: bool, as_json:
 
 @click.command(name="search")
 @click.argument("query")
-@click.option("-n", "--limit", default=10, show_default=True, help="How many results.")
-@click.option("--offset", default=0, help="Skip this many results (paging).")
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True, help="How many results.")
+@click.option(
+    "--offset", type=click.IntRange(min=0), default=0, help="Skip this many results (paging; limit + offset ≤ 1000)."
+)
 @click.option("--mode", type=click.Choice(["hybrid", "keyword", "dense"]), default="hybrid", show_default=True)
 @click.option("--recent", "recency", type=float, default=0.0, help="Prefer recent papers (0 = off, 1 = strongly).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
@@ -116,8 +118,8 @@ def search_command(app: App, query: str, limit: int, offset: int, mode: str, rec
 @click.command()
 @click.argument("paper_id", required=False)
 @click.option("--text", help="Instead of a paper: papers like this text (an abstract, a draft; '-' reads stdin).")
-@click.option("-n", "--limit", default=10, show_default=True)
-@click.option("--recent-days", type=int, help="Only papers from the last N days.")
+@click.option("-n", "--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--recent-days", type=click.IntRange(0, 36_500), help="Only papers from the last N days.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.pass_obj
 def similar(

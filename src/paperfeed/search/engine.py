@@ -33,6 +33,9 @@ from paperfeed.store import Store
 Mode = Literal["hybrid", "keyword", "dense"]
 MODES: tuple[Mode, ...] = ("hybrid", "keyword", "dense")
 DEPTH = 300  # candidates taken from each side before fusion (the normalisation is over these)
+# No search serves results past the 1000th (GitHub's search stops there too): the index's top-k allocates memory in
+# proportion to offset + limit, so an unbounded page lets one request exhaust the machine, and nobody reads that far.
+MAX_DEPTH = 1000
 DENSE_WEIGHT = 0.6
 RECENCY_HALF_LIFE_DAYS = 30.0
 
@@ -106,6 +109,8 @@ def search(
         raise BadInput(f"mode must be one of {', '.join(MODES)}", "mode")
     if limit < 1 or offset < 0:
         raise BadInput("limit must be at least 1 and offset at least 0", "limit")
+    if offset + limit > MAX_DEPTH:
+        raise BadInput(f"search shows at most the first {MAX_DEPTH} results; ask for an earlier page", "offset")
     q = parse_query(query)
     q = replace(
         q,
@@ -125,7 +130,7 @@ def search(
     if q.is_empty:
         return SearchResults(q, mode, [], 0, offset, _ms(started), notes)
 
-    depth = max(depth, offset + limit)
+    depth = min(max(depth, offset + limit), MAX_DEPTH)
     indexes.catch_up_keyword()
     keyword: list[tuple[str, float]] = []
     if mode != "dense" or not q.has_text:
@@ -216,6 +221,7 @@ def _prefer_recent(store: Store, fused: list[tuple[str, float]], recency: float)
 
 def similar(store: Store, paper_id: str, limit: int = 10, *, recent_days: int | None = None) -> list[Hit]:
     """Nearest papers to ``paper_id`` by embedding, without the paper itself or other versions of it."""
+    _check_neighbours(limit, recent_days)
     paper = store.get_papers([paper_id]).get(paper_id)
     if paper is None:
         raise NotFound(f"no paper with id {paper_id!r}")
@@ -228,11 +234,19 @@ def similar(store: Store, paper_id: str, limit: int = 10, *, recent_days: int | 
 
 def similar_to_text(store: Store, text: str, limit: int = 10, *, recent_days: int | None = None) -> list[Hit]:
     """Papers like a pasted abstract or draft."""
+    _check_neighbours(limit, recent_days)
     if not text.strip():
         raise BadInput("empty text", "text")
     indexes = indexes_for(store)
     vector = embed_cached(indexes.embedder, indexes.cache, [text])[0]
     return _nearest(store, indexes, vector, limit, recent_days)
+
+
+def _check_neighbours(limit: int, recent_days: int | None) -> None:
+    if not 1 <= limit <= MAX_DEPTH:
+        raise BadInput(f"limit must be between 1 and {MAX_DEPTH}", "limit")
+    if recent_days is not None and not 0 <= recent_days <= 36_500:  # a century; further back overflows dates
+        raise BadInput("recent days must be between 0 and 36500", "recent_days")
 
 
 def _nearest(store: Store, indexes: SearchIndexes, vector: np.ndarray, k: int, recent_days: int | None) -> list[Hit]:

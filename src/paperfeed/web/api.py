@@ -22,12 +22,12 @@ from paperfeed.formats.hf import PaperActivity as HfActivity
 from paperfeed.formats.hf import comment_json, daily_item_json, list_item_json, paper_json, search_item_json
 from paperfeed.papers import Paper
 from paperfeed.periods import Period, day_period, parse_day, parse_period
-from paperfeed.search.engine import similar
+from paperfeed.search.engine import MAX_DEPTH, similar
 from paperfeed.store import Store
 from paperfeed.store.community import Activity
 from paperfeed.web.security import Visitor, check_csrf
 from paperfeed.web.site import Site, site, visitor
-from paperfeed.web.views import daily_ids, entries, paper_view, search_view, trending_view
+from paperfeed.web.views import MAX_PAGE, daily_ids, entries, paper_view, search_view, trending_view
 
 router = APIRouter(prefix="/api")
 Who = Annotated[Visitor, Depends(visitor)]
@@ -56,7 +56,7 @@ def _papers(store: Store, ids: list[str]) -> list[tuple[Paper, HfActivity]]:
 @router.get("/daily_papers", tags=HF)
 def daily_papers(
     request: Request,
-    p: Annotated[int, Query(ge=0, description="Page, from 0")] = 0,
+    p: Annotated[int, Query(ge=0, le=MAX_PAGE, description="Page, from 0")] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     date_: Annotated[str | None, Query(alias="date", description="YYYY-MM-DD")] = None,
     week: Annotated[str | None, Query(description="YYYY-Www")] = None,
@@ -131,7 +131,7 @@ def search_filtered(
     request: Request,
     who: Who,
     q: str = "",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_DEPTH, description=f"Page, from 1; page × limit at most {MAX_DEPTH}")] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     category: str = "",
     author: str = "",
@@ -139,7 +139,8 @@ def search_filtered(
     date_to: Annotated[str, Query(alias="to")] = "",
     mode: Annotated[str, Query(pattern="^(hybrid|keyword|dense)$")] = "hybrid",
 ) -> dict[str, Any]:
-    """Search with filters (category, author, date range) and highlighted matches."""
+    """Search with filters (category, author, date range) and highlighted matches. At most the first 1000 results
+    are served: a page past them is refused (422, naming ``page``)."""
     view = search_view(
         site(request).store,
         who.user,

@@ -30,7 +30,7 @@ from paperfeed.papers import Paper
 from paperfeed.store import Store, open_store
 from paperfeed.tokens import instance_secret
 from paperfeed.web import api, api_docs, feed_routes, filters, pages, subscription_routes
-from paperfeed.web.security import SECURITY_HEADERS, cookie_secure, remember_visitor
+from paperfeed.web.security import cookie_secure, remember_visitor, security_headers_for
 from paperfeed.web.site import Site, render, wants_json
 
 log = logging.getLogger("paperfeed.web")
@@ -72,12 +72,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = "no such page" if exc.status_code == 404 else str(exc.detail)
-        return _error_response(request, exc.status_code, message)
+        response = _error_response(request, exc.status_code, message)
+        response.headers.update(exc.headers or {})  # e.g. the Allow header of a 405
+        return response
 
-    @app.exception_handler(Exception)
-    async def crash(request: Request, exc: Exception) -> Response:
-        log.exception("%s %s failed", request.method, request.url.path)
-        return _error_response(request, 500, "something went wrong on our side; it has been logged")
+
+def crash_response(request: Request, exc: Exception) -> Response:
+    """The 500 answer to a bug: logged with its traceback, the visitor told plainly (no details leak)."""
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return _error_response(request, 500, "something went wrong on our side; it has been logged")
 
 
 def _templates(site_ref: Callable[[], Site]) -> jinja2.Environment:
@@ -165,10 +168,17 @@ def create_app(
     app.state.site = the_site
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)  # 9 cost ~5 ms on 189 KB of JSON
 
+    security_headers = security_headers_for(config)
+
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
-        response: Response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
+        # A crash is answered here rather than by Starlette's outermost handler, so that its 500 carries the same
+        # headers as every other answer and the exception does not travel on to the server.
+        try:
+            response: Response = await call_next(request)
+        except Exception as exc:
+            response = crash_response(request, exc)
+        for name, value in security_headers.items():
             response.headers.setdefault(name, value)
         if request.url.path.startswith("/static/") and "v" in request.query_params:
             response.headers["Cache-Control"] = "public, max-age=31536000, immutable"

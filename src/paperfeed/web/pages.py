@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from paperfeed.community import rules
@@ -28,11 +28,13 @@ from paperfeed.web.security import (
     set_session,
 )
 from paperfeed.web.site import render, site, visitor, wants_json
-from paperfeed.web.views import feed_view, paper_view, profile_view, search_view, trending_view
+from paperfeed.web.views import MAX_PAGE, feed_view, paper_view, profile_view, search_view, trending_view
 
 router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(alias="csrf")]
 Who = Annotated[Visitor, Depends(visitor)]
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # a database row id: larger numbers would overflow SQL integers
+PageNo = Annotated[int, Query(ge=1, le=MAX_PAGE)]  # the views refuse deeper search pages by the search's own bound
 
 
 def _page(request: Request, template: str, view: Any, **context: Any) -> Response:
@@ -54,25 +56,25 @@ def _safe_next(target: str | None) -> str:
 
 # -- feeds -----------------------------------------------------------------------------------------------------------
 @router.get("/")
-def home(request: Request, who: Who, page: int = 1, sort: str = "votes") -> Response:
+def home(request: Request, who: Who, page: PageNo = 1, sort: str = "votes") -> Response:
     view = feed_view(site(request).store, None, who.user, page=page, sort=sort)
     return _page(request, "feed.html", view)
 
 
 @router.get("/papers/date/{day}")
-def by_day(request: Request, who: Who, day: str, page: int = 1, sort: str = "votes") -> Response:
+def by_day(request: Request, who: Who, day: str, page: PageNo = 1, sort: str = "votes") -> Response:
     view = feed_view(site(request).store, day_period(parse_day(day)), who.user, page=page, sort=sort)
     return _page(request, "feed.html", view)
 
 
 @router.get("/papers/week/{week}")
-def by_week(request: Request, who: Who, week: str, page: int = 1, sort: str = "votes") -> Response:
+def by_week(request: Request, who: Who, week: str, page: PageNo = 1, sort: str = "votes") -> Response:
     period = parse_period(week, where="week", kind="week")
     return _page(request, "feed.html", feed_view(site(request).store, period, who.user, page=page, sort=sort))
 
 
 @router.get("/papers/month/{month}")
-def by_month(request: Request, who: Who, month: str, page: int = 1, sort: str = "votes") -> Response:
+def by_month(request: Request, who: Who, month: str, page: PageNo = 1, sort: str = "votes") -> Response:
     period = parse_period(month, where="month", kind="month")
     return _page(request, "feed.html", feed_view(site(request).store, period, who.user, page=page, sort=sort))
 
@@ -89,7 +91,7 @@ def search_page(
     request: Request,
     who: Who,
     q: str = "",
-    page: int = 1,
+    page: PageNo = 1,
     category: str = "",
     author: str = "",
     date_from: Annotated[str, Query(alias="from")] = "",
@@ -162,7 +164,7 @@ def paper_page(request: Request, who: Who, paper_id: str) -> Response:
 def hide_comment(
     request: Request,
     who: Who,
-    comment_id: int,
+    comment_id: RowId,
     csrf: Csrf = "",
     reason: Annotated[str, Form()] = "",
     show: Annotated[str, Form()] = "",
@@ -336,7 +338,7 @@ def new_token(request: Request, who: Who, name: Annotated[str, Form()] = "", csr
 
 
 @router.post("/settings/tokens/{token_id}/revoke")
-def revoke_token(request: Request, who: Who, token_id: int, csrf: Csrf = "") -> Response:
+def revoke_token(request: Request, who: Who, token_id: RowId, csrf: Csrf = "") -> Response:
     check_csrf(request, who, csrf)
     member = rules.require_member(who.user)
     site(request).store.revoke_api_token(member.id, token_id, rules.now_iso())

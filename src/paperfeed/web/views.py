@@ -16,13 +16,17 @@ from paperfeed.errors import BadInput, NotFound
 from paperfeed.formats.bibtex import bibtex
 from paperfeed.papers import CONTENT_ID_PREFIX, Paper
 from paperfeed.periods import Period, day_period, parse_day
-from paperfeed.search.engine import search, similar
+from paperfeed.search.engine import MAX_DEPTH, search, similar
 from paperfeed.store import Store
 from paperfeed.store.community import Activity, Comment, User
 
 PAGE_SIZE = 30
 SNIPPET = 400  # characters of a search result's abstract shown around the first match
 MAX_PAGE_SIZE = 100
+# Feeds page through at most MAX_PAGE pages (300,000 papers in one period; arXiv lists ~25,000 a month): pages past
+# the last are empty, pages past MAX_PAGE are refused, so no offset ever overflows the database's 64-bit integers.
+MAX_PAGE = 10_000
+MAX_OFFSET = MAX_PAGE * MAX_PAGE_SIZE  # the furthest any listing (feeds, HF daily_papers) is paged
 
 
 @dataclass
@@ -108,11 +112,14 @@ class FeedView:
         }
 
 
-def check_page(page: int, limit: int = PAGE_SIZE) -> None:
-    if page < 1:
-        raise BadInput("page must be 1 or more", where="page")
+def check_page(page: int, limit: int = PAGE_SIZE, *, deepest: int = MAX_OFFSET) -> None:
+    """Refuse a page or page size out of range, naming the parameter; ``deepest`` is the last result that may be
+    shown (MAX_OFFSET for listings, the search engine's MAX_DEPTH for searches)."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise BadInput(f"limit must be between 1 and {MAX_PAGE_SIZE}", where="limit")
+    last = max(1, deepest // limit)
+    if not 1 <= page <= last:
+        raise BadInput(f"page must be between 1 and {last} (at most {deepest} results are shown)", where="page")
 
 
 def feed_view(
@@ -150,6 +157,8 @@ def daily_ids(
 ) -> tuple[list[str], dict[str, str]]:
     """The HF ``daily_papers`` selection: paper ids newest first (``publishedAt``) or by trending score, over a
     period (else everything, or the last week for trending), and each paper's day in the feed."""
+    if offset < 0 or not 1 <= limit <= MAX_PAGE_SIZE or offset > MAX_OFFSET:
+        raise BadInput(f"daily papers page through at most {MAX_OFFSET} papers", where="p")
     if sort == "trending":
         window = (period.last - period.first).days + 1 if period else WINDOW_DAYS
         ranked = rank(store, period.last.isoformat() if period else None, window_days=window)
@@ -194,7 +203,7 @@ class SearchView:
 
     @property
     def has_more(self) -> bool:
-        return self.page * PAGE_SIZE < self.total
+        return self.page * PAGE_SIZE < self.total and (self.page + 1) * PAGE_SIZE <= MAX_DEPTH
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -221,7 +230,7 @@ def search_view(
     date_to: str = "",
     mode: str = "hybrid",
 ) -> SearchView:
-    check_page(page, limit)
+    check_page(page, limit, deepest=MAX_DEPTH)
     for name, value in (("from", date_from), ("to", date_to)):
         if value:
             parse_day(value, where=name)

@@ -1,0 +1,219 @@
+"""Hostile requests replayed against a real server (uvicorn on a loopback port over a real store): every probe of
+the security review, plus representative attacks that were already refused, each answered with the right status,
+every answer carrying the security headers, and the server still answering afterwards.
+
+The table is the record: a probe that once crashed, hung or leaked stays here so that it stays fixed.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import Request
+
+from paperfeed.config import load_config
+from paperfeed.search.indexes import indexes_for
+from paperfeed.store import Store, open_store
+from paperfeed.web.app import create_app
+from web_support import CSRF_RE, PASSWORD, paper, quicken
+
+TODAY = datetime.now(UTC).date().isoformat()
+HEADERS = ("content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy")
+
+
+@dataclass
+class Served:
+    url: str
+    store: Store
+    member: httpx.Client  # a logged-in member (the site's admin)
+    member_csrf: str
+
+    def anonymous(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def module_store_url(pg_server_url: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One store for the module (the probes must not change it; the server is started once)."""
+    if pg_server_url is None:
+        url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'paperfeed.db'}"
+        open_store(url, migrate=True).close()
+        yield url
+        return
+    import psycopg
+
+    name = "pf_test_hostile_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    base, _, query = pg_server_url.partition("?")
+    url = base.rsplit("/", 1)[0] + "/" + name + (f"?{query}" if query else "")
+    open_store(url, migrate=True).close()
+    try:
+        yield url
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _seed(store: Store) -> None:
+    store.upsert_papers(
+        [
+            paper("2611.00001", "Learning to learn", TODAY, abstract="Deep learning of learning rules."),
+            paper("2611.00002", "Learning graphs", TODAY, abstract="Graph learning at scale."),
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def served(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    data = tmp_path_factory.mktemp("data")
+    config = load_config(
+        env={
+            "PAPERFEED_DATA_DIR": str(data),
+            "PAPERFEED_DATABASE_URL": module_store_url,
+            "PAPERFEED_CACHE_DIR": str(data / "cache"),
+        }
+    )
+    with open_store(config.store_url, **config.store_options) as store, pytest.MonkeyPatch.context() as patch:
+        quicken(patch)
+        _seed(store)
+        indexes_for(store).sync()
+        app = create_app(config, store=store, fetch_paper=lambda _: None)
+
+        @app.get("/test-only/crash", include_in_schema=False)
+        def crash(request: Request) -> None:  # stands for any bug: an exception no handler expects
+            raise RuntimeError("a bug")
+
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.01)
+        url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+        member = httpx.Client(base_url=url, timeout=30)
+        csrf = _csrf(member)
+        signed = member.post("/signup", data={"name": "alice", "password": PASSWORD, "csrf": csrf})
+        assert signed.status_code == 303, signed.text
+        try:
+            yield Served(url, store, member, _csrf(member))
+        finally:
+            member.close()
+            server.should_exit = True
+            thread.join(10)
+
+
+def _csrf(client: httpx.Client) -> str:
+    found = CSRF_RE.search(client.get("/login").text)
+    assert found
+    return found[1]
+
+
+@dataclass
+class Probe:
+    name: str
+    method: str
+    path: str
+    status: int | tuple[int, ...]
+    member: bool = False  # sent by the logged-in member (forms get its CSRF token) instead of a stranger
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    where: str | None = None  # the parameter a refusal must name
+    check: Callable[[httpx.Response], None] | None = None
+
+
+def _no_markup(response: httpx.Response) -> None:
+    assert "<script>alert" not in response.text and "onerror=" not in response.text
+
+
+PROBES = [
+    # Unbounded search depth: the keyword index allocated offset + limit slots and the process aborted.
+    Probe("api search page 1e8", "GET", "/api/search?q=learning&page=100000000&limit=100", 422, where="page"),
+    Probe("api search just past depth", "GET", "/api/search?q=learning&page=11&limit=100", 422, where="page"),
+    Probe("api search last page", "GET", "/api/search?q=learning&page=10&limit=100", 200),
+    Probe("search page 1e9", "GET", "/search?q=learning&page=1000000000", 422, where="page"),
+    Probe("search page past depth", "GET", "/search?q=learning&page=34", 422, where="page"),
+    # Integers past 64 bits overflowed SQLite (500, no headers, connection reset).
+    Probe("feed page 2^63", "GET", "/?page=9223372036854775808", 422, where="page"),
+    Probe("feed page huge", "GET", "/papers/date/2026-10-05?page=" + "9" * 40, 422, where="page"),
+    Probe("feed page past the maximum", "GET", "/?page=10001", 422, where="page"),
+    Probe("feed page past the end", "GET", "/?page=10000", 200),
+    Probe("daily_papers p 2^63", "GET", "/api/daily_papers?p=9223372036854775808", 422, where="p"),
+    Probe("daily_papers p past the maximum", "GET", "/api/daily_papers?p=10001", 422, where="p"),
+    Probe("trending daily_papers p huge", "GET", "/api/daily_papers?p=99999999999&sort=trending", 422, where="p"),
+    Probe("hide comment id 2^64", "POST", "/comments/18446744073709551616/hide", 422, member=True),
+    Probe("revoke token id 2^64", "POST", "/settings/tokens/18446744073709551616/revoke", 422, member=True),
+    # Already refused: injection-shaped parameters, open redirects, traversal, CSRF.
+    Probe("sql-ish query", "GET", "/api/search?q=' OR 1=1; DROP TABLE papers; --", 200),
+    Probe("sql-ish paper id", "GET", "/api/papers/1' OR '1'='1", 404),
+    Probe("sql-ish sort", "GET", "/?sort=votes;DROP TABLE papers", 422, where="sort"),
+    Probe("path traversal static", "GET", "/static/../../../../etc/passwd", 404),
+    Probe("path traversal encoded", "GET", "/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd", 404),
+    Probe("open redirect login", "GET", "/login?next=//evil.example/", 200, check=lambda r: _no_redirect_to_evil(r)),
+    Probe("form post without csrf", "POST", "/papers/2611.00001/vote", 403, kwargs={"data": {"up": "1"}}),
+    Probe(
+        "cookie post with a forged csrf",
+        "POST",
+        "/papers/2611.00001/comments",
+        403,
+        member=True,
+        kwargs={"data": {"body": "hi", "csrf": "forged"}},
+    ),
+]
+
+
+def _no_redirect_to_evil(response: httpx.Response) -> None:
+    assert 'name="next" value="/"' in response.text
+
+
+@pytest.mark.parametrize("probe", PROBES, ids=[p.name for p in PROBES])
+def test_probe_is_refused_and_the_server_lives_on(served: Served, probe: Probe) -> None:
+    client = served.member if probe.member else served.anonymous()
+    kwargs = dict(probe.kwargs)
+    if probe.member and probe.method == "POST" and "data" not in kwargs:
+        kwargs["data"] = {"csrf": served.member_csrf}
+    response = client.request(probe.method, probe.path, follow_redirects=False, **kwargs)
+    expected = probe.status if isinstance(probe.status, tuple) else (probe.status,)
+    assert response.status_code in expected, response.text[:500]
+    for name in HEADERS:
+        assert name in response.headers, f"{name} missing"
+    if probe.where is not None:
+        where = response.json().get("where") if _is_json(response) else _where_in_html(response.text)
+        assert where == probe.where
+    if probe.check is not None:
+        probe.check(response)
+    assert served.anonymous().get("/api/papers?limit=1").status_code == 200
+
+
+def _is_json(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("application/json")
+
+
+def _where_in_html(text: str) -> str | None:
+    found = re.search(r"<strong>([^<]+)</strong>:", text)
+    return found[1] if found else None
+
+
+def test_a_crash_answers_500_with_the_security_headers_and_the_server_lives_on(served: Served) -> None:
+    for accept in ("text/html", "application/json"):
+        response = served.anonymous().get("/test-only/crash", headers={"Accept": accept})
+        assert response.status_code == 500
+        for name in HEADERS:
+            assert name in response.headers, f"{name} missing"
+        assert "a bug" not in response.text and "Traceback" not in response.text
+    assert served.anonymous().get("/").status_code == 200
+
+
+def test_method_not_allowed_says_what_is(served: Served) -> None:
+    response = served.anonymous().delete("/api/papers")
+    assert response.status_code == 405 and response.headers["allow"] == "GET"
