@@ -8,9 +8,6 @@ The table is the record: a probe that once crashed, hung or leaked stays here so
 from __future__ import annotations
 
 import re
-import threading
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,14 +15,16 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from argon2 import PasswordHasher
 from fastapi import Request
 
+from browser_support import live
+from paperfeed.community import rules
 from paperfeed.config import load_config
 from paperfeed.search.indexes import indexes_for
 from paperfeed.store import Store, open_store
 from paperfeed.web.app import create_app
-from web_support import CSRF_RE, PASSWORD, paper, quicken
+from web_support import CSRF_RE, PASSWORD, paper
 
 TODAY = datetime.now(UTC).date().isoformat()
 HEADERS = ("content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy")
@@ -41,28 +40,8 @@ class Served:
     def anonymous(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30)
 
-
-@pytest.fixture(scope="module")
-def module_store_url(pg_server_url: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One store for the module (the probes must not change it; the server is started once)."""
-    if pg_server_url is None:
-        url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'paperfeed.db'}"
-        open_store(url, migrate=True).close()
-        yield url
-        return
-    import psycopg
-
-    name = "pf_test_hostile_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    base, _, query = pg_server_url.partition("?")
-    url = base.rsplit("/", 1)[0] + "/" + name + (f"?{query}" if query else "")
-    open_store(url, migrate=True).close()
-    try:
-        yield url
-    finally:
-        with psycopg.connect(pg_server_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    def still_answers(self) -> bool:
+        return httpx.get(f"{self.url}/api/papers?limit=1", timeout=30).status_code == 200
 
 
 def _seed(store: Store) -> None:
@@ -85,7 +64,9 @@ def served(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
         }
     )
     with open_store(config.store_url, **config.store_options) as store, pytest.MonkeyPatch.context() as patch:
-        quicken(patch)
+        fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # cheap hashes; the clock stays real
+        patch.setattr(rules, "_hasher", fast)
+        patch.setattr(rules, "_DUMMY_HASH", fast.hash("dummy"))
         _seed(store)
         indexes_for(store).sync()
         app = create_app(config, store=store, fetch_paper=lambda _: None)
@@ -94,24 +75,10 @@ def served(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
         def crash(request: Request) -> None:  # stands for any bug: an exception no handler expects
             raise RuntimeError("a bug")
 
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.01)
-        url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-        member = httpx.Client(base_url=url, timeout=30)
-        csrf = _csrf(member)
-        signed = member.post("/signup", data={"name": "alice", "password": PASSWORD, "csrf": csrf})
-        assert signed.status_code == 303, signed.text
-        try:
+        with live(app) as url, httpx.Client(base_url=url, timeout=30) as member:
+            signed = member.post("/signup", data={"name": "alice", "password": PASSWORD, "csrf": _csrf(member)})
+            assert signed.status_code == 303, signed.text
             yield Served(url, store, member, _csrf(member))
-        finally:
-            member.close()
-            server.should_exit = True
-            thread.join(10)
 
 
 def _csrf(client: httpx.Client) -> str:
@@ -178,11 +145,14 @@ def _no_redirect_to_evil(response: httpx.Response) -> None:
 
 @pytest.mark.parametrize("probe", PROBES, ids=[p.name for p in PROBES])
 def test_probe_is_refused_and_the_server_lives_on(served: Served, probe: Probe) -> None:
-    client = served.member if probe.member else served.anonymous()
     kwargs = dict(probe.kwargs)
     if probe.member and probe.method == "POST" and "data" not in kwargs:
         kwargs["data"] = {"csrf": served.member_csrf}
-    response = client.request(probe.method, probe.path, follow_redirects=False, **kwargs)
+    if probe.member:
+        response = served.member.request(probe.method, probe.path, follow_redirects=False, **kwargs)
+    else:
+        with served.anonymous() as stranger:
+            response = stranger.request(probe.method, probe.path, follow_redirects=False, **kwargs)
     expected = probe.status if isinstance(probe.status, tuple) else (probe.status,)
     assert response.status_code in expected, response.text[:500]
     for name in HEADERS:
@@ -192,7 +162,7 @@ def test_probe_is_refused_and_the_server_lives_on(served: Served, probe: Probe) 
         assert where == probe.where
     if probe.check is not None:
         probe.check(response)
-    assert served.anonymous().get("/api/papers?limit=1").status_code == 200
+    assert served.still_answers()
 
 
 def _is_json(response: httpx.Response) -> bool:
@@ -206,14 +176,14 @@ def _where_in_html(text: str) -> str | None:
 
 def test_a_crash_answers_500_with_the_security_headers_and_the_server_lives_on(served: Served) -> None:
     for accept in ("text/html", "application/json"):
-        response = served.anonymous().get("/test-only/crash", headers={"Accept": accept})
+        response = httpx.get(f"{served.url}/test-only/crash", headers={"Accept": accept})
         assert response.status_code == 500
         for name in HEADERS:
             assert name in response.headers, f"{name} missing"
         assert "a bug" not in response.text and "Traceback" not in response.text
-    assert served.anonymous().get("/").status_code == 200
+    assert served.still_answers()
 
 
 def test_method_not_allowed_says_what_is(served: Served) -> None:
-    response = served.anonymous().delete("/api/papers")
+    response = httpx.delete(f"{served.url}/api/papers")
     assert response.status_code == 405 and response.headers["allow"] == "GET"
