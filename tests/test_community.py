@@ -196,11 +196,15 @@ def test_api_tokens_have_a_prefix_are_stored_hashed_and_revocable(store: Store) 
     (listed,) = store.api_tokens(alice.id)
     assert listed.name == "my script" and listed.last_used_at is not None
     assert store.db.query("SELECT token_hash FROM api_tokens") == [(rules.digest(token),)]
-    store.revoke_api_token(alice.id, listed.id, rules.now_iso())
+    with pytest.raises(NotFound):  # only its member may revoke it
+        rules.revoke_api_token(store, member(store, "bob"), listed.id)
+    with pytest.raises(Unauthorized):
+        rules.revoke_api_token(store, None, listed.id)
+    rules.revoke_api_token(store, alice, listed.id)
     assert rules.api_token_user(store, token) is None
     assert store.api_tokens(alice.id) == []
     with pytest.raises(NotFound):
-        store.revoke_api_token(alice.id, listed.id, rules.now_iso())
+        rules.revoke_api_token(store, alice, listed.id)
 
 
 def test_a_token_name_is_cut_and_defaulted(store: Store) -> None:

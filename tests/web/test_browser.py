@@ -28,6 +28,7 @@ from browser_support import (
     serving,
     tex_word_paper,
 )
+from web_support import PASSWORD
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -39,7 +40,6 @@ pytestmark = [
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-PASSWORD = "correct horse battery"
 KB = 1024
 PAGE_BUDGET = 300 * KB
 

@@ -155,6 +155,12 @@ def create_api_token(store: Store, user: User, name: str) -> str:
     return token
 
 
+def revoke_api_token(store: Store, user: User | None, token_id: int) -> None:
+    """A member revokes one of their own API tokens (NotFound for anyone else's)."""
+    member = require_member(user)
+    store.revoke_api_token(member.id, token_id, now_iso())
+
+
 def api_token_user(store: Store, token: str) -> User | None:
     return store.api_token_user(digest(token), now_iso()) if token.startswith(TOKEN_PREFIX) else None
 

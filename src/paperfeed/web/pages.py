@@ -340,6 +340,5 @@ def new_token(request: Request, who: Who, name: Annotated[str, Form()] = "", csr
 @router.post("/settings/tokens/{token_id}/revoke")
 def revoke_token(request: Request, who: Who, token_id: RowId, csrf: Csrf = "") -> Response:
     check_csrf(request, who, csrf)
-    member = rules.require_member(who.user)
-    site(request).store.revoke_api_token(member.id, token_id, rules.now_iso())
+    rules.revoke_api_token(site(request).store, who.user, token_id)
     return _done(request, "/settings")
