@@ -42,7 +42,7 @@ import platformdirs
 from paperfeed.config import load_config
 from paperfeed.delivery import digest_message, send_period
 from paperfeed.digests import assemble, compose_period, gather, paper_count
-from paperfeed.ingest import ingest
+from paperfeed.ingest.writer import ingest
 from paperfeed.periods import day_period, week_period
 from paperfeed.search.indexes import indexes_for
 from paperfeed.sources.files import read_file

@@ -26,7 +26,7 @@ from typing import Any
 
 
 def child(path: Path, url: str, batch_size: int) -> dict[str, Any]:
-    from paperfeed.ingest import ingest
+    from paperfeed.ingest.writer import ingest
     from paperfeed.sources.files import read_file
     from paperfeed.store import open_store
 

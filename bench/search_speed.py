@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import platformdirs
 
-from paperfeed.ingest import ingest
+from paperfeed.ingest.writer import ingest
 from paperfeed.papers import Paper
 from paperfeed.search.embed import embed_cached, paper_text, text_hash
 from paperfeed.search.engine import search

@@ -140,7 +140,7 @@ def _cosines(rows: list[dict[int, float]], query_rows: list[int], n_terms: int) 
 
 def product_rankings(corpus: Path, queries: Sequence[str], k: int, model: str, cache_dir: str) -> dict[str, list[str]]:
     """``similar()`` over a temporary store loaded the way ``run_quality`` loads a BEIR collection."""
-    from paperfeed.ingest import ingest
+    from paperfeed.ingest.writer import ingest
     from paperfeed.search.engine import similar
     from paperfeed.search.indexes import indexes_for
     from paperfeed.sources.files import read_file

@@ -40,7 +40,7 @@ import platformdirs
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from paperfeed.config import load_config
-from paperfeed.ingest import ingest
+from paperfeed.ingest.writer import ingest
 from paperfeed.papers import Paper
 from paperfeed.search.embed import paper_text, text_hash
 from paperfeed.search.indexes import indexes_for

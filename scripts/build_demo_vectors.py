@@ -18,7 +18,7 @@ import numpy as np
 import platformdirs
 
 from paperfeed.demo import VECTORS_FILE, load_demo, quantise
-from paperfeed.ingest import ingest
+from paperfeed.ingest.writer import ingest
 from paperfeed.search.embed import EmbeddingCache, embed_cached, get_embedder, paper_text, text_hash
 from paperfeed.store import open_store
 

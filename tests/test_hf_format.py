@@ -279,7 +279,7 @@ def test_the_client_reads_the_real_fixtures_the_way_we_assume(real: dict[str, An
 
 def test_paperfeeds_own_importer_reads_our_daily_items() -> None:
     data = json.dumps([SHAPES["daily"](p, a) for _, p, a in CASES[:2]]).encode()
-    circle, quiet = parse_daily_papers(data, where="ours")
+    circle, quiet = parse_daily_papers(data, where="ours").items
     assert isinstance(circle, Paper) and isinstance(quiet, Paper)
     assert circle.id == CIRCLE.id and circle.title == "Large Multimodal Models as General In-Context Classifiers"
     assert circle.authors == CIRCLE.authors and circle.submitted == "2026-02-26"

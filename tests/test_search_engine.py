@@ -15,7 +15,7 @@ import pytest
 
 from conftest import FIXTURES
 from paperfeed.errors import BadInput
-from paperfeed.ingest import ingest
+from paperfeed.ingest.writer import ingest
 from paperfeed.papers import Paper
 from paperfeed.search.engine import MAX_DEPTH, search, similar, similar_to_text
 from paperfeed.search.indexes import indexes_for

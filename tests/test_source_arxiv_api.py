@@ -15,8 +15,8 @@ from conftest import FakeTime
 from paperfeed.errors import BadInput
 from paperfeed.papers import Paper, Rejection
 from paperfeed.sources import arxiv_api
-from paperfeed.sources.arxiv_api import lookup_ids, new_client, parse_api_feed, search_api
-from paperfeed.sources.http import PoliteClient
+from paperfeed.sources.arxiv_api import MIN_INTERVAL, lookup_ids, parse_api_feed, search_api
+from paperfeed.sources.http import PoliteClient, polite_client
 
 FIXTURES = Path(__file__).parent / "fixtures" / "arxiv_api"
 NEW = FIXTURES / "arxiv.py_2026" / "bodies"
@@ -66,7 +66,9 @@ def serve(requests: list[httpx.Request], override: Handler | None = None) -> htt
 
 
 def client_for(transport: httpx.MockTransport, time: FakeTime) -> PoliteClient:
-    return new_client(transport=transport, sleep=time.sleep, clock=time.clock, wall_clock=time.clock)
+    return polite_client(
+        min_interval=MIN_INTERVAL, transport=transport, sleep=time.sleep, clock=time.clock, wall_clock=time.clock
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- parser
@@ -87,7 +89,7 @@ PAGES = [
 @pytest.mark.parametrize(("name", "count", "total", "start", "per_page"), PAGES)
 def test_page_counters(name: str, count: int, total: int, start: int, per_page: int) -> None:
     page = parse_api_feed(body(name))
-    assert (len(page.items), page.total_results, page.start_index, page.items_per_page) == (
+    assert (len(page.items), page.total, page.start, page.page_size) == (
         count,
         total,
         start,

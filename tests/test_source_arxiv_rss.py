@@ -22,7 +22,7 @@ RSS = (FIXTURES / "arxiv_rss_rss2_cs.AI_constructed.xml").read_bytes()
 
 
 def papers(data: bytes) -> list[Paper]:
-    items = parse_listing_feed(data)
+    items = parse_listing_feed(data).items
     assert all(isinstance(item, Paper) for item in items)
     return [item for item in items if isinstance(item, Paper)]
 
@@ -112,15 +112,15 @@ def test_bad_entries_become_rejections() -> None:
     data = ATOM.replace(b"2306.13961", b"garbage").replace(
         b"<title>$l_{1-2}$ GLasso: Regularized Multi-task Graphical Lasso</title>", b"<title></title>"
     )
-    items = parse_listing_feed(data, where="cs.AI")
+    items = parse_listing_feed(data, where="cs.AI").items
     assert isinstance(items[0], Paper)
     assert items[1] == Rejection("cs.AI:2301.02225", "entry has no title")
     assert isinstance(items[2], Rejection) and items[2].where == "cs.AI:entry[2]"
 
 
 def test_empty_listing() -> None:
-    assert parse_listing_feed(re.sub(rb"<entry>.*</entry>", b"", ATOM, flags=re.DOTALL)) == []
-    assert parse_listing_feed(re.sub(rb"<item>.*</item>", b"", RSS, flags=re.DOTALL)) == []
+    assert parse_listing_feed(re.sub(rb"<entry>.*</entry>", b"", ATOM, flags=re.DOTALL)).items == []
+    assert parse_listing_feed(re.sub(rb"<item>.*</item>", b"", RSS, flags=re.DOTALL)).items == []
 
 
 @pytest.mark.parametrize(

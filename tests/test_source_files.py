@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
-import importlib.util
 import shutil
-import sys
-import types
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -16,8 +14,10 @@ import pytest
 import paperfeed
 from paperfeed.errors import BadInput, NotFound, SourceError
 from paperfeed.papers import Paper, ParsedItem, Rejection
-from paperfeed.sources.files import _PAGE_PARSERS, FORMATS, detect_format, read_file, sniff_format
+from paperfeed.sources import ParsedPage, registry
+from paperfeed.sources.files import detect_format, read_file
 from paperfeed.sources.jsonl import JSONL_FORMATS
+from paperfeed.sources.registry import FORMATS, SOURCES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "files"
 SEEDS_DIR = Path(paperfeed.__file__).parent / "demo" / "seeds"
@@ -74,7 +74,7 @@ def test_detect_format_on_real_files(path: Path, expected: str) -> None:
     ],
 )
 def test_sniff_format(head: bytes, expected: str | None) -> None:
-    assert sniff_format(head) == expected
+    assert registry.sniff(head) == expected
 
 
 def test_gzip_is_recognised_by_magic_not_name(tmp_path: Path) -> None:
@@ -191,10 +191,8 @@ def test_malformed_seed_page_raises_with_file_and_line(tmp_path: Path) -> None:
     assert err.value.where == f"{path}:5"
 
 
-def _fake_module(monkeypatch: pytest.MonkeyPatch, module: str, function: str, impl: Any) -> None:
-    fake = types.ModuleType(f"paperfeed.sources.{module}")
-    setattr(fake, function, impl)
-    monkeypatch.setitem(sys.modules, f"paperfeed.sources.{module}", fake)
+def _fake_parser(monkeypatch: pytest.MonkeyPatch, fmt: str, impl: Any) -> None:
+    monkeypatch.setitem(SOURCES, fmt, dataclasses.replace(SOURCES[fmt], parse=impl))
 
 
 def test_dispatch_unwraps_pages_and_passes_the_file_name(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -202,9 +200,9 @@ def test_dispatch_unwraps_pages_and_passes_the_file_name(monkeypatch: pytest.Mon
 
     def parse_oai_page(data: bytes, where: str) -> Any:
         seen.append((data, where))
-        return types.SimpleNamespace(items=[Paper(id="0801.3931", title="T", source="arxiv-oai")], token=None)
+        return ParsedPage([Paper(id="0801.3931", title="T", source="arxiv-oai")], resumption_token="t")
 
-    _fake_module(monkeypatch, "oai", "parse_oai_page", parse_oai_page)
+    _fake_parser(monkeypatch, "arxiv-oai", parse_oai_page)
     path = FIXTURES / "arxiv_oai_ListRecords_arXiv_0801.3931.xml"
     [batch] = list(read_file(path))
     assert [p.id for p in batch.items if isinstance(p, Paper)] == ["0801.3931"]
@@ -225,10 +223,10 @@ def test_dispatch_turns_stray_parse_errors_into_bad_input(
     if isinstance(error, ET.ParseError):
         error.position = (7, 2)
 
-    def parse_listing_feed(data: bytes, where: str) -> list[ParsedItem]:
+    def parse_listing_feed(data: bytes, where: str) -> ParsedPage:
         raise error
 
-    _fake_module(monkeypatch, "arxiv_rss", "parse_listing_feed", parse_listing_feed)
+    _fake_parser(monkeypatch, "arxiv-rss", parse_listing_feed)
     path = FIXTURES / "arxiv_rss_atom_cs.AI_2026_trimmed.xml"
     with pytest.raises(BadInput, match="malformed content") as err:
         read_file(path)
@@ -239,17 +237,11 @@ def test_dispatch_turns_a_saved_error_response_into_bad_input(monkeypatch: pytes
     def parse_oai_page(data: bytes, where: str) -> Any:
         raise SourceError("OAI-PMH error badVerb: Bad verb.")
 
-    _fake_module(monkeypatch, "oai", "parse_oai_page", parse_oai_page)
+    _fake_parser(monkeypatch, "arxiv-oai", parse_oai_page)
     path = FIXTURES / "arxiv_oai_ListRecords_arXiv_0801.3931.xml"
     with pytest.raises(BadInput, match="error response: OAI-PMH error badVerb") as err:
         read_file(path)
     assert err.value.where == str(path)
-
-
-def test_dispatch_to_a_missing_parser_is_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "paperfeed.sources.hf_daily", None)  # import fails
-    with pytest.raises(BadInput, match="cannot read this format"):
-        read_file(FIXTURES / "daily_papers_2024-10-25_excerpt_first2.json")
 
 
 @pytest.mark.parametrize(
@@ -263,8 +255,7 @@ def test_dispatch_to_a_missing_parser_is_bad_input(monkeypatch: pytest.MonkeyPat
     ],
 )
 def test_dispatch_to_the_real_parsers(name: str, fmt: str, module: str) -> None:
-    if importlib.util.find_spec(f"paperfeed.sources.{module}") is None:
-        pytest.skip(f"paperfeed.sources.{module} is not written yet")
+    assert SOURCES[fmt].parse is not None and SOURCES[fmt].parse.__module__ == f"paperfeed.sources.{module}"
     items = _items(FIXTURES / name)
     papers = [p for p in items if isinstance(p, Paper)]
     assert papers and all(isinstance(i, Paper | Rejection) for i in items)
@@ -272,7 +263,10 @@ def test_dispatch_to_the_real_parsers(name: str, fmt: str, module: str) -> None:
 
 
 def test_every_format_has_a_parser() -> None:
-    assert sorted(FORMATS) == sorted([*JSONL_FORMATS, *_PAGE_PARSERS])
+    streamed = [name for name in FORMATS if SOURCES[name].read_lines]
+    paged = [name for name in FORMATS if SOURCES[name].parse]
+    assert sorted(streamed) == sorted(JSONL_FORMATS) and not set(streamed) & set(paged)
+    assert sorted(FORMATS) == sorted([*streamed, *paged]) and all(SOURCES[name].sniff for name in FORMATS)
 
 
 def test_paperfeed_export_file_round_trips(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ import pytest
 from conftest import FakeTime
 from paperfeed.errors import BadInput
 from paperfeed.papers import Paper, Rejection
-from paperfeed.sources.hf_daily import fetch_daily_papers, new_client, parse_daily_papers
-from paperfeed.sources.http import PoliteClient
+from paperfeed.sources.hf_daily import MIN_INTERVAL, fetch_daily_papers, parse_daily_papers
+from paperfeed.sources.http import PoliteClient, polite_client
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hf_daily"
 DAY_2024 = (FIXTURES / "daily_papers_2024-10-25_excerpt_first2.json").read_bytes()  # a list of 2
@@ -22,7 +22,7 @@ ITEM_2026 = (FIXTURES / "hf_daily_papers_item.json").read_bytes()  # one element
 
 
 def papers(data: bytes, day: str | None = None) -> list[Paper]:
-    items = parse_daily_papers(data, day=day)
+    items = parse_daily_papers(data, day=day).items
     assert all(isinstance(item, Paper) for item in items)
     return [item for item in items if isinstance(item, Paper)]
 
@@ -121,7 +121,7 @@ def test_bad_items_become_rejections_naming_their_index() -> None:
     records.append("not an object")
     records.append({"paper": {"id": "not-arxiv", "title": "T"}})
     records.append(json.loads(ITEM_2026))
-    items = parse_daily_papers(json.dumps(records).encode(), where="day")
+    items = parse_daily_papers(json.dumps(records).encode(), where="day").items
     assert items[:4] == [
         Rejection("day[0]", "item has no paper id"),
         Rejection("day[1]", "paper 2410.16251 has no title"),
@@ -156,7 +156,7 @@ def test_unreadable_response(data: bytes, message: str, where: str) -> None:
 
 
 def test_empty_day() -> None:
-    assert parse_daily_papers(b"[]") == []
+    assert parse_daily_papers(b"[]").items == []
 
 
 def client_for(pages: list[httpx.Response], requests: list[httpx.Request], time: FakeTime) -> PoliteClient:
@@ -165,7 +165,9 @@ def client_for(pages: list[httpx.Response], requests: list[httpx.Request], time:
         return pages.pop(0)
 
     transport = httpx.MockTransport(handler)
-    return new_client(transport=transport, sleep=time.sleep, clock=time.clock, wall_clock=time.clock)
+    return polite_client(
+        min_interval=MIN_INTERVAL, transport=transport, sleep=time.sleep, clock=time.clock, wall_clock=time.clock
+    )
 
 
 def test_fetch_pages_until_a_short_page() -> None:

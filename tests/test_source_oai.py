@@ -11,7 +11,8 @@ import pytest
 
 from paperfeed.errors import BadInput, SourceError
 from paperfeed.papers import Paper, Rejection
-from paperfeed.sources.oai import OaiError, OaiPage, parse_oai_page
+from paperfeed.sources import ParsedPage
+from paperfeed.sources.oai import OaiError, parse_oai_page
 
 FIX = Path(__file__).parent / "fixtures" / "oai"
 MIKE = "mikesaelim_arXivOAIHarvester"
@@ -25,11 +26,11 @@ def load(name: str) -> bytes:
     return (FIX / name).read_bytes()
 
 
-def parse(name: str) -> OaiPage:
+def parse(name: str) -> ParsedPage:
     return parse_oai_page(load(name), where=Path(name).name)
 
 
-def papers(page: OaiPage) -> list[Paper]:
+def papers(page: ParsedPage) -> list[Paper]:
     assert all(isinstance(i, Paper) for i in page.items), page.items
     return [i for i in page.items if isinstance(i, Paper)]
 
@@ -42,8 +43,8 @@ PAGES: list[tuple[str, list[str], dict[str, Any]]] = [
         ["0704.0471", "0704.0716", "0704.0874", "0704.1109", "0704.1114", "0704.1586"],
         {
             "resumption_token": "726959|1001",
-            "complete_list_size": 58011,
-            "cursor": 0,
+            "total": 58011,
+            "start": 0,
             "response_date": "2015-01-06T20:49:59Z",
         },
     ),
@@ -101,7 +102,7 @@ def test_record_pages(name: str, ids: list[str], paging: dict[str, Any]) -> None
     found = papers(page)
     assert [p.id for p in found] == ids
     assert page.deleted == []
-    expected = {"resumption_token": None, "complete_list_size": None, "cursor": None, **paging}
+    expected = {"resumption_token": None, "total": None, "start": None, **paging}
     assert {k: getattr(page, k) for k in expected} == expected
     for p in found:
         assert p.source == "arxiv-oai"
@@ -347,7 +348,7 @@ def test_list_identifiers_deleted_header_and_empty_token() -> None:
     )
     assert page.items == []
     assert page.deleted == ["oai:arca.igc.gulbenkian.pt:10400.7/663"]
-    assert (page.resumption_token, page.complete_list_size, page.cursor) == (None, 154, 1)
+    assert (page.resumption_token, page.total, page.start) == (None, 154, 1)
 
 
 def test_deleted_arxiv_record_in_list_records() -> None:
@@ -369,7 +370,7 @@ def test_empty_resumption_token_ends_the_list() -> None:
         b'<resumptionToken cursor="58000" completeListSize="58011"></resumptionToken>',
     )
     page = parse_oai_page(body)
-    assert (page.resumption_token, page.cursor, page.complete_list_size) == (None, 58000, 58011)
+    assert (page.resumption_token, page.start, page.total) == (None, 58000, 58011)
     assert len(page.items) == 6
 
 
@@ -459,4 +460,4 @@ def test_other_oai_error_codes(code: str) -> None:
 
 def test_no_records_match_is_an_empty_page() -> None:
     page = parse(f"{MIKE}/ErrorResponseNoRecordsMatch.xml")
-    assert page == OaiPage(response_date="2015-06-23T13:28:30Z")
+    assert page == ParsedPage(response_date="2015-06-23T13:28:30Z")

@@ -18,7 +18,7 @@ ABSTRACT = "An abstract long enough to be one. " * 5
 
 
 def _page(name: str) -> list[ParsedItem]:
-    return parse_seed_page((SEEDS_DIR / name).read_bytes(), name)
+    return parse_seed_page((SEEDS_DIR / name).read_bytes(), name).items
 
 
 def _papers(items: list[ParsedItem]) -> list[Paper]:
@@ -48,7 +48,7 @@ def test_all_pages_yield_368_distinct_papers_with_identical_duplicates() -> None
     by_id: dict[str, list[Paper]] = defaultdict(list)
     entries = 0
     for path in sorted(SEEDS_DIR.glob("*.txt")):
-        for paper in _papers(parse_seed_page(path.read_bytes(), path.name)):
+        for paper in _papers(parse_seed_page(path.read_bytes(), path.name).items):
             by_id[paper.id].append(paper)
             entries += 1
     assert entries == 416
@@ -81,7 +81,7 @@ def test_links_and_unicode_titles() -> None:
     ],
 )
 def test_page_date(year: int | None, text: str, day: str) -> None:
-    [paper] = parse_seed_page(text.encode(), "p.txt", year=year)
+    [paper] = parse_seed_page(text.encode(), "p.txt", year=year).items
     assert isinstance(paper, Paper)
     assert paper.listing_days == {day: "seed"}
     assert (paper.title, paper.abstract) == ("Title", ABSTRACT.strip())
@@ -103,7 +103,7 @@ def test_irregular_blocks_become_rejections_and_pairing_resynchronises() -> None
         + ABSTRACT
         + "\n\nLast title, no abstract\n"
     )
-    items = parse_seed_page(text.encode(), "p.txt")
+    items = parse_seed_page(text.encode(), "p.txt").items
     summary = [(i.title, i.listing_days) if isinstance(i, Paper) else str(i) for i in items]
     assert summary == [
         ("First", {"2025-03-14": "seed"}),

@@ -184,3 +184,12 @@ def test_readers_never_see_locks_while_another_connection_writes(store_url: str)
     assert errors == []
     with open_store(store_url) as s:
         assert s.count_papers() == 400
+
+
+def test_activity_signals_are_summed_over_the_sources_that_carry_them(store: Store) -> None:
+    # The store knows activity signals, not sources: a second site's upvotes add to Hugging Face's.
+    store.upsert_papers([make(source="hf-daily", signals={"upvotes": 3, "num_comments": 1})])
+    store.upsert_papers([make(source="elsewhere", signals={"upvotes": 2})])
+    store.upsert_papers([make(source="arxiv-rss")])  # no signals: the counts stay
+    activity = store.activity(["2503.01234"])["2503.01234"]
+    assert (activity.external_upvotes, activity.external_comments) == (5, 1)

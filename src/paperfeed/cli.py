@@ -23,13 +23,12 @@ from rich.table import Table
 from paperfeed import __version__
 from paperfeed.config import Config, load_config
 from paperfeed.errors import PaperfeedError
-from paperfeed.ingest import IngestReport, ingest
+from paperfeed.ingest.writer import IngestReport, ingest
 from paperfeed.papers import Paper
 from paperfeed.sources import Batch
 from paperfeed.store import Store, open_store
 
 err = Console(stderr=True)
-REMOTE_SOURCES = ("arxiv-oai", "arxiv-rss", "arxiv-id", "hf-daily")
 
 
 class App:
@@ -147,50 +146,6 @@ def _print_report(report: IngestReport, as_json: bool) -> None:
     )
 
 
-def _remote_batches(app: App, store: Store, kind: str, args: tuple[str, ...], opts: dict[str, Any]) -> Iterator[Batch]:
-    from paperfeed.sources.http import USER_AGENT, PoliteClient
-
-    cfg = app.config
-    agent = f"{USER_AGENT} {cfg.contact_email}".strip()
-    arxiv_client = PoliteClient(min_interval=float(cfg.request_interval), user_agent=agent)
-    if kind == "arxiv-oai":
-        from paperfeed.sources.harvest import harvest_oai, oai_state_key
-
-        for set_spec in opts["sets"] or [None]:
-            key = oai_state_key(
-                base_url=cfg.arxiv_oai_url,
-                metadata_prefix=opts["prefix"],
-                set_spec=set_spec,
-                from_date=opts["from_date"],
-                until=opts["until"],
-            )
-            yield from harvest_oai(
-                arxiv_client,
-                base_url=cfg.arxiv_oai_url,
-                set_spec=set_spec,
-                from_date=opts["from_date"],
-                until=opts["until"],
-                metadata_prefix=opts["prefix"],
-                state=store.get_state(key),
-            )
-    elif kind == "arxiv-rss":
-        from paperfeed.sources.arxiv_rss import fetch_listing
-
-        for category in args:
-            yield Batch(list(fetch_listing(arxiv_client, category, base_url=cfg.arxiv_rss_url)))
-    elif kind == "arxiv-id":
-        from paperfeed.sources.arxiv_api import lookup_ids
-
-        ids = list(args)
-        for i in range(0, len(ids), 100):
-            yield Batch(list(lookup_ids(arxiv_client, ids[i : i + 100], base_url=cfg.arxiv_api_url)))
-    elif kind == "hf-daily":
-        from paperfeed.sources.hf_daily import fetch_daily_papers
-
-        hf_client = PoliteClient(min_interval=1.0, user_agent=agent)
-        yield Batch(list(fetch_daily_papers(hf_client, opts["date"], base_url=cfg.hf_url)))
-
-
 @cli.command(name="ingest")
 @click.argument("sources", nargs=-1, required=True)
 @click.option(
@@ -235,20 +190,30 @@ def ingest_command(
     Hugging Face daily papers:    paperfeed ingest hf-daily --date 2026-11-20
     """
     from paperfeed.sources.files import read_file
+    from paperfeed.sources.registry import REMOTE, FetchRequest
 
     size = batch_size or app.config.ingest_batch_size
     with app.store() as store:
-        if sources[0] in REMOTE_SOURCES:
+        if sources[0] in REMOTE:
             kind, args = sources[0], sources[1:]
-            if kind in ("arxiv-rss", "arxiv-id") and not args:
-                raise click.UsageError(f"{kind} needs at least one {'category' if kind == 'arxiv-rss' else 'id'}")
-            opts = {"sets": sets, "from_date": from_date, "until": until, "prefix": prefix, "date": date}
-            report = _run_ingest(store, kind, _remote_batches(app, store, kind, args, opts), strict, quiet, index)
+            source = REMOTE[kind]
+            if source.remote_args and not args:
+                raise click.UsageError(f"{kind} needs at least one {source.remote_args}")
+            request = FetchRequest(
+                args=args,
+                sets=sets,
+                from_date=from_date,
+                until=until,
+                prefix=prefix,
+                days=(date,),
+                state=store.get_state,
+            )
+            report = _run_ingest(store, kind, source.fetch_batches(app.config, request), strict, quiet, index)
         else:
             paths = [Path(s) for s in sources]
             for path in paths:
                 if not path.is_file():
-                    raise click.BadParameter(f"{path} is not a file (or a remote source: {', '.join(REMOTE_SOURCES)})")
+                    raise click.BadParameter(f"{path} is not a file (or a remote source: {', '.join(REMOTE)})")
 
             def batches() -> Iterator[Batch]:
                 for path in paths:

@@ -108,7 +108,7 @@ def run_quality(
     store_url: str | None = None,
 ) -> list[dict[str, Any]]:
     """Load a collection into a temporary store (normal ingest + index path) and score every mode."""
-    from paperfeed.ingest import ingest
+    from paperfeed.ingest.writer import ingest
     from paperfeed.search.engine import search
     from paperfeed.search.indexes import indexes_for
     from paperfeed.sources.files import read_file

@@ -22,8 +22,10 @@ from zoneinfo import ZoneInfo
 
 from paperfeed.config import Config
 from paperfeed.errors import PaperfeedError
-from paperfeed.ingest import ingest
-from paperfeed.sources.http import USER_AGENT, PoliteClient
+from paperfeed.ingest.writer import ingest
+from paperfeed.sources import hf_daily, oai
+from paperfeed.sources.http import PoliteClient
+from paperfeed.sources.registry import SOURCES, FetchRequest
 from paperfeed.store import Store
 
 log = logging.getLogger("paperfeed.jobs")
@@ -72,15 +74,9 @@ def run_leased(store: Store, name: str, owner: str, job: Callable[[], dict[str, 
     return JobResult(name, "not-due") if detail is None else JobResult(name, "ran", detail)
 
 
-def _client(config: Config, interval: float | None = None) -> PoliteClient:
-    agent = f"{USER_AGENT} {config.contact_email}".strip()
-    return PoliteClient(min_interval=float(interval or config.request_interval), user_agent=agent)
-
-
 def harvest(store: Store, config: Config, now: datetime, client: PoliteClient | None = None) -> dict[str, Any] | None:
     """Harvest the configured OAI sets since the last harvest if an announcement came since; then index."""
     from paperfeed.search.indexes import indexes_for
-    from paperfeed.sources.harvest import harvest_oai, oai_state_key
 
     if not config.arxiv_sets:  # no sets configured: this instance is fed some other way
         return None
@@ -89,41 +85,32 @@ def harvest(store: Store, config: Config, now: datetime, client: PoliteClient | 
     if last and last.get("announcement", "") >= due:
         return None
     from_date = last["from"] if last else (now.date() - timedelta(days=int(config.harvest_days))).isoformat()
-    client = client or _client(config)
-    counts = {"new": 0, "updated": 0, "rejected": 0}
-    for set_spec in config.arxiv_sets:
-        key = oai_state_key(config.arxiv_oai_url, "arXivRaw", set_spec, from_date, None)
-        batches = harvest_oai(
-            client,
-            base_url=config.arxiv_oai_url,
-            set_spec=set_spec,
-            from_date=from_date,
-            metadata_prefix="arXivRaw",
-            state=store.get_state(key),
-        )
-        report = ingest(store, batches)
-        counts = {k: counts[k] + getattr(report, k) for k in counts}
+    request = FetchRequest(sets=tuple(config.arxiv_sets), from_date=from_date, state=store.get_state)
+    report = ingest(store, SOURCES[oai.SOURCE].fetch_batches(config, request, client))
     indexed = indexes_for(store).sync().to_dict()
     # Next time, ask for records changed since today (UTC, OAI datestamps' zone): overlap is harmless.
     store.set_state("job:harvest", {"announcement": due, "from": now.astimezone(UTC).date().isoformat()})
-    return {"announcement": due, "from": from_date, **counts, "indexed": indexed}
+    return {
+        "announcement": due,
+        "from": from_date,
+        "new": report.new,
+        "updated": report.updated,
+        "rejected": report.rejected,
+        "indexed": indexed,
+    }
 
 
 def refresh_hf_signals(
     store: Store, config: Config, now: datetime, client: PoliteClient | None = None
 ) -> dict[str, Any] | None:
     """Re-read today's and yesterday's Hugging Face Daily Papers (upvotes, comments) at most once an hour."""
-    from paperfeed.sources import Batch
-    from paperfeed.sources.hf_daily import fetch_daily_papers
-
     if not config.hf_signals:
         return None
     last = store.get_state("job:hf-signals")
     if last and datetime.fromisoformat(last["at"]) + HF_REFRESH > now:
         return None
-    client = client or _client(config, interval=1.0)
     days = [(now.date() - timedelta(days=n)).isoformat() for n in (1, 0)]
-    report = ingest(store, (Batch(list(fetch_daily_papers(client, day, base_url=config.hf_url))) for day in days))
+    report = ingest(store, SOURCES[hf_daily.SOURCE].fetch_batches(config, FetchRequest(days=tuple(days)), client))
     store.set_state("job:hf-signals", {"at": now.isoformat()})
     return {"days": days, "new": report.new, "updated": report.updated}
 

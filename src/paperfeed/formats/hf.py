@@ -27,11 +27,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from paperfeed.papers import Paper
+from paperfeed.sources.hf_daily import SOURCE as HF_SOURCE
 
 # HF serves avatars and thumbnails from paths like these; the web app must serve (or redirect) them.
 AVATAR_PATH = "/avatars/{id}.svg"
 THUMBNAIL_PATH = "/papers/{id}/thumbnail.svg"
-_HF_SOURCE = "hf-daily"
 _TOP_LEVEL_COPIES = ("upvotes", "projectPage", "githubRepo", "githubStars", "ai_summary", "ai_keywords")
 
 
@@ -222,8 +222,8 @@ def _host(url: str) -> str:
 
 
 def _hf_signals(paper: Paper) -> dict[str, Any]:
-    seen = paper.sightings.get(_HF_SOURCE)
+    seen = paper.sightings.get(HF_SOURCE)
     if isinstance(seen, dict) and isinstance(seen.get("signals"), dict):
         signals: dict[str, Any] = seen["signals"]
         return signals
-    return paper.signals if paper.source == _HF_SOURCE else {}
+    return paper.signals if paper.source == HF_SOURCE else {}

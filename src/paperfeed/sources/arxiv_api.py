@@ -14,13 +14,11 @@ from __future__ import annotations
 import email.utils
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from paperfeed.errors import BadInput
 from paperfeed.papers import Paper, ParsedItem, Rejection, clean_text, one_line, split_arxiv_id, with_links
-from paperfeed.sources import Batch
+from paperfeed.sources import Batch, Head, ParsedPage
 from paperfeed.sources.http import PoliteClient
 from paperfeed.sources.xmlbody import load_xml
 
@@ -33,22 +31,9 @@ MIN_INTERVAL = 3.0
 # arXiv serves at most 2000 entries per call; id lookups go in chunks small enough to keep the URL short.
 MAX_PAGE_SIZE = 2000
 LOOKUP_CHUNK = 100
-
-
-@dataclass
-class ApiPage:
-    """One API response: its entries and the OpenSearch counters used for paging."""
-
-    items: list[ParsedItem]
-    total_results: int
-    start_index: int
-    items_per_page: int
-
-
-def new_client(**kwargs: Any) -> PoliteClient:
-    """A PoliteClient spaced for export.arxiv.org (3 s between requests unless overridden)."""
-    kwargs.setdefault("min_interval", MIN_INTERVAL)
-    return PoliteClient(**kwargs)
+# What tells an API response from other Atom feeds in a file's first few KB (the legacy feed has no opensearch
+# up front, but names the query).
+_MARKERS = (b"opensearch", b"arxiv.org/api", b"arxiv query")
 
 
 def iso_date(text: str | None) -> str | None:
@@ -81,7 +66,12 @@ def _int(root: ET.Element, tag: str, default: int) -> int:
     return int(raw) if raw is not None and raw.isdigit() else default
 
 
-def parse_api_feed(data: bytes, where: str = "arxiv-api") -> ApiPage:
+def sniff(head: Head) -> bool:
+    """Does a file start like an API response? An Atom feed that names the API or OpenSearch."""
+    return head.xml_root == "feed" and any(marker in head.folded for marker in _MARKERS)
+
+
+def parse_api_feed(data: bytes, where: str = "arxiv-api") -> ParsedPage:
     """Parse one API response. Raises BadInput for malformed XML and for arXiv's own error entry."""
     root = load_xml(data, where)
     if root.tag != f"{ATOM}feed":
@@ -93,11 +83,11 @@ def parse_api_feed(data: bytes, where: str = "arxiv-api") -> ApiPage:
         if child_text(entry, f"{ATOM}title") == "Error" and "/api/errors" in entry_id:
             raise BadInput(one_line(entry.findtext(f"{ATOM}summary")) or "arXiv API error", where)
     items = [_entry(entry, index, where) for index, entry in enumerate(entries)]
-    return ApiPage(
+    return ParsedPage(
         items=items,
-        total_results=_int(root, f"{OPENSEARCH}totalResults", len(items)),
-        start_index=_int(root, f"{OPENSEARCH}startIndex", 0),
-        items_per_page=_int(root, f"{OPENSEARCH}itemsPerPage", len(items)),
+        total=_int(root, f"{OPENSEARCH}totalResults", len(items)),
+        start=_int(root, f"{OPENSEARCH}startIndex", 0),
+        page_size=_int(root, f"{OPENSEARCH}itemsPerPage", len(items)),
     )
 
 
@@ -144,7 +134,7 @@ def _entry(entry: ET.Element, index: int, where: str) -> ParsedItem:
     return with_links(paper)
 
 
-def _query(client: PoliteClient, base_url: str, params: Mapping[str, str | int], where: str) -> ApiPage:
+def _query(client: PoliteClient, base_url: str, params: Mapping[str, str | int], where: str) -> ParsedPage:
     # 400 is arXiv's answer to a bad query; its body names the problem, so parse it rather than fail blind.
     response = client.get(base_url, params=params, ok=(200, 400))
     page = parse_api_feed(response.body, where)
@@ -208,9 +198,10 @@ def search_api(
         if not page.items:
             break
         items = page.items[: max_results - fetched]
-        yield Batch(items, meta={"query": query, "start": start, "total_results": page.total_results})
+        total = page.total if page.total is not None else start + len(page.items)
+        yield Batch(items, meta={"query": query, "start": start, "total_results": total})
         fetched += len(items)
         # Advance by what arrived, not by what was asked: a short page then gets its missing tail re-requested.
         start += len(page.items)
-        if start >= page.total_results:
+        if start >= total:
             break

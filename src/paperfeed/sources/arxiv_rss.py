@@ -23,11 +23,13 @@ from paperfeed.papers import (
     split_authors,
     with_links,
 )
+from paperfeed.sources import Head, ParsedPage
 from paperfeed.sources.arxiv_api import ARXIV, ATOM, child_text, iso_date
 from paperfeed.sources.http import PoliteClient
 from paperfeed.sources.xmlbody import load_xml
 
 DC = "{http://purl.org/dc/elements/1.1/}"
+_MARKERS = (b"announce_type", b"rss.arxiv.org")
 
 BASE_URL = "https://rss.arxiv.org/atom"
 # Every abstract starts "arXiv:2509.12345v1 Announce Type: new \nAbstract: "; the rest is the real abstract.
@@ -82,7 +84,15 @@ def _rss_fields(item: ET.Element) -> _Fields:
     )
 
 
-def parse_listing_feed(data: bytes, where: str = "arxiv-rss") -> list[ParsedItem]:
+def sniff(head: Head) -> bool:
+    """Does a file start like a listing feed? RSS 2.0, arXiv's older RSS 1.0 (rdf:RDF), or an Atom feed that
+    carries the listing's marks (API responses are told apart first, by their registry entry's sniffer)."""
+    if head.xml_root in ("rss", "RDF"):
+        return True
+    return head.xml_root == "feed" and any(marker in head.folded for marker in _MARKERS)
+
+
+def parse_listing_feed(data: bytes, where: str = "arxiv-rss") -> ParsedPage:
     """Parse one listing feed (Atom or RSS 2.0). An empty listing (weekends, holidays) gives no items."""
     root = load_xml(data, where)
     if root.tag == f"{ATOM}feed":
@@ -96,7 +106,7 @@ def parse_listing_feed(data: bytes, where: str = "arxiv-rss") -> list[ParsedItem
         feed_date = iso_date(child_text(channel, "pubDate")) or iso_date(child_text(channel, "lastBuildDate"))
     else:
         raise BadInput(f"not an Atom or RSS feed (root element {root.tag})", where)
-    return [_paper(f, index, where, feed_date) for index, f in enumerate(fields)]
+    return ParsedPage([_paper(f, index, where, feed_date) for index, f in enumerate(fields)])
 
 
 def _paper(f: _Fields, index: int, where: str, feed_date: str | None) -> ParsedItem:
@@ -139,4 +149,4 @@ def fetch_listing(client: PoliteClient, category: str, base_url: str = BASE_URL)
     if not _CATEGORY_RE.match(category):
         raise BadInput(f"not an arXiv category: {category!r}", "category")
     response = client.get(f"{base_url.rstrip('/')}/{category}")
-    return parse_listing_feed(response.body, f"arxiv-rss {category}")
+    return parse_listing_feed(response.body, f"arxiv-rss {category}").items

@@ -15,9 +15,9 @@ from datetime import date
 from typing import Any
 
 from paperfeed.errors import BadInput, SourceError
-from paperfeed.sources import Batch
+from paperfeed.sources import Batch, ParsedPage
 from paperfeed.sources.http import PoliteClient, Response
-from paperfeed.sources.oai import OaiError, OaiPage, parse_oai_page
+from paperfeed.sources.oai import OaiError, parse_oai_page
 
 ARXIV_OAI_URL = "https://oaipmh.arxiv.org/oai"
 BAD_RESUMPTION_TOKEN = "badResumptionToken"
@@ -94,8 +94,8 @@ def harvest_oai(
             meta={
                 "deleted": page.deleted,
                 "page": pages,
-                "complete_list_size": page.complete_list_size,
-                "cursor": page.cursor,
+                "complete_list_size": page.total,
+                "cursor": page.start,
                 "restarted": restarts > 0,
             },
         )
@@ -109,7 +109,7 @@ def _continue(token: str) -> dict[str, str | int]:
     return {"verb": "ListRecords", "resumptionToken": token}
 
 
-def _read_page(response: Response, where: str) -> OaiPage:
+def _read_page(response: Response, where: str) -> ParsedPage:
     try:
         page = parse_oai_page(response.body, where)
     except BadInput:

@@ -10,24 +10,22 @@ one request a second (``MIN_INTERVAL``) keeps us well clear of it.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any
 
 from paperfeed.errors import BadInput
 from paperfeed.papers import Paper, ParsedItem, Rejection, clean_text, split_arxiv_id, with_links
+from paperfeed.sources import Head, ParsedPage
 from paperfeed.sources.http import PoliteClient
 
+SOURCE = "hf-daily"  # the papers' source and listing kind; its registry entry says which signals it carries
 BASE_URL = "https://huggingface.co"
 MIN_INTERVAL = 1.0
 PAGE_LIMIT = 100  # the API's maximum page size
 # The API is not known to ignore ``p``, but if it ever did, each page would repeat the first: stop there.
 MAX_PAGES = 50
-
-
-def new_client(**kwargs: Any) -> PoliteClient:
-    """A PoliteClient spaced for huggingface.co (1 s between requests unless overridden)."""
-    kwargs.setdefault("min_interval", MIN_INTERVAL)
-    return PoliteClient(**kwargs)
+_PAPER_KEY_RE = re.compile(rb'"paper"\s*:')
 
 
 def _check_day(day: str | None) -> str | None:
@@ -65,7 +63,15 @@ def _user(value: Any) -> str | None:
     return _str(value.get("user")) or _str(value.get("name"))
 
 
-def parse_daily_papers(data: bytes, where: str = "hf-daily", day: str | None = None) -> list[ParsedItem]:
+def sniff(head: Head) -> bool:
+    """Does a file hold Daily Papers? Its first JSON object has a ``paper`` (JSON Lines formats are told apart
+    first, by their registry entries), or a JSON document (a list, a pretty-printed item) shows a ``paper`` key."""
+    if head.record is not None:
+        return "paper" in head.record
+    return head.text[:1] in (b"{", b"[") and _PAPER_KEY_RE.search(head.text) is not None
+
+
+def parse_daily_papers(data: bytes, where: str = SOURCE, day: str | None = None) -> ParsedPage:
     """Parse a Daily Papers response (a list, or a single element). ``day`` overrides the listing day."""
     day = _check_day(day)
     try:
@@ -80,7 +86,7 @@ def parse_daily_papers(data: bytes, where: str = "hf-daily", day: str | None = N
         records = document
     else:
         raise BadInput(f"expected a JSON list or object, got {type(document).__name__}", where)
-    return [_item(record, f"{where}[{index}]", day) for index, record in enumerate(records)]
+    return ParsedPage([_item(record, f"{where}[{index}]", day) for index, record in enumerate(records)])
 
 
 def _item(record: Any, where: str, day: str | None) -> ParsedItem:
@@ -135,8 +141,8 @@ def _item(record: Any, where: str, day: str | None) -> ParsedItem:
         submitted=_day_of(paper.get("publishedAt")),
         code_urls=[github] if github else [],
         project_urls=[project] if project else [],
-        listing_days={listing_day: "hf-daily"} if listing_day else {},
-        source="hf-daily",
+        listing_days={listing_day: SOURCE} if listing_day else {},
+        source=SOURCE,
         signals=signals,
     )
     return with_links(result)
@@ -155,7 +161,7 @@ def fetch_daily_papers(
         if day is not None:
             params["date"] = day
         response = client.get(url, params=params)
-        page = parse_daily_papers(response.body, f"hf-daily p={page_number}", day)
+        page = parse_daily_papers(response.body, f"{SOURCE} p={page_number}", day).items
         fresh = [item for item in page if not isinstance(item, Paper) or item.id not in seen]
         seen.update(item.id for item in fresh if isinstance(item, Paper))
         items.extend(fresh)

@@ -1,7 +1,8 @@
 """A polite HTTP client for remote sources: spacing between requests, Retry-After, bounded retries.
 
 arXiv asks for at most one request every 3 seconds and answers 503 with ``Retry-After`` when busy; Hugging Face
-rate-limits with 429. Every fetcher goes through ``PoliteClient`` so no source can forget those rules. The clock
+rate-limits with 429. Every fetcher goes through ``PoliteClient`` so no source can forget those rules, and every
+client is built by ``polite_client`` so none forgets the instance's contact address or the source's pace. The clock
 and sleep are injectable so tests run on recorded responses (``httpx.MockTransport``) without waiting.
 """
 
@@ -11,10 +12,12 @@ import email.utils
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from paperfeed import __version__
+from paperfeed.config import Config
 from paperfeed.errors import SourceError
 
 USER_AGENT = f"paperfeed/{__version__} (+https://github.com/paperfeed/paperfeed)"
@@ -114,3 +117,17 @@ class PoliteClient:
                 raise SourceError(f"{url}: giving up after {self.max_retries} retries ({problem})")
             delay = wait if wait is not None else self.backoff * 2 ** (attempt - 1)
             self._sleep(min(delay, self.max_wait))
+
+
+def polite_client(config: Config | None = None, *, min_interval: float | None = None, **options: Any) -> PoliteClient:
+    """The one way to build a client: the operator's contact address (``PAPERFEED_CONTACT_EMAIL``) goes in the
+    User-Agent, and requests are spaced ``min_interval`` seconds apart (None: ``PAPERFEED_REQUEST_INTERVAL``, the
+    pace arXiv asks for; a source's registry entry names its own). ``options`` go to ``PoliteClient`` (retries,
+    and in tests a transport and clocks)."""
+    if config is not None:
+        options.setdefault("user_agent", f"{USER_AGENT} {config.contact_email}".strip())
+    if min_interval is None and config is not None:
+        min_interval = float(config.request_interval)
+    if min_interval is not None:
+        options["min_interval"] = min_interval
+    return PoliteClient(**options)

@@ -28,6 +28,7 @@ from paperfeed.papers import (
     split_authors,
     with_links,
 )
+from paperfeed.sources import Head
 
 JSONL_FORMATS = ("paperfeed", "kaggle", "listings", "beir")
 # BEIR documents get content-style ids (not arXiv ids, so no arXiv links are made for them).
@@ -56,6 +57,25 @@ def detect_jsonl_format(record: dict[str, Any]) -> str | None:
     if "_id" in record and "text" in record:
         return "beir"
     return None
+
+
+def sniffer(fmt: str) -> Callable[[Head], bool]:
+    """The sniffer of one JSON Lines format: judged by the head's first object, else by a long first line's keys."""
+
+    def sniff(head: Head) -> bool:
+        shown = head.record if head.record is not None else head.cut_line_keys
+        return shown is not None and detect_jsonl_format(shown) == fmt
+
+    return sniff
+
+
+def reader(fmt: str) -> Callable[[Iterable[bytes], str], Iterator[ParsedItem]]:
+    """The streaming parser of one JSON Lines format (files of these formats run to gigabytes: never read whole)."""
+
+    def read(lines: Iterable[bytes], where: str) -> Iterator[ParsedItem]:
+        return parse_jsonl(lines, where, fmt)
+
+    return read
 
 
 def parse_jsonl(lines: Iterable[bytes], where: str, fmt: str | None = None) -> Iterator[ParsedItem]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import email.utils
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
 from datetime import UTC, date
 
 from paperfeed.errors import BadInput, SourceError
@@ -29,6 +28,7 @@ from paperfeed.papers import (
     split_authors,
     with_links,
 )
+from paperfeed.sources import Head, ParsedPage
 from paperfeed.sources.xmlbody import load_xml
 
 SOURCE = "arxiv-oai"
@@ -50,29 +50,19 @@ class OaiError(SourceError):
         super().__init__(f"OAI-PMH error {code}: {message}" if message else f"OAI-PMH error {code}")
 
 
-@dataclass
-class OaiPage:
-    """One OAI-PMH response: its papers (or rejections), deleted ids and where the list continues.
-
-    ``resumption_token`` is None both when the element is absent and when it is empty: either way the list is
-    complete. ``deleted`` holds versionless arXiv ids (other repositories' identifiers are kept verbatim).
-    """
-
-    items: list[ParsedItem] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    resumption_token: str | None = None
-    complete_list_size: int | None = None
-    cursor: int | None = None
-    response_date: str | None = None
+def sniff(head: Head) -> bool:
+    """Does a file start like an OAI-PMH response?"""
+    return head.xml_root == "OAI-PMH"
 
 
-def parse_oai_page(data: bytes, where: str = "oai") -> OaiPage:
-    """Parse one OAI-PMH response body. Raises ``OaiError`` for error replies (except noRecordsMatch, which is an
+def parse_oai_page(data: bytes, where: str = "oai") -> ParsedPage:
+    """Parse one OAI-PMH response body (``deleted`` holds versionless arXiv ids; other repositories' identifiers
+    are kept verbatim). Raises ``OaiError`` for error replies (except noRecordsMatch, which is an
     empty page) and ``BadInput`` (``where`` = ``"{where}:{line}"``) when the body is not well-formed OAI-PMH."""
     root = load_xml(data, where)
     if _local(root.tag) != "OAI-PMH":
         raise BadInput(f"not an OAI-PMH response (root element <{_local(root.tag)}>)", f"{where}:1")
-    page = OaiPage(response_date=_child_text(root, "responseDate") or None)
+    page = ParsedPage(response_date=_child_text(root, "responseDate") or None)
     error = _child(root, "error")
     if error is not None:
         code = error.get("code") or "unknown"
@@ -90,12 +80,12 @@ def parse_oai_page(data: bytes, where: str = "oai") -> OaiPage:
             _read_header(element, page)
         elif name == "resumptionToken":
             page.resumption_token = (element.text or "").strip() or None
-            page.complete_list_size = _int_or_none(element.get("completeListSize"))
-            page.cursor = _int_or_none(element.get("cursor"))
+            page.total = _int_or_none(element.get("completeListSize"))
+            page.start = _int_or_none(element.get("cursor"))
     return page
 
 
-def _read_header(header: ET.Element, page: OaiPage) -> bool:
+def _read_header(header: ET.Element, page: ParsedPage) -> bool:
     """Record a deleted header in ``page.deleted``; True when the header was a deletion."""
     if header.get("status") != "deleted":
         return False
@@ -105,7 +95,7 @@ def _read_header(header: ET.Element, page: OaiPage) -> bool:
     return True
 
 
-def _read_record(record: ET.Element, where: str, page: OaiPage) -> None:
+def _read_record(record: ET.Element, where: str, page: ParsedPage) -> None:
     header = _child(record, "header")
     if header is not None and _read_header(header, page):
         return

@@ -20,6 +20,7 @@ import re
 
 from paperfeed.errors import BadInput
 from paperfeed.papers import Paper, ParsedItem, Rejection, clean_text, content_id, one_line, with_links
+from paperfeed.sources import Head, ParsedPage
 
 DEFAULT_SEED_YEAR = 2025
 
@@ -42,7 +43,14 @@ def looks_like_seed_page(text: str) -> bool:
     return False
 
 
-def parse_seed_page(data: bytes, where: str, year: int | None = None) -> list[ParsedItem]:
+def sniff(head: Head) -> bool:
+    """Does a file start like a saved page? Plain text (not JSON or XML) that opens with the page header."""
+    if head.text[:1] in (b"{", b"[", b"<"):
+        return False
+    return looks_like_seed_page(head.text.decode("utf-8", errors="replace"))
+
+
+def parse_seed_page(data: bytes, where: str, year: int | None = None) -> ParsedPage:
     """Parse one saved page into papers (``source="seeds"``, ``listing_days={page date: "seed"}``).
 
     Raises ``BadInput`` when the page is not a Daily Papers page (undecodable, no header, no date line). A title
@@ -94,7 +102,7 @@ def parse_seed_page(data: bytes, where: str, year: int | None = None) -> list[Pa
         )
         items.append(with_links(paper))
         i += 2
-    return items
+    return ParsedPage(items)
 
 
 def _blocks(text: str) -> list[tuple[int, str]]:

@@ -27,8 +27,9 @@ from paperfeed.store.migrations import LATEST, MIGRATIONS
 from paperfeed.store.search import SearchStoreMixin
 from paperfeed.store.subscriptions import SubscriptionStoreMixin
 
-# The source whose upvotes and comment counts are kept as a paper's external activity (trending counts them).
-EXTERNAL_SIGNAL_SOURCE = "hf-daily"
+# The signals that are a paper's activity elsewhere (trending counts them), whichever source carries them: each
+# source's registry entry says which signals its sightings carry; the store knows signals, not sources.
+ACTIVITY_SIGNALS = ("upvotes", "num_comments")
 
 _PAPER_COLS = (
     "id, version, title, abstract, authors, categories, primary_category, submitted, updated, announced, comments, "
@@ -308,11 +309,7 @@ class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, Subscripti
                 "INSERT INTO paper_activity (paper_id, external_upvotes, external_comments) VALUES (?, ?, ?) "
                 "ON CONFLICT (paper_id) DO UPDATE SET external_upvotes = excluded.external_upvotes, "
                 "external_comments = excluded.external_comments",
-                [
-                    (row[0], *_external_counts(orjson.loads(row[4])))
-                    for row in source_rows
-                    if row[1] == EXTERNAL_SIGNAL_SOURCE
-                ],
+                _activity_rows(pending, sightings, {pid for pid, source, *_ in source_rows}),
             )
             self._mark_deleted(list(deleted), now, self._next_seq())
             if checkpoint is not None:
@@ -470,12 +467,29 @@ class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, Subscripti
         return [r[0] for r in rows]
 
 
-def _external_counts(signals: dict[str, Any]) -> tuple[int, int]:
-    def count(key: str) -> int:
-        value = signals.get(key)
-        return value if isinstance(value, int) and value >= 0 else 0
+def _activity_rows(
+    pending: dict[str, Paper], written: dict[tuple[str, str], dict[str, Any]], changed: set[str]
+) -> list[tuple[str, int, int]]:
+    """(paper id, external upvotes, external comments) of the changed papers whose sightings carry activity
+    signals: the sums over every source that carries them (the stored sightings, updated by this batch's)."""
+    carried: dict[str, dict[str, dict[str, Any]]] = {}
+    for (pid, source), seen in written.items():
+        if pid not in changed:
+            continue
+        if pid not in carried:
+            carried[pid] = {name: old["signals"] for name, old in pending[pid].sightings.items()}
+        carried[pid][source] = seen["signals"]
+    rows = []
+    for pid, by_source in carried.items():
+        with_activity = [s for s in by_source.values() if any(key in s for key in ACTIVITY_SIGNALS)]
+        if with_activity:
+            upvotes, comments = (sum(_count(s.get(key)) for s in with_activity) for key in ACTIVITY_SIGNALS)
+            rows.append((pid, upvotes, comments))
+    return rows
 
-    return count("upvotes"), count("num_comments")
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and value >= 0 else 0
 
 
 def _paper_row(p: Paper, digest: str, now: str) -> tuple[Any, ...]:

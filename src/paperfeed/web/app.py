@@ -111,11 +111,11 @@ def default_fetcher(config: Config) -> Callable[[str], Paper | None]:
     def fetch(paper_id: str) -> Paper | None:
         from paperfeed.papers import Rejection
         from paperfeed.sources.arxiv_api import lookup_ids
-        from paperfeed.sources.http import USER_AGENT, PoliteClient
+        from paperfeed.sources.registry import SOURCES
 
-        agent = f"{USER_AGENT} {config.contact_email}".strip()
-        client = PoliteClient(min_interval=float(config.request_interval), max_retries=2, user_agent=agent)
-        for item in lookup_ids(client, [paper_id], base_url=config.arxiv_api_url):
+        with SOURCES["arxiv-api"].client(config, max_retries=2) as client:
+            items = lookup_ids(client, [paper_id], base_url=config.arxiv_api_url)
+        for item in items:
             if not isinstance(item, Rejection) and item.id == paper_id:
                 return item
         return None

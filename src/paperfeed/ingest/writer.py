@@ -1,4 +1,4 @@
-"""Ingest: turn a stream of parsed batches from any source into store writes, with a summary.
+"""Writing parsed batches from any source into the store, with a summary of new / updated / unchanged / rejected.
 
 The core of ``paperfeed ingest`` and of the worker's harvest job. Each batch is one transaction (with its
 checkpoint, for resumable harvests), so killing the process at any moment leaves the store consistent and a re-run
