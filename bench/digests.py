@@ -45,6 +45,7 @@ from paperfeed.digests import assemble, compose_period, gather, paper_count
 from paperfeed.ingest.writer import ingest
 from paperfeed.periods import day_period, week_period
 from paperfeed.search.indexes import indexes_for
+from paperfeed.search.registry import SearchSettings, register
 from paperfeed.sources.files import read_file
 from paperfeed.store import Store, open_store
 from paperfeed.subscriptions import manage_url, site_url, unsubscribe_url
@@ -312,7 +313,8 @@ def main() -> None:
         "machine": f"{platform.machine()}, {_cpu()}, {_cores()} cores, Python {platform.python_version()}",
         "backend": "sqlite",
     }
-    with open_store(url, migrate=True, **config.store_options) as store:
+    with open_store(url, migrate=True) as store:
+        register(store, SearchSettings.from_config(config))
         if store.count_papers() == 0:
             result["build"] = build(store, args.data)
             pools = topic_pools(args.data, args.queries)

@@ -14,8 +14,9 @@ import json
 import time
 from pathlib import Path
 
-from paperfeed.search.embed import available_models, get_embedder, paper_text
+from paperfeed.search.embed import paper_text
 from paperfeed.search.indexes import EMBED_BATCH
+from paperfeed.search.models import available_models, get_embedder
 
 
 def main() -> None:

@@ -34,7 +34,8 @@ from paperfeed.ingest.writer import ingest
 from paperfeed.papers import Paper
 from paperfeed.search.embed import embed_cached, paper_text, text_hash
 from paperfeed.search.engine import search
-from paperfeed.search.indexes import indexes_for
+from paperfeed.search.indexes import indexes_for, open_indexes
+from paperfeed.search.registry import SearchSettings, register
 from paperfeed.sources import batched
 from paperfeed.sources.files import read_file
 from paperfeed.store import Store, open_store
@@ -91,26 +92,19 @@ def fill_vectors(store: Store, seed: int = 11) -> tuple[int, int]:
         else:
             v = pool[rng.integers(len(pool))] + rng.standard_normal(indexes.embedder.dim) * 0.04
             vectors[i] = v / np.linalg.norm(v)
-    keys = np.array([r.pk for r in rows], dtype=np.int64)
-    if indexes.uses_pgvector:
-        for start in range(0, len(rows), 5000):
-            part = range(start, min(start + 5000, len(rows)))
-            store.put_vectors(indexes.model, [(int(keys[i]), hashes[i], vectors[i].tolist()) for i in part])
-        store.ensure_vector_index(indexes.model, indexes.embedder.dim)
-        store.set_state(f"vectors:{indexes.model}", {"seq": store.max_seq(), "dim": indexes.embedder.dim})
-    else:
-        for start in range(0, len(rows), 50_000):
-            indexes.vectors.add(keys[start : start + 50_000], vectors[start : start + 50_000])
-        indexes.vectors.set_meta("seq", store.max_seq())
-        indexes.vectors.save()
+    keys = [r.pk for r in rows]
+    head = store.max_seq()
+    for start in range(0, len(rows), 50_000):
+        part = slice(start, start + 50_000)
+        indexes.dense.apply(keys[part], hashes[part], vectors[part], [], head)
     return real, len(rows) - real
 
 
 def run_queries(spec_path: Path) -> dict[str, Any]:
     spec = json.loads(spec_path.read_text())
     rss_before = rss_mb()
-    with open_store(spec["url"], index_dir=Path(spec["index_dir"]), cache_dir=spec["cache_dir"]) as store:
-        indexes = indexes_for(store)
+    settings = SearchSettings(Path(spec["index_dir"]), cache_dir=spec["cache_dir"])
+    with open_store(spec["url"]) as store, open_indexes(store, settings) as indexes:
         rng = random.Random(3)
         picks = rng.sample(spec["titles"], spec["queries"])
         half = len(picks) // 2
@@ -166,7 +160,8 @@ def main() -> None:
     cache_dir = platformdirs.user_cache_dir("paperfeed", appauthor=False)
     result: dict[str, Any] = {"backend": args.backend, "papers": args.papers}
     try:
-        with open_store(url, migrate=True, index_dir=tmp / "index", cache_dir=cache_dir) as store:
+        with open_store(url, migrate=True) as store:
+            register(store, SearchSettings(tmp / "index", cache_dir=cache_dir))
             t0 = time.perf_counter()
             report = ingest(store, read_file(args.data, batch_size=5000))
             real_papers = report.new
@@ -183,7 +178,7 @@ def main() -> None:
             result["rss_after_build_mb"] = rss_mb()
 
             titles = [r.title for r in store.changes_since(0, real_papers)]
-            result["vector_mode"] = "pgvector-hnsw" if indexes.uses_pgvector else indexes.vectors.mode
+            result["vector_mode"] = indexes.dense.info()["mode"]
         # Queries run in a fresh process that only opens the store and its indexes, as a web worker would: its RSS
         # is what serving needs, not what building needed.
         spec = {"url": url, "index_dir": str(tmp / "index"), "cache_dir": cache_dir, "titles": titles,

@@ -31,7 +31,7 @@ import numpy as np
 import orjson
 import platformdirs
 
-from paperfeed.evaluation import BEIR_ID_PREFIX, mrr_at, ndcg_at, recall_at
+from paperfeed.search.evaluation import BEIR_ID_PREFIX, mrr_at, ndcg_at, recall_at
 
 RELATIONS = {"links": "links.tsv", "co-citation": "co_citation.tsv", "coupling": "bibliographic_coupling.tsv"}
 ANY = "any"
@@ -142,18 +142,19 @@ def product_rankings(corpus: Path, queries: Sequence[str], k: int, model: str, c
     """``similar()`` over a temporary store loaded the way ``run_quality`` loads a BEIR collection."""
     from paperfeed.ingest.writer import ingest
     from paperfeed.search.engine import similar
-    from paperfeed.search.indexes import indexes_for
+    from paperfeed.search.indexes import open_indexes
+    from paperfeed.search.registry import SearchSettings
     from paperfeed.sources.files import read_file
     from paperfeed.store import open_store
 
     with tempfile.TemporaryDirectory(prefix="paperfeed-similar-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'similar.db'}"
-        options = {"index_dir": Path(tmp) / "index", "embedding_model": model, "cache_dir": cache_dir}
-        with open_store(url, migrate=True, **options) as store:
+        settings = SearchSettings(Path(tmp) / "index", model, cache_dir)
+        with open_store(url, migrate=True) as store, open_indexes(store, settings) as indexes:
             report = ingest(store, read_file(corpus, "beir"))
             if report.rejected:
                 sys.exit(f"{report.rejected} corpus records rejected")
-            indexes_for(store).sync()
+            indexes.sync()
             return {
                 q: [h.paper.id.removeprefix(BEIR_ID_PREFIX) for h in similar(store, BEIR_ID_PREFIX + q, k)]
                 for q in queries

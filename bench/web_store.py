@@ -44,6 +44,7 @@ from paperfeed.ingest.writer import ingest
 from paperfeed.papers import Paper
 from paperfeed.search.embed import paper_text, text_hash
 from paperfeed.search.indexes import indexes_for
+from paperfeed.search.registry import SearchSettings, register
 from paperfeed.sources import batched
 from paperfeed.sources.files import read_file
 from paperfeed.store import Store, open_store
@@ -184,7 +185,8 @@ def queries_from_titles(titles: list[str], count: int, seed: int = 23) -> list[s
 
 def warm_queries(directory: Path, queries: list[str]) -> None:
     """Cache the queries' embeddings in the store's cache, as if each had been searched for once before."""
-    from paperfeed.search.embed import EmbeddingCache, embed_cached, get_embedder
+    from paperfeed.search.embed import EmbeddingCache, embed_cached
+    from paperfeed.search.models import get_embedder
     from paperfeed.search.query import parse_query
 
     config = load_config(env=store_env(directory))
@@ -400,7 +402,8 @@ def prepare(
             print(message, file=sys.stderr, flush=True)
 
     counts: dict[str, Any] = {}
-    with open_store(config.store_url, migrate=True, **config.store_options) as store:
+    with open_store(config.store_url, migrate=True) as store:
+        register(store, SearchSettings.from_config(config))
         t0 = time.perf_counter()
         real = ingest(store, read_file(data, batch_size=5000)).new
         if papers > real:

@@ -19,7 +19,8 @@ import platformdirs
 
 from paperfeed.demo import VECTORS_FILE, load_demo, quantise
 from paperfeed.ingest.writer import ingest
-from paperfeed.search.embed import EmbeddingCache, embed_cached, get_embedder, paper_text, text_hash
+from paperfeed.search.embed import EmbeddingCache, embed_cached, paper_text, text_hash
+from paperfeed.search.models import get_embedder
 from paperfeed.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,7 +30,8 @@ from paperfeed.errors import BadInput
 from paperfeed.mail import Digest
 from paperfeed.papers import Paper
 from paperfeed.periods import parse_period
-from paperfeed.search.indexes import indexes_for
+from paperfeed.search.indexes import indexes_for, open_indexes
+from paperfeed.search.registry import SearchSettings
 from paperfeed.store import Store, open_store
 from paperfeed.store.subscriptions import Subscriber, Topic, sort_topics
 
@@ -87,7 +88,8 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def feed_store(store_url: str, tmp_path: Path, cache_dir: Path) -> Iterator[Store]:
-    with open_store(store_url, index_dir=tmp_path / "index", cache_dir=str(cache_dir)) as store:
+    with open_store(store_url) as store:
+        open_indexes(store, SearchSettings(tmp_path / "index", cache_dir=str(cache_dir)))
         store.upsert_papers(corpus())
         indexes_for(store).sync()
         yield store

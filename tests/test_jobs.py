@@ -18,6 +18,7 @@ import pytest
 
 from paperfeed.config import load_config
 from paperfeed.jobs import JobResult, latest_announcement, run_leased, tick
+from paperfeed.search.registry import SearchSettings, register
 from paperfeed.store import Store, open_store
 from paperfeed.worker import build_worker
 
@@ -106,7 +107,8 @@ def _env(store_url: str, tmp_path: Path, arxiv: str) -> dict[str, str]:
 def test_harvest_job_ingests_indexes_and_is_then_not_due(store_url: str, tmp_path: Path, slow_arxiv: str) -> None:
     config = load_config(env=_env(store_url, tmp_path, slow_arxiv))
     now = datetime(2026, 11, 24, 4, 0, tzinfo=UTC)
-    with open_store(config.store_url, **config.store_options) as store:
+    with open_store(config.store_url) as store:
+        register(store, SearchSettings.from_config(config))  # as the worker does
         (result,) = tick(store, config, now, only="harvest")
         assert result.status == "ran", result
         assert result.detail["new"] >= 5 and result.detail["announcement"] == "2026-11-23"

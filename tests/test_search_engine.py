@@ -18,7 +18,8 @@ from paperfeed.errors import BadInput
 from paperfeed.ingest.writer import ingest
 from paperfeed.papers import Paper
 from paperfeed.search.engine import MAX_DEPTH, search, similar, similar_to_text
-from paperfeed.search.indexes import indexes_for
+from paperfeed.search.indexes import indexes_for, open_indexes
+from paperfeed.search.registry import SearchSettings
 from paperfeed.sources.files import read_file
 from paperfeed.store import Store, open_store
 
@@ -53,7 +54,8 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def search_store(store_url: str, tmp_path: Path, cache_dir: Path) -> Iterator[Store]:
-    with open_store(store_url, index_dir=tmp_path / "index", cache_dir=str(cache_dir)) as store:
+    with open_store(store_url) as store:
+        open_indexes(store, SearchSettings(tmp_path / "index", cache_dir=str(cache_dir)))
         ingest(store, read_file(LISTINGS))
         store.upsert_papers([Paper(**{**p.__dict__}) for p in HAND_MADE])
         indexes_for(store).sync()
@@ -146,7 +148,8 @@ def test_nothing_is_embedded_twice(search_store: Store) -> None:
 
 
 def test_a_killed_sync_resumes_where_it_stopped(store_url: str, tmp_path: Path, cache_dir: Path) -> None:
-    with open_store(store_url, index_dir=tmp_path / "index", cache_dir=str(cache_dir)) as store:
+    with open_store(store_url) as store:
+        open_indexes(store, SearchSettings(tmp_path / "index", cache_dir=str(cache_dir)))
         ingest(store, read_file(LISTINGS))
         indexes = indexes_for(store)
 
@@ -164,12 +167,12 @@ def test_a_killed_sync_resumes_where_it_stopped(store_url: str, tmp_path: Path, 
 
 
 def test_changing_the_model_re_embeds_everything(store_url: str, tmp_path: Path, cache_dir: Path) -> None:
-    with open_store(store_url, index_dir=tmp_path / "index", cache_dir=str(cache_dir)) as store:
+    with open_store(store_url) as store:
+        open_indexes(store, SearchSettings(tmp_path / "index", cache_dir=str(cache_dir)))
         ingest(store, read_file(LISTINGS))
         indexes_for(store).sync()
-    with open_store(
-        store_url, index_dir=tmp_path / "index", cache_dir=str(cache_dir), embedding_model="minilm-l6-int8-fast"
-    ) as store:
+    with open_store(store_url) as store:
+        open_indexes(store, SearchSettings(tmp_path / "index", "minilm-l6-int8-fast", str(cache_dir)))
         indexes = indexes_for(store)
         assert indexes.pending()["vectors"] == 50
         assert indexes.sync().vectors_updated == 50

@@ -25,6 +25,7 @@ from paperfeed.config import Config, load_config
 from paperfeed.errors import PaperfeedError
 from paperfeed.ingest.writer import IngestReport, ingest
 from paperfeed.papers import Paper
+from paperfeed.search.registry import SearchSettings, register
 from paperfeed.sources import Batch
 from paperfeed.store import Store, open_store
 
@@ -57,7 +58,10 @@ class App:
         return App(self._config_file, {**self._overrides, **overrides})
 
     def store(self, *, migrate: bool = False) -> Store:
-        return open_store(self.config.store_url, migrate=migrate, **self.config.store_options)
+        """The configured store, its search indexes where the configuration says they live."""
+        store = open_store(self.config.store_url, migrate=migrate)
+        register(store, SearchSettings.from_config(self.config))
+        return store
 
 
 pass_app = click.make_pass_decorator(App)

@@ -137,17 +137,6 @@ class Config:
         url: str | None = self.values["database_url"]
         return url or f"sqlite:///{self.data_path / 'paperfeed.db'}"
 
-    @property
-    def store_options(self) -> dict[str, Any]:
-        """Where a store's search indexes live and which model embeds: index files sit beside a SQLite store."""
-        url = self.store_url
-        if url.startswith("sqlite:///"):
-            db = Path(url.removeprefix("sqlite:///"))
-            index_dir = db.parent / f"{db.stem}-index"
-        else:
-            index_dir = self.data_path / "index"
-        return {"index_dir": index_dir, "embedding_model": self.embedding_model, "cache_dir": self.cache_dir}
-
     def describe(self) -> list[dict[str, Any]]:
         """Every setting with its effective value (secrets masked), origin and help, for ``paperfeed config``."""
         rows = []

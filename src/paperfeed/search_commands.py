@@ -1,7 +1,7 @@
 """The search side of the command line: ``index``, ``search``, ``similar`` and ``bench quality``.
 
-Thin doors like the rest of the CLI: parse options, call ``search.engine`` / ``search.indexes`` / ``evaluation``,
-render a table or ``--json``.
+Thin doors like the rest of the CLI: parse options, call ``search.engine`` / ``search.indexes`` /
+``search.evaluation``, render a table or ``--json``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import orjson
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from paperfeed.search.fusion import explain_ranking
 
 if TYPE_CHECKING:
     from paperfeed.cli import App
@@ -85,7 +87,7 @@ def index(app: App, no_embed: bool, rebuild_keyword: bool, quiet: bool, as_json:
         err.print(", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in report.items()))
 
 
-@click.command(name="search")
+@click.command(name="search", epilog=explain_ranking())
 @click.argument("query")
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True, help="How many results.")
 @click.option(
@@ -164,7 +166,7 @@ def quality(
     The corpus is loaded into a temporary store through the normal ingest and index path; every query runs through
     the same search function as the site. With several modes, --run-out gets the mode name appended.
     """
-    from paperfeed.evaluation import run_quality
+    from paperfeed.search.evaluation import run_quality
 
     chosen = list(modes) or ["hybrid", "keyword", "dense"]
     rows = run_quality(collection, split, chosen, app.config.embedding_model, app.config.cache_dir, run_out)

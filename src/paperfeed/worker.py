@@ -16,6 +16,7 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 
 from paperfeed.config import Config
 from paperfeed.jobs import JOBS, tick
+from paperfeed.search.registry import SearchSettings, register
 from paperfeed.store import open_store
 
 log = logging.getLogger("paperfeed.worker")
@@ -38,7 +39,8 @@ def build_worker(config: Config) -> tuple[Huey, dict[str, Any]]:
 
     def make_task(name: str) -> Any:
         def run_job() -> list[dict[str, Any]]:
-            with open_store(config.store_url, **config.store_options) as store:
+            with open_store(config.store_url) as store:
+                register(store, SearchSettings.from_config(config))
                 results = [r.to_dict() for r in tick(store, config, only=name)]
             for result in results:
                 level = logging.WARNING if result["status"] == "failed" else logging.INFO

@@ -52,7 +52,7 @@ def running_site(store_url: str, tmp_path: Path, embed_cache: Path, **env: str) 
         }
     )
     arxiv = FakeArxiv()
-    with open_store(config.store_url, **config.store_options) as store:
+    with open_store(config.store_url) as store:
         app = create_app(config, store=store, fetch_paper=arxiv)
         with TestClient(app):  # runs the app's start-up and shut-down
             yield Site(app, store, arxiv)

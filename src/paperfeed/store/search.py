@@ -188,6 +188,13 @@ class SearchStoreMixin:
                     [model, *chunk],
                 )
 
+    def vector_of(self, model: str, pk: int) -> list[float] | None:
+        """The stored vector of one paper for ``model``, or None when it has none."""
+        row = self.db.query_one(
+            "SELECT embedding::text FROM paper_vectors WHERE model = ? AND paper_pk = ?", (model, int(pk))
+        )
+        return None if row is None else [float(x) for x in orjson.loads(row[0])]
+
     def count_vectors(self, model: str) -> int:
         row = self.db.query_one("SELECT count(*) FROM paper_vectors WHERE model = ?", (model,))
         return int(row[0]) if row else 0

@@ -23,6 +23,7 @@ from paperfeed.formats.hf import comment_json, daily_item_json, list_item_json, 
 from paperfeed.papers import Paper
 from paperfeed.periods import Period, day_period, parse_day, parse_period
 from paperfeed.search.engine import MAX_DEPTH, similar
+from paperfeed.search.fusion import explain_ranking
 from paperfeed.store import Store
 from paperfeed.store.community import Activity
 from paperfeed.web.security import Visitor, check_csrf
@@ -126,7 +127,13 @@ def search_papers(
 
 
 # -- paperfeed's own ---------------------------------------------------------------------------------------------
-@router.get("/search", tags=OWN)
+_SEARCH_HELP = (
+    "Search with filters (category, author, date range) and highlighted matches. At most the first "
+    f"{MAX_DEPTH} results are served: a page past them is refused (422, naming ``page``). {explain_ranking()}"
+)
+
+
+@router.get("/search", tags=OWN, description=_SEARCH_HELP)
 def search_filtered(
     request: Request,
     who: Who,
@@ -139,8 +146,6 @@ def search_filtered(
     date_to: Annotated[str, Query(alias="to")] = "",
     mode: Annotated[str, Query(pattern="^(hybrid|keyword|dense)$")] = "hybrid",
 ) -> dict[str, Any]:
-    """Search with filters (category, author, date range) and highlighted matches. At most the first 1000 results
-    are served: a page past them is refused (422, naming ``page``)."""
     view = search_view(
         site(request).store,
         who.user,

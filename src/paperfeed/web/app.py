@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from paperfeed.config import Config
 from paperfeed.errors import PaperfeedError, RateLimited
 from paperfeed.papers import Paper
+from paperfeed.search.registry import SearchSettings, forget, register
 from paperfeed.store import Store, open_store
 from paperfeed.tokens import instance_secret
 from paperfeed.web import api, api_docs, feed_routes, filters, pages, subscription_routes
@@ -131,7 +132,8 @@ def create_app(
 ) -> FastAPI:
     """The paperfeed web app on ``config`` (the store is opened here unless given, and closed with the app)."""
     owns_store = store is None
-    the_store = store or open_store(config.store_url, **config.store_options)
+    the_store = store or open_store(config.store_url)
+    register(the_store, SearchSettings.from_config(config))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -143,6 +145,7 @@ def create_app(
         except PaperfeedError as exc:
             log.warning("search indexes not ready: %s", exc)
         yield
+        forget(the_store)
         if owns_store:
             the_store.close()
 

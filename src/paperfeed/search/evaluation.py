@@ -110,19 +110,20 @@ def run_quality(
     """Load a collection into a temporary store (normal ingest + index path) and score every mode."""
     from paperfeed.ingest.writer import ingest
     from paperfeed.search.engine import search
-    from paperfeed.search.indexes import indexes_for
+    from paperfeed.search.indexes import open_indexes
+    from paperfeed.search.registry import SearchSettings
     from paperfeed.sources.files import read_file
     from paperfeed.store import open_store
 
     collection = load_collection(directory, split)
     with tempfile.TemporaryDirectory(prefix="paperfeed-quality-") as tmp:
         url = store_url or f"sqlite:///{Path(tmp) / 'quality.db'}"
-        options = {"index_dir": Path(tmp) / "index", "embedding_model": embedding_model, "cache_dir": cache_dir}
-        with open_store(url, migrate=True, **options) as store:
+        settings = SearchSettings(Path(tmp) / "index", embedding_model, cache_dir)
+        with open_store(url, migrate=True) as store, open_indexes(store, settings) as indexes:
             report = ingest(store, read_file(collection.corpus, "beir"))
             if report.rejected:
                 raise BadInput(f"{report.rejected} corpus records rejected", str(collection.corpus))
-            indexes_for(store).sync(embed=any(m != "keyword" for m in modes))
+            indexes.sync(embed=any(m != "keyword" for m in modes))
             rows = []
             for mode in modes:
                 run: dict[str, list[tuple[str, float]]] = {}

@@ -1,0 +1,192 @@
+"""The dense (vector) index of one store and embedding model: one protocol, two implementations.
+
+``DenseIndex`` is everything the rest of search asks of a vector index: how far it has followed the store's change
+sequence, writing a batch of vectors together with that progress, nearest papers under the query filters, and a
+paper's stored vector. ``open_dense_index`` makes the one choice between the implementations, when a store's
+indexes are built:
+
+* ``FileDenseIndex`` (SQLite deployments): the faiss / exact index of ``vectors.py`` in the store's index
+  directory, one per model; filters become an allowed key set from the store; progress is saved in its own meta,
+  in the same commit as the vectors.
+* ``PgvectorDenseIndex`` (PostgreSQL): the ``paper_vectors`` table through the store (HNSW, filters in SQL);
+  progress is a store state row per model, and vectors whose text hash did not change are not re-embedded.
+
+Keys are paper row ids (``pk``); scores are cosines, best first.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from paperfeed.search.vectors import VectorIndex
+from paperfeed.store import Store
+
+Vector = npt.NDArray[np.float32]
+
+
+class DenseIndex(Protocol):
+    model: str
+    dim: int
+
+    def applied_seq(self) -> int:
+        """The last store change this index has applied (0: none)."""
+        ...
+
+    def to_embed(self, pks: Sequence[int], hashes: Sequence[str]) -> list[int]:
+        """Which positions of a batch need a (new) vector: those whose text hash the index does not hold."""
+        ...
+
+    def apply(self, pks: Sequence[int], hashes: Sequence[str], vectors: Vector, gone: Sequence[int], seq: int) -> None:
+        """Write a batch (vectors of ``pks``, removal of ``gone``) and record ``seq`` as applied."""
+        ...
+
+    def nearest(
+        self,
+        vector: Vector,
+        k: int,
+        *,
+        categories: Sequence[str] = (),
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> list[tuple[int, float]]:
+        """The ``k`` most similar live papers (pk, cosine) among those passing the filters."""
+        ...
+
+    def vector_of(self, pk: int) -> Vector | None:
+        """The stored vector of a paper, or None when it has none yet."""
+        ...
+
+    def info(self) -> dict[str, Any]:
+        """What kind of index it is (``mode``) and how many vectors it holds (``count``), for status and benchmarks."""
+        ...
+
+
+def open_dense_index(store: Store, index_dir: Path, model: str, dim: int) -> DenseIndex:
+    """The dense index of ``store`` for ``model``: pgvector on PostgreSQL, a file index beside a SQLite store."""
+    if store.dialect == "postgres":
+        return PgvectorDenseIndex(store, model, dim)
+    return FileDenseIndex(store, index_dir / f"vectors-{_slug(model)}", model, dim)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+class FileDenseIndex:
+    """``vectors.VectorIndex`` in a file, made safe for concurrent searches and one writer (it is not thread-safe)."""
+
+    def __init__(self, store: Store, path: Path, model: str, dim: int) -> None:
+        self.store = store
+        self.model = model
+        self.dim = dim
+        self._index = VectorIndex.open(path, dim)
+        self._lock = threading.Lock()
+
+    def applied_seq(self) -> int:
+        with self._lock:
+            return int(self._index.get_meta("seq") or 0)
+
+    def to_embed(self, pks: Sequence[int], hashes: Sequence[str]) -> list[int]:
+        # The file index keeps no text hashes: every changed paper gets its vector again (the embedding cache makes
+        # an unchanged text cost a lookup, not a model run).
+        return list(range(len(pks)))
+
+    def apply(self, pks: Sequence[int], hashes: Sequence[str], vectors: Vector, gone: Sequence[int], seq: int) -> None:
+        with self._lock:
+            if len(pks):
+                self._index.add(np.array(pks, dtype=np.int64), vectors)
+            if gone:
+                self._index.remove(np.array(gone, dtype=np.int64))
+            self._index.set_meta("seq", seq)
+            self._index.set_meta("model", self.model)
+            self._index.save()
+
+    def nearest(
+        self,
+        vector: Vector,
+        k: int,
+        *,
+        categories: Sequence[str] = (),
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> list[tuple[int, float]]:
+        allowed = None
+        if categories or date_from or date_to:
+            allowed = np.array(
+                self.store.filter_pks(categories=categories, date_from=date_from, date_to=date_to), dtype=np.int64
+            )
+            if not len(allowed):
+                return []
+        with self._lock:
+            keys, scores = self._index.search(vector, k, allowed=allowed)
+        return [(int(key), float(s)) for key, s in zip(keys, scores, strict=True) if key >= 0]
+
+    def vector_of(self, pk: int) -> Vector | None:
+        with self._lock:
+            if pk not in self._index:
+                return None
+            found: Vector = self._index.get([pk])[0]
+            return found
+
+    def info(self) -> dict[str, Any]:
+        with self._lock:
+            return self._index.info()
+
+
+class PgvectorDenseIndex:
+    """Vectors in PostgreSQL (pgvector), through the store."""
+
+    def __init__(self, store: Store, model: str, dim: int) -> None:
+        self.store = store
+        self.model = model
+        self.dim = dim
+        self._prepared = False
+
+    def _state_key(self) -> str:
+        return f"vectors:{self.model}"
+
+    def applied_seq(self) -> int:
+        state = self.store.get_state(self._state_key())
+        return int(state["seq"]) if state else 0
+
+    def to_embed(self, pks: Sequence[int], hashes: Sequence[str]) -> list[int]:
+        stored = self.store.vector_hashes(self.model, pks)
+        return [i for i, pk in enumerate(pks) if stored.get(pk) != hashes[i]]
+
+    def apply(self, pks: Sequence[int], hashes: Sequence[str], vectors: Vector, gone: Sequence[int], seq: int) -> None:
+        if not self._prepared:
+            self.store.ensure_vector_index(self.model, self.dim)
+            self._prepared = True
+        self.store.put_vectors(
+            self.model, [(int(pk), h, v.tolist()) for pk, h, v in zip(pks, hashes, vectors, strict=True)]
+        )
+        if gone:
+            self.store.delete_vectors(self.model, gone)
+        self.store.set_state(self._state_key(), {"seq": seq, "dim": self.dim})
+
+    def nearest(
+        self,
+        vector: Vector,
+        k: int,
+        *,
+        categories: Sequence[str] = (),
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> list[tuple[int, float]]:
+        return self.store.vector_search(
+            self.model, self.dim, vector.tolist(), k, categories=categories, date_from=date_from, date_to=date_to
+        )
+
+    def vector_of(self, pk: int) -> Vector | None:
+        found = self.store.vector_of(self.model, pk)
+        return None if found is None else np.asarray(found, dtype=np.float32)
+
+    def info(self) -> dict[str, Any]:
+        return {"mode": "pgvector-hnsw", "count": self.store.count_vectors(self.model)}

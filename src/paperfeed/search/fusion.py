@@ -1,0 +1,60 @@
+"""How search ranks: the fusion of keyword and semantic scores and the recency preference, with their numbers.
+
+Every number about ranking that paperfeed shows anyone is written here once; ``explain_ranking()`` (shown by
+``paperfeed search --help`` and the search API's description) and the engine read them from here.
+
+Fusion: each side's scores (BM25, cosine) are min-max normalised over its top candidates and combined as
+``DENSE_WEIGHT * dense + KEYWORD_WEIGHT * keyword`` (a side that did not return a paper contributes 0). This beat
+reciprocal-rank fusion on every dev collection; the dense weight was tuned on them (docs/benchmarks.md, "Fusion").
+
+Recency (asked for per search, 0 = off): each score is multiplied by ``1 + recency * 2^(-age / half-life)``, so
+recent papers rise and old ones keep their order among themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+DENSE_WEIGHT = 0.6
+KEYWORD_WEIGHT = 1.0 - DENSE_WEIGHT
+RECENCY_HALF_LIFE_DAYS = 30.0
+_UNDATED_AGE_DAYS = 10_000  # a paper without a day counts as very old
+
+Ranking = list[tuple[str, float]]
+
+
+def explain_ranking() -> str:
+    """One sentence for people: how hybrid results are ordered, with the weights in force."""
+    return (
+        f"Hybrid ranking: {DENSE_WEIGHT:.0%} semantic similarity + {KEYWORD_WEIGHT:.0%} keyword (BM25) score, each "
+        f"normalised over its candidates; preferring recent papers boosts them by an amount that halves every "
+        f"{RECENCY_HALF_LIFE_DAYS:g} days of age."
+    )
+
+
+def fuse(keyword: Sequence[tuple[str, float]], dense: Sequence[tuple[str, float]]) -> Ranking:
+    """The fused ranking of two (id, score) rankings, best first (ties by id)."""
+    scores: dict[str, float] = {}
+    for weight, ranking in ((KEYWORD_WEIGHT, keyword), (DENSE_WEIGHT, dense)):
+        if not ranking:
+            continue
+        values = [score for _, score in ranking]
+        low, high = min(values), max(values)
+        span = high - low
+        for pid, score in ranking:
+            # A side whose scores are all equal (e.g. a filter-only listing) counts fully for each of its papers.
+            norm = (score - low) / span if span > 0 else 1.0
+            scores[pid] = scores.get(pid, 0.0) + weight * norm
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def prefer_recent(ranking: Ranking, days: Mapping[str, str | None], recency: float, today: date) -> Ranking:
+    """``ranking`` re-scored by age (``days``: id -> ISO day); see the module docstring."""
+    out = []
+    for pid, score in ranking:
+        day = days.get(pid)
+        age = (today - date.fromisoformat(day[:10])).days if day else _UNDATED_AGE_DAYS
+        out.append((pid, score * (1 + recency * math.pow(2, -max(age, 0) / RECENCY_HALF_LIFE_DAYS))))
+    return sorted(out, key=lambda item: (-item[1], item[0]))
