@@ -21,7 +21,8 @@ from fastapi import Request
 from browser_support import live
 from paperfeed.community import rules
 from paperfeed.config import load_config
-from paperfeed.search.indexes import indexes_for
+from paperfeed.search.indexes import open_indexes
+from paperfeed.search.registry import SearchSettings
 from paperfeed.store import Store, open_store
 from paperfeed.web.app import create_app
 from web_support import CSRF_RE, PASSWORD, paper
@@ -63,12 +64,12 @@ def served(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
             "PAPERFEED_CACHE_DIR": str(data / "cache"),
         }
     )
-    with open_store(config.store_url, **config.store_options) as store, pytest.MonkeyPatch.context() as patch:
+    with open_store(config.store_url) as store, pytest.MonkeyPatch.context() as patch:
         fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # cheap hashes; the clock stays real
         patch.setattr(rules, "_hasher", fast)
         patch.setattr(rules, "_DUMMY_HASH", fast.hash("dummy"))
         _seed(store)
-        indexes_for(store).sync()
+        open_indexes(store, SearchSettings.from_config(config)).sync()
         app = create_app(config, store=store, fetch_paper=lambda _: None)
 
         @app.get("/test-only/crash", include_in_schema=False)
