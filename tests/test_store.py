@@ -1,16 +1,19 @@
-"""The store on a real SQLite file or a real PostgreSQL: upsert semantics, schema checks, keyword index, locking."""
+"""The store on a real SQLite file or a real PostgreSQL: upsert semantics, schema checks, search following writes,
+locking."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from paperfeed.errors import NotFound, StoreError
 from paperfeed.papers import CONTENT_FIELDS, Paper
-from paperfeed.store import Store, open_store
-from paperfeed.store.migrations import LATEST
+from paperfeed.search.engine import search
+from paperfeed.store import Store, core, open_store
+from paperfeed.store.migrations import LATEST, MIGRATIONS
 
 
 def make(pid: str = "2503.01234", **kw: object) -> Paper:
@@ -92,13 +95,34 @@ def test_categories_follow_the_latest_version(store: Store) -> None:
     assert [r[0] for r in rows] == ["cs.LG", "stat.ML"]
 
 
-def test_keyword_index_follows_every_write(store: Store) -> None:
-    store.upsert_papers([make(version=1, title="Quantum annealing schedules")])
-    assert store.keyword_ids("annealing") == ["2503.01234"]
-    assert store.keyword_ids("Lovelace") == ["2503.01234"]
-    store.upsert_papers([make(version=2, title="Classical heuristics")])
-    assert store.keyword_ids("annealing") == []
-    assert store.keyword_ids("heuristics") == ["2503.01234"]
+def test_the_keyword_index_follows_every_write(store_url: str, tmp_path: Path) -> None:
+    """Search's keyword index (tantivy, outside the database) catches up with every upsert and deletion."""
+    with open_store(store_url, index_dir=tmp_path / "index") as store:
+
+        def found(query: str) -> list[str]:
+            return [h.paper.id for h in search(store, query, 5, mode="keyword").hits]
+
+        store.upsert_papers([make(version=1, title="Quantum annealing schedules")])
+        assert found("annealing") == ["2503.01234"]
+        assert found("Lovelace") == ["2503.01234"]
+        store.upsert_papers([make(version=2, title="Classical heuristics")])
+        assert found("annealing") == []
+        assert found("heuristics") == ["2503.01234"]
+        store.upsert_papers([], deleted=["2503.01234"])
+        assert found("heuristics") == []
+
+
+def test_the_store_keeps_no_keyword_index_of_its_own(store: Store) -> None:
+    assert not store.db.has_table("papers_fts")
+    columns = (
+        [r[1] for r in store.db.query("PRAGMA table_info(papers)")]
+        if store.dialect == "sqlite"
+        else [
+            r[0]
+            for r in store.db.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'papers'")
+        ]
+    )
+    assert "title" in columns and "search_tsv" not in columns
 
 
 def test_deleted_records_leave_listings(store: Store) -> None:
@@ -144,6 +168,50 @@ def test_schema_check_refuses_an_uninitialised_store(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_store_from_before_the_keyword_index_was_dropped_upgrades(
+    empty_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``paperfeed init`` takes a schema-4 store (with its FTS5 table / tsvector column) to the latest schema, keeping
+    its papers; start-up refuses it until then."""
+    url = empty_url
+    monkeypatch.setattr(core, "MIGRATIONS", MIGRATIONS[:4])
+    monkeypatch.setattr(core, "LATEST", 4)
+    with open_store(url, migrate=True) as old:
+        old.db.execute(
+            "INSERT INTO papers (id, title, content_hash, created_at, modified_at) VALUES (?, ?, ?, ?, ?)",
+            ("2503.01234", "Sparse attention", "x", "2025-03-18", "2025-03-18"),
+        )
+        assert old.db.has_table("papers_fts") == (old.dialect == "sqlite")
+    monkeypatch.undo()
+    with pytest.raises(StoreError, match="paperfeed init"):
+        open_store(url)
+    with open_store(url, migrate=True) as store:
+        assert store.schema_version() == LATEST
+        assert not store.db.has_table("papers_fts")
+        assert store.get_paper("2503.01234").title == "Sparse attention"
+        store.upsert_papers([make(version=2)])
+        assert store.get_paper("2503.01234").version == 2
+
+
+@pytest.fixture
+def empty_url(store_url: str, tmp_path: Path) -> Iterator[str]:
+    """A URL of a database with no tables, on the same engine as ``store_url``."""
+    if store_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'older.db'}"
+        return
+    import psycopg
+
+    with psycopg.connect(store_url, autocommit=True) as conn:
+        row = conn.execute("SELECT current_database()").fetchone()
+        assert row is not None
+        name = f"{row[0]}_older"
+        conn.execute(f"CREATE DATABASE {name}")
+    base, _, query = store_url.partition("?")
+    yield base.rsplit("/", 1)[0] + "/" + name + (f"?{query}" if query else "")
+    with psycopg.connect(store_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def test_unknown_url_is_refused() -> None:
     with pytest.raises(StoreError, match="unsupported store URL"):
         Store("mysql://localhost/x")
@@ -159,7 +227,7 @@ def test_readers_never_see_locks_while_another_connection_writes(store_url: str)
             while not stop.is_set():
                 try:
                     s.count_papers()
-                    s.keyword_ids("attention")
+                    s.changes_since(0, limit=50)
                 except BaseException as exc:  # pragma: no cover - the assertion below reports it
                     errors.append(exc)
                     return

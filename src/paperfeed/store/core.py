@@ -78,14 +78,7 @@ class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, Subscripti
 
     # -- schema ------------------------------------------------------------------------------------------------
     def schema_version(self) -> int:
-        if self.dialect == "sqlite":
-            exists = self.db.query_one(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-            )
-        else:
-            exists = self.db.query_one("SELECT to_regclass('schema_migrations')")
-            exists = exists if exists and exists[0] else None
-        if not exists:
+        if not self.db.has_table("schema_migrations"):
             return 0
         row = self.db.query_one("SELECT max(version) FROM schema_migrations")
         return int(row[0] or 0) if row else 0
@@ -239,7 +232,6 @@ class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, Subscripti
             day_rows: list[tuple[str, str, str]] = []
             category_rows: list[tuple[str, str, int]] = []
             recategorised: list[str] = []
-            reindex: list[Paper] = []
             for pid, paper in pending.items():
                 old = stored.get(pid)
                 digest = content_hash(paper)
@@ -251,12 +243,6 @@ class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, Subscripti
                     continue
                 result.changed_ids.append(pid)
                 paper_rows.append(_paper_row(paper, digest, now))
-                if old is None or (old.title, old.abstract, old.authors) != (
-                    paper.title,
-                    paper.abstract,
-                    paper.authors,
-                ):
-                    reindex.append(paper)
                 day_rows.extend((pid, day, kind) for day, kind in paper.listing_days.items())
                 if old is None or old.categories != paper.categories:
                     if old is not None:
@@ -277,7 +263,6 @@ class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, Subscripti
 
             seq = self._next_seq()
             self.db.executemany(_UPSERT_PAPER, [(*row, seq + i) for i, row in enumerate(paper_rows)])
-            self._index_keywords(reindex, stored)
             self.db.executemany(
                 "INSERT INTO paper_days (paper_id, day, kind) VALUES (?, ?, ?) ON CONFLICT (paper_id, day) DO NOTHING",
                 day_rows,
@@ -305,50 +290,6 @@ class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, Subscripti
             if checkpoint is not None:
                 self._set_state(*checkpoint, now=now)
         return result
-
-    def _index_keywords(self, changed: list[Paper], stored: dict[str, Paper]) -> None:
-        """Keep the SQLite keyword index in step with the rows just written (PostgreSQL's is a generated column)."""
-        if self.dialect != "sqlite" or not changed:
-            return
-        pks: dict[str, int] = {}
-        for chunk in _chunks([p.id for p in changed], 900):
-            pks.update(
-                (r[1], r[0])
-                for r in self.db.query(
-                    f"SELECT pk, id FROM papers WHERE id IN ({Database.placeholders(len(chunk))})", chunk
-                )
-            )
-        old_rows = [
-            (pks[p.id], old.title, old.abstract, _dumps(old.authors))
-            for p in changed
-            if (old := stored.get(p.id)) is not None
-        ]
-        self.db.executemany(
-            "INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors) VALUES ('delete', ?, ?, ?, ?)",
-            old_rows,
-        )
-        self.db.executemany(
-            "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (?, ?, ?, ?)",
-            [(pks[p.id], p.title, p.abstract, _dumps(p.authors)) for p in changed],
-        )
-
-    def rebuild_keyword_index(self) -> None:
-        """Rebuild the keyword index from the papers table (for a store whose index was damaged or restored)."""
-        with self.db.transaction():
-            if self.dialect == "sqlite":
-                self.db.execute("INSERT INTO papers_fts (papers_fts) VALUES ('rebuild')")
-            else:
-                self.db.execute("REINDEX INDEX papers_search_tsv")
-
-    def check_keyword_index(self) -> bool:
-        """True when the keyword index matches the papers table."""
-        if self.dialect != "sqlite":
-            return True
-        try:
-            self.db.execute("INSERT INTO papers_fts (papers_fts, rank) VALUES ('integrity-check', 1)")
-        except Exception:
-            return False
-        return True
 
     def _next_seq(self) -> int:
         """The next change number; writers are serialised, so numbers are unique and commit in order."""
@@ -435,26 +376,6 @@ class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, Subscripti
             (day, limit),
         )
         return self._papers_from_rows(rows, with_sightings=False)
-
-    def keyword_ids(self, query: str, limit: int = 20) -> list[str]:
-        """Ids of the best keyword matches for plain words (the full-text index's own ranking)."""
-        words = [w for w in "".join(c if c.isalnum() else " " for c in query).split() if w]
-        if not words:
-            return []
-        if self.dialect == "sqlite":
-            match = " ".join(f'"{w}"' for w in words)
-            rows = self.db.query(
-                "SELECT p.id FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
-                "WHERE papers_fts MATCH ? AND p.deleted_at IS NULL ORDER BY bm25(papers_fts, 10.0, 1.0, 3.0) LIMIT ?",
-                (match, limit),
-            )
-        else:
-            rows = self.db.query(
-                "SELECT id FROM papers, plainto_tsquery('english', ?) q "
-                "WHERE search_tsv @@ q AND deleted_at IS NULL ORDER BY ts_rank(search_tsv, q) DESC, id LIMIT ?",
-                (" ".join(words), limit),
-            )
-        return [r[0] for r in rows]
 
 
 def _activity_rows(

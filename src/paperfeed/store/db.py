@@ -129,6 +129,13 @@ class Database:
         else:
             self.conn.execute(script)
 
+    def has_table(self, name: str) -> bool:
+        if self.dialect == "sqlite":
+            row = self.query_one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+            return row is not None
+        row = self.query_one("SELECT to_regclass(?)", (name,))
+        return bool(row and row[0])
+
     @staticmethod
     def placeholders(n: int) -> str:
         return ",".join("?" * n)

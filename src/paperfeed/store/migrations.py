@@ -2,7 +2,8 @@
 
 A migration is never edited once released: schema changes append a new one. ``paperfeed init`` applies what is
 pending (each in its own transaction) and every start-up checks that the store is at the version this code expects.
-Both dialects keep the same tables and columns; only what the engines do differently (auto keys, full-text) differs.
+Both dialects keep the same tables and columns; only what the engines do differently (auto keys,
+extensions) differs.
 """
 
 from __future__ import annotations
@@ -303,5 +304,14 @@ FROM paper_sources WHERE source = 'hf-daily';
 """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, SEARCH, LIVE_KEYS, COMMUNITY)
+NO_SQL_KEYWORD_INDEX = Migration(
+    5,
+    "drop the in-database keyword index (search reads the tantivy index in the index directory)",
+    # Migration 1's FTS5 table / tsvector column was written on every upsert and read by nothing but tests; keeping
+    # it in step was a large part of ingest time on both engines (FTS5 inserts; tsvector stemming in the server).
+    sqlite="DROP TABLE IF EXISTS papers_fts;",
+    postgres="DROP INDEX IF EXISTS papers_search_tsv;\nALTER TABLE papers DROP COLUMN IF EXISTS search_tsv;",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, SEARCH, LIVE_KEYS, COMMUNITY, NO_SQL_KEYWORD_INDEX)
 LATEST = MIGRATIONS[-1].version
