@@ -12,6 +12,7 @@ import pytest
 from paperfeed.errors import NotFound, StoreError
 from paperfeed.papers import CONTENT_FIELDS, Paper
 from paperfeed.search.engine import search
+from paperfeed.search.registry import SearchSettings, register
 from paperfeed.store import Store, core, open_store
 from paperfeed.store.migrations import LATEST, MIGRATIONS
 
@@ -97,7 +98,8 @@ def test_categories_follow_the_latest_version(store: Store) -> None:
 
 def test_the_keyword_index_follows_every_write(store_url: str, tmp_path: Path) -> None:
     """Search's keyword index (tantivy, outside the database) catches up with every upsert and deletion."""
-    with open_store(store_url, index_dir=tmp_path / "index") as store:
+    with open_store(store_url) as store:
+        register(store, SearchSettings(tmp_path / "index"))
 
         def found(query: str) -> list[str]:
             return [h.paper.id for h in search(store, query, 5, mode="keyword").hits]
