@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from paperfeed.config import load_config
-from paperfeed.jobs import JobResult, latest_announcement, run_leased, tick
+from paperfeed.jobs.tasks import JobResult, latest_announcement, run_leased, tick
+from paperfeed.jobs.worker import build_worker
 from paperfeed.search.registry import SearchSettings, register
 from paperfeed.store import Store, open_store
-from paperfeed.worker import build_worker
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

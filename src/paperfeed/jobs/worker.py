@@ -1,4 +1,4 @@
-"""``paperfeed worker``: Huey runs the recurring jobs of ``paperfeed.jobs`` on a schedule.
+"""``paperfeed worker``: Huey runs the recurring jobs of ``paperfeed.jobs.tasks`` on a schedule.
 
 Huey keeps its queue and schedule in a SQLite file in the data directory by default, or in Redis
 (``PAPERFEED_WORKER_QUEUE=redis://…``) when workers run on several machines. A periodic task fires every five
@@ -15,7 +15,7 @@ from typing import Any
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
 from paperfeed.config import Config
-from paperfeed.jobs import JOBS, tick
+from paperfeed.jobs.tasks import JOBS, tick
 from paperfeed.search.registry import SearchSettings, register
 from paperfeed.store import open_store
 

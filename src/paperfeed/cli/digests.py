@@ -13,38 +13,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-import orjson
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from paperfeed.cli.app import App
+from paperfeed.cli.output import Bar, emit_json, err, progress
+
 if TYPE_CHECKING:
-    from paperfeed.cli import App
     from paperfeed.periods import Period
     from paperfeed.store import Store
     from paperfeed.store.subscriptions import Subscriber
 
-err = Console(stderr=True)
 REMOTE_FAILED = 5
-
-
-def _emit_json(data: Any) -> None:
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
-
-
-class _Bar:
-    """A rich progress bar behind delivery's Progress protocol."""
-
-    def __init__(self, progress: Progress, label: str) -> None:
-        self.progress = progress
-        self.task = progress.add_task(label, total=None)
-
-    def start(self, total: int) -> None:
-        self.progress.update(self.task, total=total)
-
-    def advance(self) -> None:
-        self.progress.advance(self.task)
 
 
 @click.group()
@@ -122,11 +103,8 @@ def send_command(
     if chosen is not None:
         check_period(chosen)  # before the progress bar: a month is refused at once
     with app.store() as store, Mailer.from_config(app.config) as mailer:
-        with Progress(
-            SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=err, disable=quiet or as_json,
-        ) as progress:  # fmt: skip
-            bar = _Bar(progress, "would send" if dry_run else "digests")
+        with progress(disable=quiet or as_json) as shown:
+            bar = Bar(shown, "would send" if dry_run else "digests")
             sending = connections or int(app.config.smtp_connections)
             options: dict[str, Any] = {"dry_run": dry_run, "progress": bar, "connections": sending}
             if chosen is not None:
@@ -135,7 +113,7 @@ def send_command(
                 report = send_due(store, app.config, mailer, datetime.now(UTC), **options)
         confirmations = 0 if dry_run or report.stopped else send_confirmations(store, app.config, mailer)
     if as_json:
-        _emit_json({**report.to_dict(), "confirmations": confirmations})
+        emit_json({**report.to_dict(), "confirmations": confirmations})
     else:
         _print_report(report.to_dict(), confirmations)
     if report.stopped:
@@ -217,7 +195,7 @@ def subscribe_command(
             with Mailer.from_config(app.config) as mailer:
                 sent = send_confirmations(store, app.config, mailer)
     if as_json:
-        _emit_json({**subscriber.to_dict(), "confirmation_sent": bool(sent)})
+        emit_json({**subscriber.to_dict(), "confirmation_sent": bool(sent)})
     else:
         what = ", ".join(t.text for t in subscriber.topics) or "no topics"
         trending = "trending + " if subscriber.include_trending else ""
@@ -244,6 +222,6 @@ def unsubscribe_command(app: App, address: str, as_json: bool) -> None:
     with app.store() as store:
         subscriber = unsubscribe_address(store, address)
     if as_json:
-        _emit_json(subscriber.to_dict())
+        emit_json(subscriber.to_dict())
     else:
         err.print(f"{escape(subscriber.email)}: unsubscribed; nothing more will be sent to it.", highlight=False)

@@ -6,7 +6,7 @@ is due once per announcement evening after 22:30 Eastern (a worker that was down
 Every job runs under a lease in the store, so two workers — threads, processes or machines sharing the store —
 never run the same job at once, and every job is safe to re-run (harvests resume from their checkpoint, ingest is
 idempotent, deliveries are recorded per subscriber and period). ``tick`` runs whatever is due; the worker
-(``paperfeed.worker``) calls it on a schedule.
+(``paperfeed.jobs.worker``) calls it on a schedule.
 """
 
 from __future__ import annotations

@@ -11,22 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-import orjson
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from paperfeed.cli.app import App
+from paperfeed.cli.output import emit_json, err, progress
 from paperfeed.search.fusion import explain_ranking
 
 if TYPE_CHECKING:
-    from paperfeed.cli import App
     from paperfeed.search.engine import Hit
-
-err = Console(stderr=True)
-
-
-def _emit_json(data: Any) -> None:
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
 def _print_hits(hits: list[Hit]) -> None:
@@ -53,14 +46,11 @@ def sync_with_progress(store: Any, embed: bool = True, quiet: bool = False) -> d
     if quiet:
         return indexes.sync(embed=embed).to_dict()
     pending = indexes.pending()
-    with Progress(
-        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err,
-    ) as progress:  # fmt: skip
-        tasks = {"keyword": progress.add_task("keyword index", total=pending["keyword"])}
+    with progress() as bar:
+        tasks = {"keyword": bar.add_task("keyword index", total=pending["keyword"])}
         if embed:
-            tasks["vectors"] = progress.add_task(f"embeddings ({indexes.model})", total=pending["vectors"])
-        return indexes.sync(embed=embed, progress=lambda which, n: progress.advance(tasks[which], n)).to_dict()
+            tasks["vectors"] = bar.add_task(f"embeddings ({indexes.model})", total=pending["vectors"])
+        return indexes.sync(embed=embed, progress=lambda which, n: bar.advance(tasks[which], n)).to_dict()
 
 
 @click.command()
@@ -82,7 +72,7 @@ def index(app: App, no_embed: bool, rebuild_keyword: bool, quiet: bool, as_json:
             indexes_for(store).rebuild_keyword()
         report = sync_with_progress(store, embed=not no_embed, quiet=quiet or as_json)
     if as_json:
-        _emit_json(report)
+        emit_json(report)
     else:
         err.print(", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in report.items()))
 
@@ -109,7 +99,7 @@ def search_command(app: App, query: str, limit: int, offset: int, mode: str, rec
     with app.store() as store:
         results = search(store, query, limit, offset=offset, mode=mode, recency=recency)  # type: ignore[arg-type]
     if as_json:
-        _emit_json(results.to_dict())
+        emit_json(results.to_dict())
         return
     for note in results.notes:
         err.print(f"[yellow]{escape(note)}[/]")
@@ -140,7 +130,7 @@ def similar(
             assert paper_id is not None
             hits = similar_papers(store, paper_id, limit, recent_days=recent_days)
     if as_json:
-        _emit_json([h.to_dict() for h in hits])
+        emit_json([h.to_dict() for h in hits])
     else:
         _print_hits(hits)
 
@@ -171,7 +161,7 @@ def quality(
     chosen = list(modes) or ["hybrid", "keyword", "dense"]
     rows = run_quality(collection, split, chosen, app.config.embedding_model, app.config.cache_dir, run_out)
     if as_json:
-        _emit_json(rows)
+        emit_json(rows)
         return
     console = Console()
     console.print(f"[bold]{collection.name}[/] ({split}, {rows[0]['queries']} queries)")
