@@ -220,11 +220,12 @@ def test_api_trending_explains_itself(api: Api) -> None:
     api.store.upsert_papers([Paper(id="2610.00001", title="", source="hf-daily", signals={"upvotes": 6})])
     body = api.http.get("/api/trending?day=2026-10-07").json()
     assert body["day"] == "2026-10-07" and body["formula"] == FORMULA
+    assert body["window"] == {"from": "2026-10-01", "to": "2026-10-07"}
     # 2610.00003: 1 point, listed that day (24 h); 2610.00001: 3 points, two days earlier (72 h).
     assert [p["id"] for p in body["papers"]] == ["2610.00003", "2610.00001"]
     assert (
         body["papers"][0]["why"]
-        == "1 upvote = 1 point; in the feed 2026-10-07, 24 h old → score 1 / (24 + 2)^1.5 = 0.0075"
+        == "1 upvote = 1 point; in the feed 2026-10-07, 24 h old → score 1 / (24 + 2)^1.5 = 0.00754"
     )
     assert body["papers"][1]["why"].startswith("0 upvotes + 6 HF upvotes × 0.5 = 3 points")
     assert body["papers"][1]["upvotes"] == 6 and body["papers"][1]["hf_upvotes"] == 6

@@ -383,3 +383,32 @@ def test_page_weight(browser: Browser, site: str, math_id: str, capsys: pytest.C
     assert heavy == [], "\n".join(table)
     # Gzip is on: what is sent must be well under what it unpacks to.
     assert all(sent < decoded * 0.6 for _, _, sent, decoded, _ in rows), "\n".join(table)
+
+
+# -- 3. a newcomer's first look at the demo -------------------------------------------------------------------------
+def test_trending_ranks_the_demo_whose_feed_ends_before_today(
+    browser: Browser, demo: tuple[Path, str], tmp_path: Path
+) -> None:
+    """The demo's newest day is long before today: a paper upvoted from the home page trends, the page says which
+    week it ranks, and the explanation's numbers can be read."""
+    data_dir, store_url = _copy_demo(demo, tmp_path / "trending")
+    with serving(data_dir, store_url, fetch_paper=recorded_fetcher()) as base:
+        context, watch = new_context(browser, base)
+        page = context.new_page()
+        page.goto("/signup")
+        _sign_up(page, "trender")
+        page.wait_for_url(f"{base}/")
+        first = page.locator("article.paper-entry").first
+        paper_href = first.locator("a.paper-link").get_attribute("href")
+        first.locator(".vote-button").click()
+        expect(first.locator(".vote-button")).to_have_attribute("aria-pressed", "true")
+        page.get_by_role("link", name="Trending", exact=True).click()
+        page.wait_for_url("**/papers/trending")
+        entries = page.locator("article.paper-entry")
+        expect(entries.first.locator("a.paper-link")).to_have_attribute("href", paper_href or "")
+        expect(page.locator("p.window")).to_contain_text(re.compile(r"Papers in the feed from .+ to .+latest day"))
+        entries.first.locator("details.why summary").click()
+        why = entries.first.locator("details.why p").inner_text()
+        assert why.endswith("24 h old → score 1 / (24 + 2)^1.5 = 0.00754"), why
+        context.close()
+    assert watch.problems() == [], "\n".join(watch.problems())

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from markupsafe import escape
 
 from paperfeed.community import rules
-from paperfeed.community.trending import FORMULA
+from paperfeed.community.trending import FORMULA, readable
 from web_support import LISTED_RE, Browser, Site, hf, listed, paper
 
 PERIOD_LINK_RE = re.compile(r'<a rel="(prev|next)" href="([^"]+)">(?:← Previous|Next →)</a>')
@@ -162,10 +162,42 @@ def test_trending_follows_the_documented_formula(site: Site) -> None:
     assert len(whys) == len(order)
     for pid, why in zip(order, whys, strict=True):
         points, age = expected[pid]
-        assert f"= {points:g} points" in why and f"{age} h old" in why and why.endswith(f"= {score[pid]:.4f}")
+        assert f"= {points:g} points" in why and f"{age} h" in why and why.endswith(f"= {readable(score[pid])}")
     assert whys[3].startswith("6 upvotes + 2 comments × 0.5 = 7 points")
     assert whys[0].startswith("0 upvotes + 4 HF upvotes × 0.5 + 1 HF comments × 0.25 = 2.25 points")
     assert site.browser().get("/papers/trending?day=2026-10-32").status_code == 422
+
+
+def test_trending_and_the_home_page_work_on_a_feed_that_stops_before_today(site: Site) -> None:
+    """A store whose papers stop months before today (the demo): trending ends its window at the feed's latest day
+    (saying so), its explanations show readable numbers, and a feed day after today is neither "latest" nor in it."""
+    today = datetime.now(UTC).date()
+    soon = (today + timedelta(days=3)).isoformat()
+    site.add(
+        paper("2610.30001", "Last day", "2026-10-09"),
+        paper("2610.30002", "Six days before", "2026-10-03"),
+        paper("2610.30003", "Before the window", "2026-10-02"),
+        paper("2610.30004", "Derived for later", soon),
+    )
+    voters = [site.person(f"voter{i}") for i in range(3)]
+    for pid, when in (("2610.30001", "2026-10-09"), ("2610.30002", "2026-10-09"), ("2610.30003", "2026-10-02")):
+        site.store.set_vote(voters[0].id, pid, True, when + "T12:00:00Z")
+    site.store.set_vote(voters[0].id, "2610.30004", True, "2026-09-30T12:00:00Z")
+    browser = site.browser()
+    page = browser.get("/papers/trending")
+    assert listed(page) == ["2610.30001", "2610.30002"]
+    assert "from 3 Oct 2026 to 9 Oct 2026 (the feed's latest day" in page.text
+    whys = re.findall(r'<details class="why"><summary>Why it ranks here</summary><p>([^<]*)</p>', page.text)
+    assert whys[1].endswith("1 / (168 + 2)^1.5 = 0.000451") and "0.0000" not in page.text
+    body = browser.get("/api/trending").json()
+    assert body["day"] == "2026-10-09" and body["window"] == {"from": "2026-10-03", "to": "2026-10-09"}
+    hf_trending = browser.get("/api/daily_papers?sort=trending").json()
+    assert [p["paper"]["id"] for p in hf_trending] == ["2610.30001", "2610.30002"]
+    assert "2610.30001" in browser.get("/feeds/trending.json").text
+    assert listed(browser.get("/")) == ["2610.30001"]  # the latest day not after today, not the derived one
+    # A vote cast today on an older paper makes it a candidate too, ranked by its own age (2 points, 192 h).
+    site.store.set_vote(voters[1].id, "2610.30003", True, f"{today.isoformat()}T00:00:01Z")
+    assert listed(browser.get("/papers/trending")) == ["2610.30001", "2610.30003", "2610.30002"]
 
 
 # -- search -----------------------------------------------------------------------------------------------------------

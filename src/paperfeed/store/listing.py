@@ -103,10 +103,12 @@ class ListingStoreMixin:
         )
         return row[0] if row and row[0] else None
 
-    def active_listed(self, day_from: str, day_to: str) -> list[tuple[str, str, int, int, int, int]]:
+    def active_listed(
+        self, day_from: str, day_to: str, active_to: str | None = None
+    ) -> list[tuple[str, str, int, int, int, int]]:
         """Trending's candidates: papers with any activity that were in the feed during the window or were voted on
-        or discussed in it — (id, latest feed day up to ``day_to`` (else the activity day), upvotes, comments,
-        external upvotes, external comments)."""
+        or discussed in it (or up to ``active_to``, when later) — (id, latest feed day up to ``day_to`` (else the
+        activity day), upvotes, comments, external upvotes, external comments)."""
         # Candidates come from the window's feed days and the activity index, not from scanning every paper with
         # activity (which, at 100k papers, read every paper's row: 30 ms even for an empty window).
         rows = self.db.query(
@@ -118,7 +120,7 @@ class ListingStoreMixin:
             "JOIN paper_activity a ON a.paper_id = c.paper_id "
             "JOIN papers p ON p.id = a.paper_id AND p.deleted_at IS NULL "
             "WHERE a.upvotes + a.comments + a.external_upvotes + a.external_comments > 0",
-            (day_to, day_from, day_to, day_from, day_to + "~"),
+            (day_to, day_from, day_to, day_from, max(day_to, active_to or day_to) + "~"),
         )
         return [(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows if r[1]]
 

@@ -99,7 +99,7 @@ def _ordered(store: Store, ids: list[str]) -> list[Paper]:
 def daily(request: Request, fmt: str) -> Response:
     _split(f"daily.{fmt}")
     s = site(request)
-    day = s.store.latest_feed_day()
+    day = s.store.latest_feed_day(until=datetime.now(UTC).date().isoformat())
     ids, _ = s.store.listing(day, day, limit=FEED_SIZE) if day else ([], 0)
     meta = _meta(s, request, f"daily papers {day or ''}".strip(), "/", "The latest announcement day's papers.")
     return _respond(request, fmt, meta, _items(s, _ordered(s.store, ids)))

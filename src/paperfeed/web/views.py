@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from paperfeed.community.markup import render_comment
-from paperfeed.community.trending import FORMULA, WINDOW_DAYS, TrendingEntry, rank, trending
+from paperfeed.community.trending import FORMULA, WINDOW_DAYS, TrendingEntry, as_of, rank, trending, window
 from paperfeed.errors import BadInput, NotFound
 from paperfeed.formats.bibtex import bibtex
 from paperfeed.papers import CONTENT_ID_PREFIX, Paper
@@ -125,13 +125,15 @@ def check_page(page: int, limit: int = PAGE_SIZE, *, deepest: int = MAX_OFFSET) 
 def feed_view(
     store: Store, period: Period | None, user: User | None, *, page: int = 1, sort: str = "votes"
 ) -> FeedView:
-    """A day's, week's or month's feed; no period means the latest day with papers."""
+    """A day's, week's or month's feed; no period means the latest day with papers that is not after today (a
+    store whose papers stop before today still opens on its last day)."""
     check_page(page)
     if sort not in ("votes", "published"):
         raise BadInput("sort must be votes or published", where="sort")
     if period is None:
-        latest = store.latest_feed_day()
-        period = day_period(date.fromisoformat(latest) if latest else date.today())
+        today = datetime.now(UTC).date()
+        latest = store.latest_feed_day(until=today.isoformat())
+        period = day_period(date.fromisoformat(latest) if latest else today)
     first, last = period.day_range
     ids, total = store.listing(first, last, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     if period.kind == "day":
@@ -174,21 +176,33 @@ def daily_ids(
 
 @dataclass
 class TrendingView:
-    day: str | None
+    day: str  # trending as of the end of this day: the one asked for, else the latest feed day not after today
+    window_from: str  # the first day of the window (the window's last day is ``day``)
     entries: list[Entry]
     formula: str
+    feed_ends: bool = False  # no day was asked for and the feed's latest day is before today: the window ends there
 
     def to_dict(self) -> dict[str, Any]:
-        return {"day": self.day, "formula": self.formula, "papers": [e.to_dict() for e in self.entries]}
+        return {
+            "day": self.day,
+            "window": {"from": self.window_from, "to": self.day},
+            "formula": self.formula,
+            "papers": [e.to_dict() for e in self.entries],
+        }
 
 
 def trending_view(store: Store, user: User | None, day: str | None = None, limit: int = PAGE_SIZE) -> TrendingView:
     ranked: list[TrendingEntry] = trending(store, day, limit=limit)
+    feed_ends = False
+    if day is None:
+        day = as_of(store)
+        feed_ends = day < datetime.now(UTC).date().isoformat()
     listed = entries(store, _ordered(store, [t.paper_id for t in ranked]), user)
     why = {t.paper_id: t.why() for t in ranked}
     for entry in listed:
         entry.why = why.get(entry.paper.id)
-    return TrendingView(day or datetime.now(UTC).date().isoformat(), listed, FORMULA)
+    first, _ = window(day)
+    return TrendingView(day, first, listed, FORMULA, feed_ends)
 
 
 @dataclass
