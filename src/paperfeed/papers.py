@@ -115,6 +115,15 @@ def split_arxiv_id(raw: str) -> tuple[str, int | None] | None:
     return m.group("id"), int(version) if version else None
 
 
+def canonical_id(text: str) -> str:
+    """The id a paper is stored under, for an id as people write it: ``2606.13008v1`` and ``arXiv:2606.13008`` →
+    ``2606.13008``; anything that is not a whole arXiv id (a content id, a typo) is returned unchanged."""
+    stripped = text.strip()
+    bare = stripped[len("arxiv:") :].lstrip() if stripped.lower().startswith("arxiv:") else stripped
+    found = ARXIV_ID_RE.match(bare)
+    return found.group("id") if found else text
+
+
 def content_id(title: str) -> str:
     """A stable id for a paper with no arXiv id: a hash of its normalised title."""
     digest = hashlib.sha1(normalise_title(title).encode("utf-8")).hexdigest()

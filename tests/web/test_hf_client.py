@@ -236,6 +236,15 @@ def test_paper_info(served: Served, paper_id: str) -> None:
     check_against_store(info, served.store)
 
 
+@pytest.mark.parametrize(
+    ("asked", "paper_id"), [("2610.00001v1", "2610.00001"), ("hep-th/9901001v3", "hep-th/9901001")]
+)
+def test_paper_info_of_a_versioned_id_is_the_paper(served: Served, asked: str, paper_id: str) -> None:
+    info = served.hf.paper_info(asked)
+    assert info.id == paper_id
+    check_against_store(info, served.store)
+
+
 def test_paper_info_of_an_unknown_paper_is_404(served: Served) -> None:
     with pytest.raises(HfHubHTTPError) as caught:
         served.hf.paper_info("2699.99999")

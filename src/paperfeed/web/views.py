@@ -14,7 +14,7 @@ from paperfeed.community.markup import render_comment
 from paperfeed.community.trending import FORMULA, WINDOW_DAYS, TrendingEntry, as_of, rank, trending, window
 from paperfeed.errors import BadInput, NotFound
 from paperfeed.formats.bibtex import bibtex
-from paperfeed.papers import CONTENT_ID_PREFIX, Paper
+from paperfeed.papers import CONTENT_ID_PREFIX, Paper, canonical_id
 from paperfeed.periods import Period, day_period, parse_day
 from paperfeed.search.engine import MAX_DEPTH, search, similar
 from paperfeed.store import Store
@@ -291,6 +291,8 @@ class PaperView:
 
 
 def paper_view(store: Store, paper_id: str, user: User | None, *, similar_limit: int = 8) -> PaperView:
+    """One paper, found by any way of writing its id (a version suffix, an ``arXiv:`` prefix)."""
+    paper_id = canonical_id(paper_id)
     paper = store.get_papers([paper_id]).get(paper_id)
     if paper is None:
         raise NotFound(f"no paper with id {paper_id!r}")
