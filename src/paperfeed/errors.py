@@ -7,10 +7,27 @@ from __future__ import annotations
 
 
 class PaperfeedError(Exception):
-    """Base class: a failure we expected and can explain to the user."""
+    """Base class: a failure we expected and can explain to the user.
+
+    The message (``str``) is for the operator: logs and the CLI. ``shown`` is what a web page or API answer may
+    say: for errors about the request (4xx) the message itself, always our own words; for failures on our side
+    (5xx), whose messages carry URLs, hosts and exception text, the ``public`` sentence given when raising, else the
+    class's ``plainly``.
+    """
 
     exit_code = 1
     http_status = 500
+    plainly = "something went wrong on our side; it has been logged"
+
+    def __init__(self, *args: object, public: str | None = None) -> None:
+        self.public = public
+        super().__init__(*args)
+
+    @property
+    def shown(self) -> str:
+        if self.http_status < 500:
+            return str(getattr(self, "reason", None) or self)
+        return self.public or self.plainly
 
 
 class ConfigError(PaperfeedError):
@@ -45,6 +62,7 @@ class SourceError(PaperfeedError):
 
     exit_code = 5
     http_status = 502
+    plainly = "a remote source did not answer; try again in a few minutes"
 
 
 class StoreError(PaperfeedError):
@@ -52,6 +70,7 @@ class StoreError(PaperfeedError):
 
     exit_code = 6
     http_status = 503
+    plainly = "the database cannot be used right now; try again in a few minutes"
 
 
 class Unauthorized(PaperfeedError):

@@ -15,6 +15,8 @@ from markupsafe import escape
 
 from paperfeed.community import rules
 from paperfeed.community.trending import FORMULA, readable
+from paperfeed.errors import ConfigError, PaperfeedError, SourceError, StoreError
+from paperfeed.web import pages
 from web_support import LISTED_RE, Browser, Site, hf, listed, paper
 
 PERIOD_LINK_RE = re.compile(r'<a rel="(prev|next)" href="([^"]+)">(?:← Previous|Next →)</a>')
@@ -311,6 +313,34 @@ def test_old_style_ids_work_in_paper_urls_and_votes(library: Site, alice: Browse
     assert "Classic." in alice.get("/papers/hep-th/9901001").text
 
 
+@pytest.mark.parametrize(
+    ("path", "canonical"),
+    [
+        ("/papers/2610.20001v1", "/papers/2610.20001"),
+        ("/papers/2610.20001v12", "/papers/2610.20001"),
+        ("/papers/arXiv:2610.20001v2", "/papers/2610.20001"),
+        ("/abs/2610.20001", "/papers/2610.20001"),
+        ("/abs/2610.20001v3", "/papers/2610.20001"),
+        ("/papers/hep-th/9901001v2", "/papers/hep-th/9901001"),
+        ("/abs/hep-th/9901001", "/papers/hep-th/9901001"),
+    ],
+)
+def test_versioned_and_arxiv_style_paper_urls_redirect_to_the_paper(library: Site, path: str, canonical: str) -> None:
+    browser = library.browser()
+    moved = browser.get(path, follow_redirects=False)
+    assert (moved.status_code, moved.headers["location"]) == (301, canonical)
+    assert browser.get(path).status_code == 200
+    as_json = browser.get(path, headers={"Accept": "application/json"})
+    assert as_json.json()["id"] == canonical.removeprefix("/papers/")
+    api = browser.get(f"/api{canonical}v1")
+    assert api.status_code == 200 and api.json()["id"] == canonical.removeprefix("/papers/")
+
+
+def test_a_versioned_id_of_an_unknown_paper_is_still_not_found(library: Site) -> None:
+    assert library.browser().get("/papers/2699.99999v1").status_code == 404
+    assert library.browser().get("/api/papers/2699.99999v1").status_code == 404
+
+
 # -- errors -----------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("path", "status", "where"),
@@ -344,3 +374,47 @@ def test_error_pages(site: Site, path: str, status: int, where: str | None) -> N
     data = site.browser().get(path, headers={"Accept": "application/json"}).json()
     assert data["status"] == status and data["error"]
     assert data.get("where") == where
+
+
+RAW = "https://internal.example:5432/db?password=hunter2 ConnectError: [Errno 111] Connection refused"
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "shown"),
+    [
+        (SourceError(RAW), 502, SourceError.plainly),
+        (SourceError(RAW, public="arXiv did not answer"), 502, "arXiv did not answer"),
+        (StoreError(RAW), 503, StoreError.plainly),
+        (ConfigError(RAW), 500, ConfigError.plainly),
+        (PaperfeedError(RAW), 500, PaperfeedError.plainly),
+        (RuntimeError(RAW), 500, "something went wrong on our side; it has been logged"),
+    ],
+    ids=["source", "source-public", "store", "config", "base", "crash"],
+)
+def test_failures_on_our_side_never_show_their_exception_text(
+    site: Site, monkeypatch: pytest.MonkeyPatch, error: Exception, status: int, shown: str
+) -> None:
+    """The one error handler, on each of its paths for failures of ours: a plain sentence in HTML and JSON."""
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(pages, "profile_view", fail)
+    browser = site.browser()
+    page = browser.get("/u/anyone")
+    assert page.status_code == status and escape(shown) in page.text
+    as_json = browser.get("/u/anyone", headers={"Accept": "application/json"})
+    assert as_json.status_code == status and as_json.json()["error"] == shown
+    for answer in (page, as_json):
+        assert not [raw for raw in ("hunter2", "internal.example", "Errno", "ConnectError") if raw in answer.text]
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [("/?page=%3Cscript%3Ehunter2", "GET"), ("/papers/trending", "DELETE"), ("/no/hunter2", "GET")],
+)
+def test_refusals_of_the_framework_do_not_echo_the_request(site: Site, path: str, method: str) -> None:
+    answer = site.browser().http.request(method, path)
+    message = re.search(r'<p class="error" role="alert">(.*?)</p>', answer.text, re.S)
+    assert 400 <= answer.status_code < 500 and message, answer.text
+    assert "hunter2" not in message[1] and "script" not in message[1], message[1]

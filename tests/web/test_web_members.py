@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+import socket
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from paperfeed import subscriptions
+from paperfeed.community import rules
+from paperfeed.config import load_config
+from paperfeed.web import app as app_module
+from paperfeed.web.app import default_fetcher
 from web_support import PASSWORD, Browser, Site, listed, paper, snapshot
 
 
@@ -362,6 +369,67 @@ def test_submit_refusals(site: Site, alice: Browser, bob: Browser) -> None:
 
 
 # -- moderation --------------------------------------------------------------------------------------------------------
+@pytest.fixture
+def dead_port() -> Iterator[int]:
+    """A loopback port where nothing listens: arXiv, unreachable (connections are refused at once)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        yield probe.getsockname()[1]  # bound, never listening: refused
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A loopback port that takes connections and never answers: arXiv, hanging."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]
+
+
+def _real_arxiv_at(site: Site, port: int, tmp_path: Path) -> None:
+    """Give the site the fetcher it has in production, pointed at ``port`` on loopback."""
+    config = load_config(
+        env={"PAPERFEED_DATA_DIR": str(tmp_path), "PAPERFEED_ARXIV_API_URL": f"http://127.0.0.1:{port}/api/query"}
+    )
+    site.app.state.site.fetch_paper = default_fetcher(config)
+
+
+RAW_TEXT = ("ConnectError", "ReadTimeout", "Errno", "127.0.0.1", "giving up", "retries", "Traceback")
+
+
+@pytest.mark.parametrize("hanging", [False, True], ids=["refused", "hanging"])
+def test_submitting_while_arxiv_is_unreachable_fails_fast_and_says_so(
+    site: Site,
+    alice: Browser,
+    dead_port: int,
+    silent_port: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    hanging: bool,
+) -> None:
+    """One try, a short timeout, and a sentence naming arXiv on the form (no exception text); JSON alike."""
+    monkeypatch.setattr(app_module, "SUBMIT_TIMEOUT", 1.0)
+    _real_arxiv_at(site, silent_port if hanging else dead_port, tmp_path)
+    started = time.monotonic()
+    answer = alice.post("/submit", {"paper": "2611.07777"})
+    took = time.monotonic() - started
+    assert took < (2.5 if hanging else 1.0), f"waited {took:.1f} s"
+    assert answer.status_code == 502
+    assert "arXiv did not answer when we looked up 2611.07777; try again in a few minutes" in answer.text
+    assert 'value="2611.07777"' in answer.text
+    assert not [raw for raw in RAW_TEXT if raw in answer.text]
+    token = rules.create_api_token(site.store, site.store.user_by_name("alice"), "script")  # type: ignore[arg-type]
+    scripted = site.browser().http.post(
+        "/api/submit", json={"paper": "2611.07777"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert scripted.status_code == 502 and scripted.json()["error"].startswith("arXiv did not answer")
+    assert site.store.get_papers(["2611.07777"]) == {}
+
+
+def test_the_submit_timeout_is_short() -> None:
+    assert app_module.SUBMIT_TIMEOUT <= 10
+
+
 def test_moderators_hide_comments_remove_submissions_and_block(site: Site, alice: Browser, bob: Browser) -> None:
     site.add(paper("2610.90001", "Moderated", "2026-10-05"))
     carol = site.browser()

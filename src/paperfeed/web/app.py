@@ -25,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from paperfeed.config import Config
-from paperfeed.errors import PaperfeedError, RateLimited
+from paperfeed.errors import PaperfeedError, RateLimited, SourceError
 from paperfeed.papers import Paper
 from paperfeed.search.registry import SearchSettings, forget, register
 from paperfeed.store import Store, open_store
@@ -56,8 +56,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PaperfeedError)
     async def known(request: Request, exc: PaperfeedError) -> Response:
         where = getattr(exc, "where", None)
-        message = getattr(exc, "reason", None) or str(exc)
-        response = _error_response(request, exc.http_status, message, where)
+        response = _error_response(request, exc.http_status, exc.shown, where)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
         if exc.http_status >= 500:
@@ -106,16 +105,26 @@ def _static_versions() -> dict[str, str]:
     }
 
 
+SUBMIT_TIMEOUT = 8.0  # seconds a member waits for arXiv at most when submitting a paper new here
+
+
 def default_fetcher(config: Config) -> Callable[[str], Paper | None]:
-    """Look a paper up on the arXiv API (politely, one request at a time) for submissions."""
+    """Look a paper up on the arXiv API for submissions. Someone is waiting: one try with a short timeout (no
+    retry chain), and when arXiv does not answer a SourceError saying so in words fit for the page."""
 
     def fetch(paper_id: str) -> Paper | None:
         from paperfeed.papers import Rejection
         from paperfeed.sources.arxiv_api import lookup_ids
         from paperfeed.sources.registry import SOURCES
 
-        with SOURCES["arxiv-api"].client(config, max_retries=2) as client:
-            items = lookup_ids(client, [paper_id], base_url=config.arxiv_api_url)
+        try:
+            with SOURCES["arxiv-api"].client(config, max_retries=0, timeout=SUBMIT_TIMEOUT) as client:
+                items = lookup_ids(client, [paper_id], base_url=config.arxiv_api_url)
+        except SourceError as exc:
+            raise SourceError(
+                f"arXiv lookup of {paper_id} failed: {exc}",
+                public=f"arXiv did not answer when we looked up {paper_id}; try again in a few minutes",
+            ) from exc
         for item in items:
             if not isinstance(item, Rejection) and item.id == paper_id:
                 return item

@@ -14,7 +14,8 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from paperfeed.community import rules
-from paperfeed.errors import BadInput, Forbidden, Unauthorized
+from paperfeed.errors import BadInput, Forbidden, SourceError, Unauthorized
+from paperfeed.papers import canonical_id
 from paperfeed.periods import day_period, parse_day, parse_period
 from paperfeed.store.community import User
 from paperfeed.subscriptions import subscriptions_for_user
@@ -154,8 +155,17 @@ def avatar(user_id: str) -> Response:
     return Response(avatar_svg(user_id), media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
 
+@router.get("/abs/{paper_id:path}")
+def arxiv_style(paper_id: str) -> Response:
+    """arXiv's own path (``/abs/2606.13008v2``): people edit arxiv.org links into ours."""
+    return RedirectResponse(f"/papers/{canonical_id(paper_id)}", status_code=301)
+
+
 @router.get("/papers/{paper_id:path}")
 def paper_page(request: Request, who: Who, paper_id: str) -> Response:
+    canonical = canonical_id(paper_id)
+    if canonical != paper_id:  # a version or an arXiv: prefix: one page per paper, at its stored id
+        return RedirectResponse(f"/papers/{canonical}", status_code=301)
     view = paper_view(site(request).store, paper_id, who.user)
     return _page(request, "paper.html", view)
 
@@ -189,10 +199,10 @@ def submit(request: Request, who: Who, paper: Annotated[str, Form()] = "", csrf:
     today = datetime.now(UTC).date().isoformat()
     try:
         found = rules.submit(s.store, who.user, paper, s.fetch_paper, today)
-    except BadInput as exc:
+    except (BadInput, SourceError) as exc:
         if wants_json(request):
             raise
-        return render(request, "submit.html", status=exc.http_status, error=exc.reason, value=paper)
+        return render(request, "submit.html", status=exc.http_status, error=exc.shown, value=paper)
     return _done(request, f"/papers/{found.id}", {"paper": found.id, "day": today})
 
 
