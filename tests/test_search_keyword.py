@@ -7,6 +7,7 @@ import itertools
 import json
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -250,6 +251,40 @@ def test_writer_lock_held_elsewhere(tmp_path: Path) -> None:
     other.rollback()
     other.wait_merging_threads()
     assert index.upsert(HAND_MADE) == 5
+
+
+def test_a_writer_of_this_process_is_waited_for_at_most_the_timeout_and_readers_never_wait(tmp_path: Path) -> None:
+    index = KeywordIndex.open(tmp_path)
+    index.upsert(HAND_MADE[:2])
+    inside, finish = threading.Event(), threading.Event()
+
+    def slow_docs() -> Iterator[KeywordDoc]:  # a long commit: the writer holds the index until told to finish
+        yield HAND_MADE[2]
+        inside.set()
+        finish.wait(30)
+        yield from HAND_MADE[3:]
+
+    writer = threading.Thread(target=index.upsert, args=(slow_docs(),))
+    writer.start()
+    assert inside.wait(30)
+    outcome: list[object] = []
+
+    def second_writer() -> None:
+        try:
+            outcome.append(index.upsert(HAND_MADE[:1], lock_timeout=0.3))
+        except IndexBusy as exc:
+            outcome.append(exc)
+
+    other = threading.Thread(target=second_writer)
+    other.start()
+    other.join(10)  # it used to wait on this process's lock with no timeout at all
+    busy = other.is_alive()
+    assert index.count() == 2  # a reader meanwhile: the last commit, at once
+    finish.set()
+    writer.join(30)
+    other.join(30)
+    assert not busy and len(outcome) == 1 and isinstance(outcome[0], IndexBusy)
+    assert index.count() == len(HAND_MADE)
 
 
 def test_meta(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from markupsafe import escape
 from paperfeed.community import rules
 from paperfeed.community.trending import FORMULA, readable
 from paperfeed.errors import ConfigError, PaperfeedError, SourceError, StoreError
+from paperfeed.search.models import get_embedder
 from paperfeed.web import pages
 from web_support import LISTED_RE, Browser, Site, hf, listed, paper
 
@@ -262,6 +263,7 @@ def test_search_refuses_bad_dates_naming_the_field(library: Site, params: dict[s
 
 def test_search_paging(site: Site) -> None:
     site.add(*(paper(f"2607.{i:05d}", f"Robotics {i}", "2026-07-01", categories=["cs.RO"]) for i in range(33)))
+    site.caught_up()  # searches read the last commit of the keyword index; they never index on the request path
     browser = site.browser()
     first = browser.get("/search?category=cs.RO")
     assert '<a rel="next" href="/search?category=cs.RO&amp;page=2">Next →</a>' in first.text
@@ -298,6 +300,23 @@ def test_paper_page_escapes_links_cites_and_lists_similar_papers(library: Site) 
 
 def listed_in(fragment: str) -> list[str]:
     return LISTED_RE.findall(fragment)
+
+
+def test_a_paper_not_embedded_yet_lists_papers_sharing_its_words_without_embedding(
+    library: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library.add(paper("2610.20099", "Graph neural networks for proteins", "2026-10-09"))
+    library.caught_up()  # the keyword index has it; the index job has not embedded it yet
+    embedder = get_embedder(str(library.app.state.site.config.embedding_model))
+    calls: list[int] = []
+    real = embedder.embed
+    monkeypatch.setattr(embedder, "embed", lambda texts: calls.append(len(texts)) or real(texts))
+    page = library.browser().get("/papers/2610.20099")
+    assert page.status_code == 200
+    near = listed_in(page.text.split('<h2 id="similar-h">Similar papers</h2>', 1)[1])
+    assert near[:1] == ["2610.20001"] and "2610.20099" not in near  # "Graph neural networks for molecules"
+    assert calls == []  # a page never embeds (it took 4.2 s at p50 for papers without a vector)
+    assert library.browser().get("/papers/2610.20001").status_code == 200 and calls == []  # nor one that has one
 
 
 def test_old_style_ids_work_in_paper_urls_and_votes(library: Site, alice: Browser) -> None:

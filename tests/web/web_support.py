@@ -82,6 +82,12 @@ class Site:
     def sync(self) -> None:
         indexes_for(self.store).sync()
 
+    def caught_up(self) -> None:
+        """What a running site does after a bulk write: its catch-up thread brings the keyword index up to date."""
+        indexes = indexes_for(self.store)
+        indexes.catch_up_keyword()
+        assert indexes.wait_for_catch_up(60)
+
     def person(self, name: str, role: str = "member") -> User:
         """A member made in the store directly (for voters and commenters no test logs in as)."""
         return self.store.create_user(name, None, "not-a-hash", role, rules.now_iso())

@@ -10,6 +10,7 @@ hit satisfies the whole query. The store's indexes are the ones ``registry.py`` 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -19,7 +20,7 @@ from typing import Any, Literal
 from paperfeed.errors import BadInput, NotFound
 from paperfeed.papers import Paper, normalise_title
 from paperfeed.search.dense import Vector
-from paperfeed.search.embed import embed_cached, paper_text
+from paperfeed.search.embed import embed_cached
 from paperfeed.search.fusion import fuse, prefer_recent
 from paperfeed.search.indexes import SearchIndexes, indexes_for
 from paperfeed.search.query import Query, parse_query
@@ -28,6 +29,8 @@ from paperfeed.store import Store
 Mode = Literal["hybrid", "keyword", "dense"]
 MODES: tuple[Mode, ...] = ("hybrid", "keyword", "dense")
 DEPTH = 300  # candidates taken from each side before fusion (the normalisation is over these)
+SIMILAR_WORDS = 40  # words of a paper without a vector yet that find its neighbours by keyword (title first)
+_WORD = re.compile(r"\w+")
 # No search serves results past the 1000th (GitHub's search stops there too): the index's top-k allocates memory in
 # proportion to offset + limit, so an unbounded page lets one request exhaust the machine, and nobody reads that far.
 MAX_DEPTH = 1000
@@ -180,16 +183,36 @@ def _days(store: Store, ids: list[str]) -> dict[str, str | None]:
 
 
 def similar(store: Store, paper_id: str, limit: int = 10, *, recent_days: int | None = None) -> list[Hit]:
-    """Nearest papers to ``paper_id`` by embedding, without the paper itself or other versions of it."""
+    """Nearest papers to ``paper_id`` by its stored vector, without the paper itself or other versions of it.
+
+    Never embeds (embedding is the index job's, not a page's): a paper the dense index has no vector for yet (just
+    added, the index job has not run) gets the papers that share most of its words instead (BM25 over its title and
+    the start of its abstract)."""
     _check_neighbours(limit, recent_days)
     paper = store.get_papers([paper_id]).get(paper_id)
     if paper is None:
         raise NotFound(f"no paper with id {paper_id!r}")
     indexes = indexes_for(store)
-    vector = embed_cached(indexes.embedder, indexes.cache, [paper_text(paper.title, paper.abstract)])[0]
+    pk = store.pks_for_ids([paper_id]).get(paper_id)
+    vector = indexes.dense.vector_of(pk) if pk is not None else None
+    if vector is not None:
+        hits = _nearest(store, indexes, vector, limit + 10, recent_days)
+    else:
+        hits = _sharing_words(store, indexes, paper, limit + 10, recent_days)
     same = normalise_title(paper.title)
-    hits = _nearest(store, indexes, vector, limit + 10, recent_days)
     return [h for h in hits if h.paper.id != paper_id and normalise_title(h.paper.title) != same][:limit]
+
+
+def _sharing_words(store: Store, indexes: SearchIndexes, paper: Paper, k: int, recent_days: int | None) -> list[Hit]:
+    words = tuple(dict.fromkeys(_WORD.findall(f"{paper.title} {paper.abstract}")))[:SIMILAR_WORDS]
+    query = Query(raw=paper.title, words=words, text_parts=words, date_from=_since(recent_days))
+    found = indexes.keyword.search(query, k)
+    papers = store.get_papers([h.paper_id for h in found])
+    return [
+        Hit(papers[h.paper_id], h.score, keyword_rank=h.rank, title_html=_esc(papers[h.paper_id].title))
+        for h in found
+        if h.paper_id in papers
+    ]
 
 
 def similar_to_text(store: Store, text: str, limit: int = 10, *, recent_days: int | None = None) -> list[Hit]:
@@ -210,8 +233,7 @@ def _check_neighbours(limit: int, recent_days: int | None) -> None:
 
 
 def _nearest(store: Store, indexes: SearchIndexes, vector: Vector, k: int, recent_days: int | None) -> list[Hit]:
-    date_from = date.fromordinal(date.today().toordinal() - recent_days).isoformat() if recent_days else None
-    scored = indexes.dense.nearest(vector, k, date_from=date_from)
+    scored = indexes.dense.nearest(vector, k, date_from=_since(recent_days))
     ids_by_pk = store.ids_for_pks([pk for pk, _ in scored])
     papers = store.get_papers(ids_by_pk.values())
     return [
@@ -219,6 +241,10 @@ def _nearest(store: Store, indexes: SearchIndexes, vector: Vector, k: int, recen
         for pk, score in scored
         if pk in ids_by_pk and ids_by_pk[pk] in papers
     ]
+
+
+def _since(recent_days: int | None) -> str | None:
+    return date.fromordinal(date.today().toordinal() - recent_days).isoformat() if recent_days else None
 
 
 def _esc(text: str) -> str:

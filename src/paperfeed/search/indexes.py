@@ -20,6 +20,7 @@ from pathlib import Path
 
 from paperfeed.errors import PaperfeedError
 from paperfeed.search import registry
+from paperfeed.search.catch_up import CatchUp
 from paperfeed.search.dense import DenseIndex, open_dense_index
 from paperfeed.search.embed import Embedder, EmbeddingCache, embed_cached, paper_text, text_hash
 from paperfeed.search.keyword import IndexBusy, KeywordDoc, KeywordIndex
@@ -27,8 +28,9 @@ from paperfeed.search.models import get_embedder
 from paperfeed.search.registry import SearchSettings
 from paperfeed.store import Store
 
-SYNC_BATCH = 2000
+SYNC_BATCH = 2000  # changes per keyword commit: the step of a catch-up (about a second of indexing)
 EMBED_BATCH = 64
+CATCH_UP_LOCK_TIMEOUT = 0.5  # how long a catch-up step or a submission waits for another writer of the index
 
 
 @dataclass
@@ -60,7 +62,9 @@ class SearchIndexes:
         self._keyword: KeywordIndex | None = None
         self._dense: DenseIndex | None = None
         self._embedder: Embedder | None = None
-        self._lock = threading.RLock()  # opening indexes, and one sync at a time
+        self._lock = threading.RLock()  # opening indexes (held briefly: searches take it)
+        self._sync_lock = threading.RLock()  # one sync at a time (keyword writes also take the index's own lock)
+        self._catch_up = CatchUp(self._catch_up_step, f"keyword catch-up {settings.index_dir}")
 
     @property
     def keyword(self) -> KeywordIndex:
@@ -85,6 +89,7 @@ class SearchIndexes:
             return self._dense
 
     def close(self) -> None:
+        self._catch_up.close()
         with self._lock:
             if self._keyword is not None:
                 self._keyword.close()
@@ -111,25 +116,44 @@ class SearchIndexes:
         }
 
     # -- sync --------------------------------------------------------------------------------------------------
-    def sync_keyword(self, progress: Callable[[int], None] | None = None, *, lock_timeout: float = 30.0) -> SyncReport:
+    def keyword_seq(self) -> int:
+        """The last store change the keyword index has applied."""
+        return int(self.keyword.get_meta("seq") or 0)
+
+    def keyword_step(self, *, lock_timeout: float = 30.0) -> SyncReport:
+        """Apply the next batch of store changes (at most ``SYNC_BATCH``) to the keyword index in one commit.
+
+        Where to start is read under the index's writer lock, so writers in turn (threads or processes) continue
+        from each other's progress instead of each redoing the backlog from where it first looked."""
         report = SyncReport()
-        seq = int(self.keyword.get_meta("seq") or 0)
-        while rows := self.store.changes_since(seq, SYNC_BATCH):
+        with self.keyword.writing(lock_timeout=lock_timeout) as batch:
+            rows = self.store.changes_since(int(batch.get_meta("seq") or 0), SYNC_BATCH)
+            if not rows:
+                return report
             live = [r for r in rows if not r.deleted]
             gone = [r.id for r in rows if r.deleted]
-            docs = [KeywordDoc(r.id, r.title, r.abstract, r.authors, r.categories, r.day) for r in live]
-            self.keyword.upsert(docs, lock_timeout=lock_timeout)
-            if gone:
-                self.keyword.delete(gone, lock_timeout=lock_timeout)
-            seq = rows[-1].seq
-            self.keyword.set_meta("seq", seq)
-            report.keyword_updated += len(live)
-            report.keyword_deleted += len(gone)
+            batch.upsert(KeywordDoc(r.id, r.title, r.abstract, r.authors, r.categories, r.day) for r in live)
+            batch.delete(gone)
+            batch.set_meta("seq", rows[-1].seq)
+        report.keyword_updated, report.keyword_deleted = len(live), len(gone)
+        return report
+
+    def sync_keyword(self, progress: Callable[[int], None] | None = None, *, lock_timeout: float = 30.0) -> SyncReport:
+        report = SyncReport()
+        while step := self.keyword_step(lock_timeout=lock_timeout):
+            if not (step.keyword_updated or step.keyword_deleted):
+                break
+            report.keyword_updated += step.keyword_updated
+            report.keyword_deleted += step.keyword_deleted
             if progress:
-                progress(len(rows))
+                progress(step.keyword_updated + step.keyword_deleted)
         return report
 
     def sync_vectors(self, progress: Callable[[int], None] | None = None, batch: int = 512) -> SyncReport:
+        with self._sync_lock:
+            return self._sync_vectors(progress, batch)
+
+    def _sync_vectors(self, progress: Callable[[int], None] | None, batch: int) -> SyncReport:
         report = SyncReport()
         dense = self.dense
         seq = dense.applied_seq()
@@ -151,15 +175,22 @@ class SearchIndexes:
         return report
 
     def catch_up_keyword(self) -> None:
-        """Apply pending store changes to the keyword index before a query, unless another process is doing it."""
-        if int(self.keyword.get_meta("seq") or 0) >= self.store.max_seq():
-            return
-        with contextlib.suppress(IndexBusy):
-            self.sync_keyword(lock_timeout=0.5)
+        """If the keyword index is behind the store, have this process's catch-up thread follow it (``catch_up.py``);
+        returns at once: searches answer from the last commit meanwhile."""
+        if self.keyword_seq() < self.store.max_seq():
+            self._catch_up.request()
+
+    def wait_for_catch_up(self, timeout: float | None = None) -> bool:
+        """Wait until the background catch-up (if any) has finished; False on timeout."""
+        return self._catch_up.wait(timeout)
+
+    def _catch_up_step(self) -> int:
+        step = self.keyword_step(lock_timeout=CATCH_UP_LOCK_TIMEOUT)
+        return step.keyword_updated + step.keyword_deleted
 
     def sync(self, *, embed: bool = True, progress: Callable[[str, int], None] | None = None) -> SyncReport:
         """Bring the keyword index (and, with ``embed``, the vectors) up to the store's latest change."""
-        with self._lock:
+        with self._sync_lock:
             report = self.sync_keyword((lambda n: progress("keyword", n)) if progress else None)
             if embed:
                 vec = self.sync_vectors((lambda n: progress("vectors", n)) if progress else None)
@@ -169,9 +200,10 @@ class SearchIndexes:
 
     def rebuild_keyword(self) -> SyncReport:
         """Empty the keyword index and refill it from the store."""
-        with self._lock:
-            self.keyword.clear()
-            self.keyword.set_meta("seq", 0)
+        with self._sync_lock:
+            with self.keyword.writing() as batch:
+                batch.clear()
+                batch.set_meta("seq", 0)
             return self.sync_keyword()
 
 
@@ -192,11 +224,19 @@ def open_indexes(store: Store, settings: SearchSettings) -> SearchIndexes:
 
 
 def index_a_few(store: Store, limit: int = 20) -> None:
-    """Make a paper that was just added (a member's submission) searchable at once: the keyword index always, the
-    vectors when at most ``limit`` changes wait (about a second of embedding). A larger backlog — a bulk ingest
-    without ``--index`` — is left to ``paperfeed index`` or the worker rather than to a web request."""
+    """Make a paper that was just added (a member's submission) searchable at once: the keyword index and the
+    vectors when at most ``limit`` changes wait (one short commit, about a second of embedding). A larger backlog —
+    a bulk ingest without ``--index`` — is left to the catch-up thread (keyword) and to ``paperfeed index`` or the
+    worker (vectors), never to a web request; so is a keyword index another writer holds."""
     with contextlib.suppress(PaperfeedError):  # the next index run catches up
         indexes = indexes_for(store)
-        indexes.catch_up_keyword()
-        if indexes.pending()["vectors"] <= limit:
-            indexes.sync()
+        pending = indexes.pending()
+        if pending["keyword"] > limit:
+            indexes.catch_up_keyword()
+        else:
+            try:
+                indexes.keyword_step(lock_timeout=CATCH_UP_LOCK_TIMEOUT)
+            except IndexBusy:
+                indexes.catch_up_keyword()
+        if pending["vectors"] <= limit:
+            indexes.sync_vectors()

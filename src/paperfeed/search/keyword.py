@@ -10,8 +10,10 @@ first (see ``_all_words_first``), stopwords are left out of free words (not of p
 category and date filters and exclusions restrict without changing scores; a query with filters only lists its
 matches newest first.
 
-One process writes at a time (tantivy's writer lock, held only for the duration of ``upsert`` / ``delete``); any
-number of processes read, and ``search`` notices another instance's commits by watching tantivy's ``meta.json``.
+One writer at a time (this process's lock, then tantivy's writer lock across processes, each waited for at most
+``lock_timeout``, held only for one commit: ``upsert`` / ``delete`` or a ``writing()`` block); readers never take
+either lock and search the last commit, and ``search`` notices another instance's commits by watching tantivy's
+``meta.json``.
 """
 
 from __future__ import annotations
@@ -124,6 +126,50 @@ class KeywordHit:
     rank: int
 
 
+class KeywordWriter:
+    """The changes of one commit, made while ``KeywordIndex.writing`` holds the writer."""
+
+    def __init__(self, index: KeywordIndex, writer: tantivy.IndexWriter, *, empty: bool) -> None:
+        self._index = index
+        self._writer = writer
+        self._empty = empty  # deleting by term costs a lookup per segment at commit: skip it while building from empty
+        self._seen: set[str] = set()
+        self.changed = False
+        self.meta: dict[str, Any] = {}
+
+    def upsert(self, docs: Iterable[KeywordDoc]) -> int:
+        """Add or replace papers by id; returns how many documents were written."""
+        written = 0
+        for doc in docs:
+            if not self._empty or doc.paper_id in self._seen:
+                self._writer.delete_documents_by_term("paper_id", doc.paper_id)
+            if self._empty:
+                self._seen.add(doc.paper_id)
+            self._writer.add_document(self._index._document(doc))
+            written += 1
+        self.changed = self.changed or written > 0
+        return written
+
+    def delete(self, ids: Iterable[str]) -> None:
+        for paper_id in ids:
+            self._writer.delete_documents_by_term("paper_id", paper_id)
+            self.changed = True
+
+    def clear(self) -> None:
+        self._writer.delete_all_documents()
+        self._empty, self.changed = True, True
+        self._seen.clear()
+
+    def get_meta(self, key: str) -> Any:
+        return self.meta[key] if key in self.meta else self._index.get_meta(key)
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Set a meta value right after this commit (so it never runs ahead of the documents it describes)."""
+        if key == _SCHEMA_KEY:
+            raise ValueError(f"{key} is reserved")
+        self.meta[key] = value
+
+
 def _schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("paper_id", stored=True, tokenizer_name="raw", index_option="basic")
@@ -179,54 +225,61 @@ class KeywordIndex:
 
     def upsert(self, docs: Iterable[KeywordDoc], *, lock_timeout: float = 30.0) -> int:
         """Add or replace papers by id, all in one commit; returns how many documents were written."""
-        written = 0
-        with self._writer(lock_timeout) as writer:
-            # Deleting by term costs a dictionary lookup per segment at commit: skip it while building from empty.
-            empty = self._searcher().num_docs == 0
-            seen: set[str] = set()
-            for doc in docs:
-                if not empty or doc.paper_id in seen:
-                    writer.delete_documents_by_term("paper_id", doc.paper_id)
-                if empty:
-                    seen.add(doc.paper_id)
-                writer.add_document(self._document(doc))
-                written += 1
-        return written
+        with self.writing(lock_timeout=lock_timeout) as batch:
+            return batch.upsert(docs)
 
     def delete(self, ids: Iterable[str], *, lock_timeout: float = 30.0) -> None:
-        with self._writer(lock_timeout) as writer:
-            for paper_id in ids:
-                writer.delete_documents_by_term("paper_id", paper_id)
+        with self.writing(lock_timeout=lock_timeout) as batch:
+            batch.delete(ids)
 
     def clear(self, *, lock_timeout: float = 30.0) -> None:
         """Remove every document (meta stays): for a full rebuild."""
-        with self._writer(lock_timeout) as writer:
-            writer.delete_all_documents()
+        with self.writing(lock_timeout=lock_timeout) as batch:
+            batch.clear()
 
     @contextlib.contextmanager
-    def _writer(self, lock_timeout: float) -> Iterator[tantivy.IndexWriter]:
-        with self._write_lock:
-            deadline = time.monotonic() + lock_timeout
-            while True:
-                try:
-                    writer = self._index.writer(heap_size=self._writer_heap)
-                    break
-                except ValueError as exc:
-                    if "LockBusy" not in str(exc):
-                        raise
-                    if time.monotonic() >= deadline:
-                        raise IndexBusy(f"keyword index {self._path} is being written by another process") from exc
-                    time.sleep(0.2)
+    def writing(self, *, lock_timeout: float = 30.0) -> Iterator[KeywordWriter]:
+        """Hold the index's writer (this process's and tantivy's lock, waiting at most ``lock_timeout`` seconds in
+        all, else IndexBusy) for one commit: what the yielded ``KeywordWriter`` adds, deletes and sets as meta is
+        committed together when the block ends, and nothing when it raises or changed nothing.
+
+        Reading ``get_meta`` inside the block sees what the previous writer (any thread or process) left."""
+        deadline = time.monotonic() + lock_timeout
+        if not self._write_lock.acquire(timeout=max(lock_timeout, 0.0)):
+            raise IndexBusy(f"keyword index {self._path} is being written by another thread")
+        try:
+            writer = self._open_writer(deadline)
+            batch = KeywordWriter(self, writer, empty=self._searcher().num_docs == 0)
             try:
-                yield writer
-                writer.commit()
+                yield batch
+                if batch.changed:
+                    writer.commit()
+                else:
+                    writer.rollback()
+                # The meta (e.g. the store change applied) follows its commit while the lock is still held.
+                for key, value in batch.meta.items():
+                    self.set_meta(key, value)
             except BaseException:
                 writer.rollback()
                 raise
             finally:
                 # Waiting for merges keeps the segment count low and is what releases the writer lock.
                 writer.wait_merging_threads()
-            self._refresh()
+            if batch.changed:
+                self._refresh()
+        finally:
+            self._write_lock.release()
+
+    def _open_writer(self, deadline: float) -> tantivy.IndexWriter:
+        while True:
+            try:
+                return self._index.writer(heap_size=self._writer_heap)
+            except ValueError as exc:
+                if "LockBusy" not in str(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise IndexBusy(f"keyword index {self._path} is being written by another process") from exc
+                time.sleep(0.2)
 
     def _document(self, doc: KeywordDoc) -> tantivy.Document:
         d = tantivy.Document()

@@ -148,13 +148,14 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from paperfeed.search.indexes import indexes_for
 
-        # Open the search indexes before the first request, not inside the first search.
+        # Open the search indexes before the first request, not inside the first search; a keyword backlog (a bulk
+        # ingest while the site was down) is caught up by the background thread, never by a request.
         try:
             indexes_for(the_store).catch_up_keyword()
         except PaperfeedError as exc:
             log.warning("search indexes not ready: %s", exc)
         yield
-        forget(the_store)
+        forget(the_store)  # closes the indexes, letting a catch-up step finish its commit
         if owns_store:
             the_store.close()
 
