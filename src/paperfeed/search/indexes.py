@@ -185,6 +185,8 @@ class SearchIndexes:
         return self._catch_up.wait(timeout)
 
     def _catch_up_step(self) -> int:
+        if self.keyword_seq() >= self.store.max_seq():
+            return 0  # up to date: no need to take the writer to find that out
         step = self.keyword_step(lock_timeout=CATCH_UP_LOCK_TIMEOUT)
         return step.keyword_updated + step.keyword_deleted
 
