@@ -12,6 +12,7 @@ import pytest
 from paperfeed.errors import NotFound, StoreError
 from paperfeed.papers import CONTENT_FIELDS, Paper
 from paperfeed.search.engine import search
+from paperfeed.search.indexes import indexes_for
 from paperfeed.search.registry import SearchSettings, register
 from paperfeed.store import Store, core, open_store
 from paperfeed.store.migrations import LATEST, MIGRATIONS
@@ -97,11 +98,15 @@ def test_categories_follow_the_latest_version(store: Store) -> None:
 
 
 def test_the_keyword_index_follows_every_write(store_url: str, tmp_path: Path) -> None:
-    """Search's keyword index (tantivy, outside the database) catches up with every upsert and deletion."""
+    """Search's keyword index (tantivy, outside the database) catches up with every upsert and deletion (in the
+    background: a search answers from the last commit and never waits for the index)."""
     with open_store(store_url) as store:
         register(store, SearchSettings(tmp_path / "index"))
 
         def found(query: str) -> list[str]:
+            indexes = indexes_for(store)
+            indexes.catch_up_keyword()
+            assert indexes.wait_for_catch_up(30)
             return [h.paper.id for h in search(store, query, 5, mode="keyword").hits]
 
         store.upsert_papers([make(version=1, title="Quantum annealing schedules")])
