@@ -72,7 +72,7 @@ def register(store: Store, settings: SearchSettings) -> None:
         found = _ENTRIES.get(store)
         if found is not None and found.settings == settings:
             return
-        forget(store)
+        close_indexes(store)
         _ENTRIES[store] = Entry(settings)
 
 
@@ -85,18 +85,18 @@ def entry(store: Store) -> Entry:
         return found
 
 
-def forget(store: Store) -> None:
-    """Close the store's opened indexes (if any) and drop its entry."""
+def close_indexes(store: Store) -> None:
+    """Close the store's opened indexes, if any (their settings stay: a later search opens them again)."""
     with LOCK:
-        found = _ENTRIES.pop(store, None)
-    if found is not None and found.opened is not None:
-        opened: Closable = found.opened
+        found = _ENTRIES.get(store)
+        opened: Closable | None = found.opened if found is not None else None
+    if opened is not None:
         opened.close()
 
 
 def discard(store: Store, opened: object) -> None:
-    """Drop the store's entry if it holds ``opened`` (which is being closed by its owner)."""
+    """Forget ``opened`` as the store's indexes (they are being closed by their owner); the settings stay."""
     with LOCK:
         found = _ENTRIES.get(store)
         if found is not None and found.opened is opened:
-            del _ENTRIES[store]
+            found.opened = None

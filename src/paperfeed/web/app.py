@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from paperfeed.config import Config
 from paperfeed.errors import PaperfeedError, RateLimited, SourceError
 from paperfeed.papers import Paper
-from paperfeed.search.registry import SearchSettings, forget, register
+from paperfeed.search.registry import SearchSettings, close_indexes, register
 from paperfeed.store import Store, open_store
 from paperfeed.tokens import instance_secret
 from paperfeed.web import api, api_docs, feed_routes, filters, pages, subscription_routes
@@ -155,7 +155,7 @@ def create_app(
         except PaperfeedError as exc:
             log.warning("search indexes not ready: %s", exc)
         yield
-        forget(the_store)  # closes the indexes, letting a catch-up step finish its commit
+        close_indexes(the_store)  # letting a catch-up step finish its commit
         if owns_store:
             the_store.close()
 
