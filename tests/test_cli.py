@@ -245,3 +245,19 @@ def test_search_refuses_offsets_past_the_maximum_depth(store_url: str, tmp_path:
     proc = run(store_url, "search", "learning", "--offset", "100000000", "-n", "100", env=env, ok=False)
     assert proc.returncode == 4 and "at most the first 1000 results" in proc.stderr
     assert run(store_url, "search", "learning", "-n", "0", env=env, ok=False).returncode == 2
+
+
+def test_records_with_nul_or_over_a_limit_are_rejected_by_file_and_line(store_url: str, tmp_path: Path) -> None:
+    # On PostgreSQL a NUL byte used to end the whole ingest with an uncaught DataError.
+    good = gzip.decompress(LISTINGS_SLICE.read_bytes()).decode().splitlines()
+    nul, huge, enormous = (json.loads(good[i]) for i in (1, 2, 3))
+    nul["summary"] = "An abstract with a \u0000 byte."
+    huge["summary"] = "word " * 5_000  # 25,000 characters: over the 20,000 of an abstract
+    enormous["summary"] = "x" * (33 * 2**20)  # a line over 32 MB is refused without being parsed
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join([good[0], json.dumps(nul), json.dumps(huge), json.dumps(enormous), good[4]]) + "\n")
+    said = " ".join(run(store_url, "ingest", "-q", "--format", "listings", str(bad)).stderr.split())  # unwrapped
+    assert f"bad.jsonl:2: record {nul['id']}: abstract holds a NUL character" in said
+    assert f"bad.jsonl:3: record {huge['id']}: abstract longer than 20,000 characters" in said
+    assert "bad.jsonl:4: line longer than 32 MB" in said
+    assert "2 new" in said and "3 rejected" in said

@@ -106,7 +106,7 @@ def test_xml_feed_metadata(fmt: str) -> None:
     parsed = _parse_xml(fmt, _items())
     feed, meta = parsed.feed, _meta(fmt)
     assert feed.title == meta.title
-    assert feed.subtitle == meta.description
+    assert _shown(fmt, feed.subtitle) == meta.description
     assert feed.language == "en"
     assert feed.generator == "paperfeed"
     rels = {link["rel"]: link["href"] for link in feed.links}
@@ -131,12 +131,17 @@ def test_xml_entries_round_trip(fmt: str) -> None:
         assert [t.term for t in entry.get("tags", [])] == paper.categories
         assert calendar.timegm(entry.published_parsed) == _epoch(item.published)
         if paper.abstract:
-            assert entry.summary == paper.abstract
+            assert _shown(fmt, entry.summary) == paper.abstract
         content = entry.content[0]
         assert content.type == "text/html"
         assert _first_paragraph(content.value) == (paper.abstract.split("\n\n")[0] if paper.abstract else NO_ABSTRACT)
         if item.reason:
             assert item.reason in content.value
+
+
+def _shown(fmt: str, value: str) -> str:
+    """What a reader shows: RSS descriptions are HTML (so paperfeed escapes text in them), Atom's here are text."""
+    return html.unescape(value) if fmt == "rss" else value
 
 
 def _first_paragraph(content_html: str) -> str:
@@ -202,7 +207,11 @@ def test_worst_title_is_written_as_is(fmt: str) -> None:
     title = entry_xml.find("title") if fmt == "rss" else entry_xml.find("a:title", ns)
     summary = entry_xml.find("description") if fmt == "rss" else entry_xml.find("a:summary", ns)
     assert title is not None and summary is not None
-    assert (title.text, summary.text) == (WORST_TITLE, WORST_TITLE)
+    # RSS readers render <description> as HTML, so it holds the text escaped; Atom's is type="text", as is.
+    assert (title.text, summary.text) == (
+        WORST_TITLE,
+        html.escape(WORST_TITLE, quote=False) if fmt == "rss" else WORST_TITLE,
+    )
 
 
 # --- JSON Feed -----------------------------------------------------------------------------------------------------
@@ -342,3 +351,20 @@ def test_etag_is_strong_and_quoted() -> None:
     etag = feed_etag(b"<rss/>")
     assert re.fullmatch(r'"[0-9a-f]{32}"', etag)
     assert etag != feed_etag(b"<rss />")
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom"])
+def test_markup_in_an_abstract_reaches_a_feed_reader_as_text(fmt: str) -> None:
+    evil = 'Results <img src=x onerror="alert(1)"> and <script>alert(2)</script> & more.'
+    paper = Paper(id="2501.00003", title="T", abstract=evil)
+    body = render_feed(
+        fmt, _meta(fmt), [FeedItem(paper=paper, url=f"{SITE}/papers/2501.00003", published=PUBLISHED[0])]
+    )
+    entry = feedparser.parse(body, sanitize_html=False).entries[0]  # a reader that trusts the feed's HTML
+    if fmt == "rss":  # RSS descriptions are HTML to readers
+        assert (
+            entry.summary_detail.type == "text/html" and "<img" not in entry.summary and "<script" not in entry.summary
+        )
+        assert html.unescape(entry.summary) == evil
+    else:
+        assert entry.summary_detail.type == "text/plain" and entry.summary == evil

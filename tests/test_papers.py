@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from paperfeed.papers import (
     Paper,
+    Rejection,
+    checked,
     clean_text,
     content_hash,
     content_id,
     find_links,
+    is_web_url,
     merge,
+    record_problem,
     split_arxiv_id,
     split_authors,
 )
@@ -82,3 +88,72 @@ def test_merge_is_idempotent_and_order_of_equal_versions_keeps_stored_text() -> 
     m = merge(a, b)
     assert (m.title, m.abstract, m.doi) == ("Stored", "x", "10.1/x")
     assert content_hash(merge(m, b)) == content_hash(m)
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://github.com/a/b", True),
+        ("HTTP://example.org", True),
+        ("http://example.org/a?b=c#d", True),
+        ("javascript:alert(1)", False),
+        ("JavaScript://%0aalert(1)", False),
+        ("data:text/html,<script>alert(1)</script>", False),
+        ("vbscript:msgbox", False),
+        ("//evil.example/x", False),
+        ("/relative/path", False),
+        ("https://", False),
+        ("https:///path", False),
+        ("https://exa mple.org", False),
+        ('https://example.org/"onmouseover="alert(1)', False),
+        ("https://example.org/\nx", False),
+        ("https://example.org/" + "a" * 3000, False),
+        (None, False),
+    ],
+)
+def test_only_http_urls_are_web_urls(url: object, ok: bool) -> None:
+    assert is_web_url(url) is ok
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"title": "a\x00b"}, "title holds a NUL character"),
+        ({"abstract": "x \ud800 y"}, "abstract is not valid Unicode"),
+        ({"authors": ["Ada", "Bob\x00"]}, "authors holds a NUL character"),
+        ({"signals": {"upvotes": 3, "submitted_by": ["x\x00"]}}, "signals holds a NUL character"),
+        ({"listing_days": {"2026-01-01\x00": "new"}}, "listing_days holds a NUL character"),
+        ({"abstract": "x" * 20_001}, "abstract longer than 20,000 characters"),
+        ({"title": "x" * 2_001}, "title longer than 2,000 characters"),
+        ({"comments": "x" * 10_001}, "comments longer than 10,000 characters"),
+        ({"id": "1" * 101}, "id longer than 100 characters"),
+        ({"authors": ["A"] * 10_001}, "more than 10,000 authors"),
+        ({"authors": ["A" * 1_001]}, "one of the authors is longer than 1,000 characters"),
+        ({"categories": ["cs.LG"] * 101}, "more than 100 categories"),
+        ({"code_urls": ["https://x.org/"] * 101}, "more than 100 code_urls"),
+        ({"listing_days": {f"{i:05d}": "new" for i in range(10_001)}}, "more than 10,000 listing days"),
+        ({"signals": {"k": ["x" * 2**20] * 17}}, "larger than 16 MB"),
+    ],
+)
+def test_records_past_a_limit_or_with_unstorable_text_are_refused(changes: dict[str, Any], problem: str) -> None:
+    paper = Paper(**{"id": "2501.00001", "title": "A title", "abstract": "Text.", **changes})
+    found = record_problem(paper)
+    assert found is not None and found.startswith(problem)
+    rejected = checked(paper, "file.jsonl:7")
+    assert isinstance(rejected, Rejection) and rejected.where == "file.jsonl:7" and problem in rejected.reason
+
+
+def test_a_record_at_every_limit_is_taken_and_loses_only_its_bad_links() -> None:
+    paper = Paper(
+        id="2501.00001",
+        title="t" * 2_000,
+        abstract="a" * 19_960 + " \\u0000 is how JSON writes NUL",
+        authors=["A" * 1_000] * 100,
+        code_urls=["https://github.com/a/b", "javascript:alert(1)"],
+        project_urls=["data:text/html,x", "http://example.org"],
+        signals={"upvotes": 3, "ai_keywords": ["é", "ü"]},
+    )
+    assert record_problem(paper) is None
+    kept = checked(paper, "x")
+    assert isinstance(kept, Paper)
+    assert kept.code_urls == ["https://github.com/a/b"] and kept.project_urls == ["http://example.org"]

@@ -210,3 +210,21 @@ def test_fetch_rejects_a_bad_day() -> None:
     with client_for([], requests, FakeTime()) as client, pytest.raises(BadInput):
         fetch_daily_papers(client, "yesterday")
     assert requests == []
+
+
+def test_links_that_are_not_http_are_dropped() -> None:
+    record = json.loads(ITEM_2026)
+    record["paper"]["githubRepo"] = "javascript:alert(document.cookie)"
+    record["paper"]["projectPage"] = "data:text/html,<script>alert(1)</script>"
+    (paper,) = papers(json.dumps([record]).encode())
+    assert not any(u.startswith(("javascript:", "data:")) for u in paper.code_urls + paper.project_urls)
+    record["paper"]["githubRepo"] = "https://github.com/a/b"
+    (paper,) = papers(json.dumps([record]).encode())
+    assert "https://github.com/a/b" in paper.code_urls
+
+
+def test_an_item_with_a_nul_byte_is_rejected_naming_its_index() -> None:
+    record = json.loads(ITEM_2026)
+    record["paper"]["summary"] = "An abstract \u0000 with a NUL."
+    (item,) = parse_daily_papers(json.dumps([record]).encode(), where="day").items
+    assert isinstance(item, Rejection) and item.where == "day[0]" and "NUL" in item.reason

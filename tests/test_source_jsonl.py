@@ -13,6 +13,7 @@ import pytest
 from paperfeed.errors import BadInput
 from paperfeed.papers import Paper, ParsedItem, Rejection, _clean_text_general, clean_text
 from paperfeed.sources.jsonl import (
+    MAX_LINE,
     _rfc2822_day,
     detect_jsonl_format,
     export_record,
@@ -396,3 +397,44 @@ def test_clean_text_shortcut_on_real_abstracts() -> None:
 )
 def test_rfc2822_day(stamp: str | None, expected: str | None) -> None:
     assert _rfc2822_day(stamp) == expected
+
+
+def test_paperfeed_links_that_are_not_http_are_dropped() -> None:
+    record = {"id": "x", "listing_days": {}, "source": "s", "title": "T"}
+    [paper] = _parse({**record, "code_urls": ["javascript:alert(1)", "https://github.com/a/b"]})
+    assert isinstance(paper, Paper) and paper.code_urls == ["https://github.com/a/b"]
+    [paper] = _parse({**record, "project_urls": ["data:text/html,x", "vbscript:y", "/relative"]})
+    assert isinstance(paper, Paper) and paper.project_urls == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"abstract": 3}, "abstract must be text"),
+        ({"authors": ["A", 2]}, "authors must be a list of strings"),
+        ({"listing_days": {"2026-01-01": 1}}, "listing_days must map days"),
+        ({"sightings": {"s": 1}}, "each of the sightings must be an object"),
+        ({"abstract": "a \u0000 b"}, "abstract holds a NUL character"),
+        ({"abstract": "x" * 20_001}, "abstract longer than 20,000 characters"),
+    ],
+)
+def test_paperfeed_records_of_the_wrong_shape_are_rejected(changes: dict[str, Any], reason: str) -> None:
+    [item] = _parse({"id": "x", "listing_days": {}, "source": "s", "title": "T", **changes})
+    assert isinstance(item, Rejection) and item.where == "t.jsonl:1" and reason in item.reason
+
+
+def test_listings_records_over_a_limit_or_with_nul_are_rejected_naming_file_and_line() -> None:
+    good = _lines(LISTINGS)
+    nul = orjson.loads(good[1])
+    nul["title"] = "A title \x00 with NUL"
+    huge = orjson.loads(good[2])
+    huge["summary"] = "word " * 10_000
+    items = list(parse_jsonl([good[0], orjson.dumps(nul), orjson.dumps(huge), good[3]], "l.jsonl", "listings"))
+    assert [type(i).__name__ for i in items] == ["Paper", "Rejection", "Rejection", "Paper"]
+    assert items[1] == Rejection("l.jsonl:2", f"record {nul['id']}: title holds a NUL character")
+    assert items[2] == Rejection("l.jsonl:3", f"record {huge['id']}: abstract longer than 20,000 characters")
+
+
+def test_a_line_longer_than_the_maximum_is_rejected_unread() -> None:
+    [item] = list(parse_jsonl([b"{" + b" " * MAX_LINE + b"}"], "l.jsonl", "listings"))
+    assert item == Rejection("l.jsonl:1", "line longer than 32 MB")

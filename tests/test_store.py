@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from paperfeed.errors import NotFound, StoreError
+from paperfeed.errors import BadInput, NotFound, StoreError
 from paperfeed.papers import CONTENT_FIELDS, Paper
 from paperfeed.search.engine import search
 from paperfeed.search.indexes import indexes_for
@@ -268,3 +268,21 @@ def test_activity_signals_are_summed_over_the_sources_that_carry_them(store: Sto
     store.upsert_papers([make(source="arxiv-rss")])  # no signals: the counts stay
     activity = store.activity(["2503.01234"])["2503.01234"]
     assert (activity.external_upvotes, activity.external_comments) == (5, 1)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        Paper(id="2501.00009", title="NUL \x00 in the title", source="t"),
+        Paper(id="2501.00009", title="T", abstract="x \ud800 y", source="t"),
+        Paper(id="2501.00009", title="T", signals={"submitted_by": "a\x00"}, source="t"),
+    ],
+    ids=["nul", "surrogate", "nul-in-signals"],
+)
+def test_unstorable_text_is_refused_before_anything_is_written(store: Store, bad: Paper) -> None:
+    # The parsers reject such records with file and line; the store refuses them too (PostgreSQL would raise a
+    # DataError mid-batch and SQLite would keep the NUL).
+    with pytest.raises(BadInput) as refused:
+        store.upsert_papers([Paper(id="2501.00008", title="Fine", source="t"), bad])
+    assert refused.value.where == "2501.00009"
+    assert store.count_papers() == 0

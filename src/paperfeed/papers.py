@@ -15,6 +15,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 # New-style ids (0704.0001 … 2503.01234, 5 digits after the dot since 2015) and old-style (hep-th/9901001,
 # math.GT/0309136), with an optional version suffix.
 _NEW_ID = r"\d{4}\.\d{4,5}"
@@ -217,12 +219,151 @@ def find_links(*texts: str | None) -> tuple[list[str], list[str]]:
     return code, project
 
 
+def is_web_url(url: object) -> bool:
+    """An absolute http(s) URL with a host: the only links paperfeed makes live (``javascript:``, ``data:`` and
+    relative URLs from a source never become links)."""
+    if not isinstance(url, str) or len(url) > MAX_URL or any(c <= " " or c in '<>"' for c in url):
+        return False
+    scheme, sep, rest = url.partition("://")
+    return bool(sep) and scheme.lower() in ("http", "https") and bool(rest.split("/", 1)[0].strip(".@:"))
+
+
 def with_links(paper: Paper) -> Paper:
     """Fill ``code_urls`` / ``project_urls`` from the abstract and comments, keeping any the source gave."""
     code, project = find_links(paper.abstract, paper.comments)
     paper.code_urls = list(dict.fromkeys([*paper.code_urls, *code]))
     paper.project_urls = list(dict.fromkeys([*paper.project_urls, *project]))
     return paper
+
+
+# -- what a record may hold ----------------------------------------------------------------------------------------
+# Generous bounds (10x and more the largest real arXiv values: abstracts stop at 1,920 characters today, titles at a
+# few hundred, author lists at ~3,000 names) that keep a hostile record from filling the store, the indexes and every
+# page it appears on. docs/security.md lists them.
+MAX_TEXT = {"title": 2_000, "abstract": 20_000, "comments": 10_000, "journal_ref": 2_000, "doi": 500, "license": 500}
+MAX_ID = 100
+MAX_AUTHORS, MAX_AUTHOR = 10_000, 1_000
+MAX_CATEGORIES, MAX_CATEGORY = 100, 100
+MAX_LINKS, MAX_URL = 100, 2_000
+MAX_LISTING_DAYS = 10_000
+MAX_RECORD = 16 * 2**20  # the whole record as JSON (bounds signals and sightings, which have no field limits)
+MAX_WALK = 100_000  # values looked at when naming the field of unstorable text
+
+
+def record_problem(paper: Paper) -> str | None:
+    """Why the store must not take this record, or None: a field over its limit, or text that is not storable
+    (a NUL byte, which PostgreSQL refuses in text and jsonb alike; an unpaired surrogate, which is not Unicode).
+
+    This runs on every parsed record, so the common case is one expression and one serialisation in C; only a record
+    that fails takes the slow path that names the field.
+    """
+    p = paper
+    if (
+        len(p.id) > MAX_ID
+        or len(p.title) > MAX_TEXT["title"]
+        or len(p.abstract) > MAX_TEXT["abstract"]
+        or (p.comments is not None and len(p.comments) > MAX_TEXT["comments"])
+        or (p.journal_ref is not None and len(p.journal_ref) > MAX_TEXT["journal_ref"])
+        or (p.doi is not None and len(p.doi) > MAX_TEXT["doi"])
+        or (p.license is not None and len(p.license) > MAX_TEXT["license"])
+        or len(p.authors) > MAX_AUTHORS
+        or (p.authors and max(map(len, p.authors)) > MAX_AUTHOR)
+        or len(p.categories) > MAX_CATEGORIES
+        or (p.categories and max(map(len, p.categories)) > MAX_CATEGORY)
+        or len(p.code_urls) > MAX_LINKS
+        or len(p.project_urls) > MAX_LINKS
+        or (p.code_urls and max(map(len, p.code_urls)) > MAX_URL)
+        or (p.project_urls and max(map(len, p.project_urls)) > MAX_URL)
+        or len(p.listing_days) > MAX_LISTING_DAYS
+    ):
+        return _over_limit(p)
+    # orjson refuses surrogates and writes NUL as \u0000 (a false alarm on a literal "\\u0000" costs a slow walk).
+    try:
+        blob = orjson.dumps(p)
+    except TypeError:
+        return _unstorable(p) or "not storable (values of unknown types, or nested too deeply)"
+    if len(blob) > MAX_RECORD:
+        return f"larger than {MAX_RECORD // 2**20} MB"
+    return _unstorable(p) if b"\\u0000" in blob else None
+
+
+def _over_limit(paper: Paper) -> str:
+    if len(paper.id) > MAX_ID:
+        return f"id longer than {MAX_ID} characters"
+    for name, limit in MAX_TEXT.items():
+        value = getattr(paper, name)
+        if value is not None and len(value) > limit:
+            return f"{name} longer than {limit:,} characters"
+    for name, count, each in (
+        ("authors", MAX_AUTHORS, MAX_AUTHOR),
+        ("categories", MAX_CATEGORIES, MAX_CATEGORY),
+        ("code_urls", MAX_LINKS, MAX_URL),
+        ("project_urls", MAX_LINKS, MAX_URL),
+    ):
+        values: list[str] = getattr(paper, name)
+        if len(values) > count:
+            return f"more than {count:,} {name}"
+        if values and max(map(len, values)) > each:
+            return f"one of the {name} is longer than {each:,} characters"
+    return f"more than {MAX_LISTING_DAYS:,} listing days"
+
+
+def _unstorable(paper: Paper) -> str | None:
+    for name, text in _strings(paper):
+        if "\x00" in text:
+            return f"{name} holds a NUL character"
+        if not text.isascii() and not _encodes(text):
+            return f"{name} is not valid Unicode (an unpaired surrogate)"
+    return None
+
+
+def checked(item: ParsedItem, where: str) -> ParsedItem:
+    """A parsed item ready for the store: a ``Rejection`` at ``where`` when it breaks a limit, else the paper with
+    any link that is not an http(s) URL dropped."""
+    if isinstance(item, Rejection):
+        return item
+    problem = record_problem(item)
+    if problem is not None:
+        return Rejection(where, f"record {item.id[:MAX_ID]}: {problem}")
+    if not all(map(is_web_url, item.code_urls)) or not all(map(is_web_url, item.project_urls)):
+        item.code_urls = [u for u in item.code_urls if is_web_url(u)]
+        item.project_urls = [u for u in item.project_urls if is_web_url(u)]
+    return item
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _strings(paper: Paper) -> list[tuple[str, str]]:
+    """The record's strings with the field each is in (signals and sightings: the first MAX_WALK values)."""
+    found: list[tuple[str, str]] = [("id", paper.id), ("source", paper.source)]
+    for name in ("submitted", "updated", "announced", *MAX_TEXT):
+        value = getattr(paper, name)
+        if isinstance(value, str):
+            found.append((name, value))
+    for name in ("authors", "categories", "code_urls", "project_urls"):
+        found.extend((name, v) for v in getattr(paper, name) if isinstance(v, str))
+    found.extend(("listing_days", f"{k}{v}") for k, v in paper.listing_days.items())
+    pending: list[tuple[str, Any]] = [("signals", paper.signals), ("sightings", paper.sightings)]
+    seen = 0
+    while pending:
+        name, value = pending.pop()
+        seen += 1
+        if seen > MAX_WALK:
+            break
+        if isinstance(value, str):
+            found.append((name, value))
+        elif isinstance(value, dict):
+            pending.extend((name, k) for k in value)
+            pending.extend((name, v) for v in value.values())
+        elif isinstance(value, list | tuple):
+            pending.extend((name, v) for v in value)
+    return found
 
 
 CONTENT_FIELDS = (

@@ -11,8 +11,10 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from typing import Any
 
+import feedparser
 import httpx
 import pytest
 from argon2 import PasswordHasher
@@ -28,6 +30,7 @@ from paperfeed.web.app import create_app
 from web_support import CSRF_RE, PASSWORD, paper
 
 TODAY = datetime.now(UTC).date().isoformat()
+EVIL_ABSTRACT = 'Results <img src=x onerror="alert(1)"> and <script>alert(2)</script>.'
 HEADERS = ("content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy")
 
 
@@ -50,6 +53,15 @@ def _seed(store: Store) -> None:
         [
             paper("2611.00001", "Learning to learn", TODAY, abstract="Deep learning of learning rules."),
             paper("2611.00002", "Learning graphs", TODAY, abstract="Graph learning at scale."),
+            # Stored before ingest checked links: the pages must still not make them live.
+            paper(
+                "2611.00003",
+                "Hostile links",
+                TODAY,
+                abstract=EVIL_ABSTRACT,
+                code_urls=["javascript:alert(document.cookie)", "https://github.com/ok/repo"],
+                project_urls=["data:text/html,<script>alert(1)</script>"],
+            ),
         ]
     )
 
@@ -97,11 +109,46 @@ class Probe:
     member: bool = False  # sent by the logged-in member (forms get its CSRF token) instead of a stranger
     kwargs: dict[str, Any] = field(default_factory=dict)
     where: str | None = None  # the parameter a refusal must name
-    check: Callable[[httpx.Response], None] | None = None
+    check: Callable[[Served, httpx.Response], None] | None = None
 
 
-def _no_markup(response: httpx.Response) -> None:
-    assert "<script>alert" not in response.text and "onerror=" not in response.text
+def _no_live_hostile_links(served: Served, response: httpx.Response) -> None:
+    assert 'href="javascript:' not in response.text and 'href="data:' not in response.text
+    assert 'href="https://github.com/ok/repo"' in response.text
+    assert "<script>alert" not in response.text and "<img src=x" not in response.text
+
+
+def _no_hostile_hf_links(served: Served, response: httpx.Response) -> None:
+    data = response.json()
+    assert data["githubRepo"] == "https://github.com/ok/repo" and data["projectPage"] is None
+
+
+def _rss_descriptions_are_text(served: Served, response: httpx.Response) -> None:
+    parsed = feedparser.parse(response.content, sanitize_html=False)  # a reader that trusts the feed's HTML
+    (entry,) = [e for e in parsed.entries if e.link.endswith("/papers/2611.00003")]
+    assert "<img" not in entry.summary and "<script" not in entry.summary and "&lt;img" in entry.summary
+
+
+class _Markup(HTMLParser):
+    """The elements and attributes of a piece of HTML, as a browser would build them."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+
+
+def _comment_is_inert(served: Served, response: httpx.Response) -> None:
+    comments = served.member.get("/papers/2611.00001").text.split('id="comments"', 1)[1].split('id="similar-h"')[0]
+    assert "alert(" in comments  # the comment is there, as text
+    for tag, attrs in _Markup(comments).tags:
+        assert tag not in ("script", "img", "iframe", "svg", "object", "embed", "style"), tag
+        for name, value in attrs:
+            assert not name.startswith("on"), (tag, name)
+            assert not (value or "").strip().lower().startswith(("javascript:", "data:")), (tag, name, value)
 
 
 PROBES = [
@@ -127,7 +174,31 @@ PROBES = [
     Probe("sql-ish sort", "GET", "/?sort=votes;DROP TABLE papers", 422, where="sort"),
     Probe("path traversal static", "GET", "/static/../../../../etc/passwd", 404),
     Probe("path traversal encoded", "GET", "/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd", 404),
-    Probe("open redirect login", "GET", "/login?next=//evil.example/", 200, check=lambda r: _no_redirect_to_evil(r)),
+    Probe("open redirect login", "GET", "/login?next=//evil.example/", 200, check=lambda s, r: _no_redirect_to_evil(r)),
+    # Links a source gave are http(s) or nothing; an RSS description is text, not markup.
+    Probe("javascript: and data: links", "GET", "/papers/2611.00003", 200, check=_no_live_hostile_links),
+    Probe("javascript: links in the HF shape", "GET", "/api/papers/2611.00003", 200, check=_no_hostile_hf_links),
+    Probe("markup in an abstract, RSS", "GET", "/feeds/daily.rss", 200, check=_rss_descriptions_are_text),
+    *(
+        Probe(
+            f"comment xss {i}",
+            "POST",
+            "/papers/2611.00001/comments",
+            303,
+            member=True,
+            kwargs={"data": {"body": body}},
+            check=_comment_is_inert,
+        )
+        for i, body in enumerate(
+            [
+                "<script>alert(1)</script>",
+                '<img src=x onerror="alert(1)">',
+                "[click](javascript:alert(1))",
+                '<a href="javascript:alert(1)">x</a> <iframe src="//evil.example"></iframe>',
+                "<svg onload=alert(1)> $\\href{javascript:alert(1)}{x}$",
+            ]
+        )
+    ),
     Probe("form post without csrf", "POST", "/papers/2611.00001/vote", 403, kwargs={"data": {"up": "1"}}),
     Probe(
         "cookie post with a forged csrf",
@@ -147,8 +218,8 @@ def _no_redirect_to_evil(response: httpx.Response) -> None:
 @pytest.mark.parametrize("probe", PROBES, ids=[p.name for p in PROBES])
 def test_probe_is_refused_and_the_server_lives_on(served: Served, probe: Probe) -> None:
     kwargs = dict(probe.kwargs)
-    if probe.member and probe.method == "POST" and "data" not in kwargs:
-        kwargs["data"] = {"csrf": served.member_csrf}
+    if probe.member and probe.method == "POST":
+        kwargs["data"] = {"csrf": served.member_csrf, **kwargs.get("data", {})}
     if probe.member:
         response = served.member.request(probe.method, probe.path, follow_redirects=False, **kwargs)
     else:
@@ -162,7 +233,7 @@ def test_probe_is_refused_and_the_server_lives_on(served: Served, probe: Probe) 
         where = response.json().get("where") if _is_json(response) else _where_in_html(response.text)
         assert where == probe.where
     if probe.check is not None:
-        probe.check(response)
+        probe.check(served, response)
     assert served.still_answers()
 
 

@@ -76,7 +76,9 @@ def bibtex(paper: Paper) -> str:
             fields.append(("primaryClass", paper.primary_category))
         url: str | None = paper.abs_url
     else:
-        url = next(iter(paper.project_urls), None) or (f"https://doi.org/{paper.doi}" if paper.doi else None)
+        # Not a live link (spaces are dropped below), but a citation still names only a web address.
+        web = (u for u in paper.project_urls if u.lower().startswith(("http://", "https://")))
+        url = next(web, None) or (f"https://doi.org/{paper.doi}" if paper.doi else None)
     if paper.doi:
         fields.append(("doi", _verbatim(paper.doi)))
     if paper.journal_ref:

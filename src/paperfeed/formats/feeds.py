@@ -193,6 +193,12 @@ class _EntryLinks:
         parent.append(parent.makeelement(tag, {"rel": rel, "type": "text/html", "href": href}))
 
 
+def _rss_html(text: str) -> str:
+    """RSS has no type attribute and readers render <description> as HTML: paper text goes in escaped, so an
+    abstract's ``<img onerror=…>`` reads as text (Atom says type="text"; JSON Feed's summary is plain text)."""
+    return html.escape(text, quote=False)
+
+
 def _generator(fmt: str, meta: FeedMeta, items: Sequence[FeedItem]) -> Any:
     fg = FeedGenerator()
     title = _text(meta.title) or GENERATOR
@@ -201,7 +207,8 @@ def _generator(fmt: str, meta: FeedMeta, items: Sequence[FeedItem]) -> Any:
     # feedgen takes the channel <link> of RSS from the last link, so the page comes after the self link.
     fg.link(href=_text(meta.feed_url), rel="self", type=MEDIA_TYPES[fmt].split(";")[0])
     fg.link(href=_text(meta.page_url), rel="alternate", type="text/html")
-    fg.description(_text(meta.description) or title)  # RSS requires a non-empty description
+    description = _text(meta.description) or title  # RSS requires a non-empty description
+    fg.description(_rss_html(description) if fmt == "rss" else description)
     fg.language(LANGUAGE)
     fg.generator(GENERATOR)
     fg.updated(last_modified(meta, items))  # also lastBuildDate; feedgen would put the build time there
@@ -231,7 +238,7 @@ def _add_entry(fg: Any, fmt: str, item: FeedItem) -> None:
     # RSS gets a description even without an abstract: feedgen writes content:encoded only next to one.
     summary = _text(paper.abstract) or (NO_ABSTRACT if fmt == "rss" else "")
     if summary:
-        fe.summary(summary)
+        fe.summary(_rss_html(summary) if fmt == "rss" else summary)
     authors = _authors(paper)
     if authors:
         fe.author([{"name": name} for name in authors])

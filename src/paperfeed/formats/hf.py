@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from paperfeed.papers import Paper
+from paperfeed.papers import Paper, is_web_url
 from paperfeed.sources.hf_daily import SOURCE as HF_SOURCE
 
 # HF serves avatars and thumbnails from paths like these; the web app must serve (or redirect) them.
@@ -183,8 +183,8 @@ def _paper(paper: Paper, activity: PaperActivity, daily_at: str | None) -> dict[
         "summary": paper.abstract,
         "upvotes": activity.upvotes + activity.hf_upvotes,
         "discussionId": object_id("discussion", paper.id),
-        "projectPage": next(iter(paper.project_urls), None),
-        "githubRepo": next((url for url in paper.code_urls if _host(url) == "github.com"), None),
+        "projectPage": next(filter(is_web_url, paper.project_urls), None),
+        "githubRepo": next((url for url in paper.code_urls if is_web_url(url) and _host(url) == "github.com"), None),
     }
     # What Hugging Face said about the paper, passed on when we imported it (never made up).
     stars = signals.get("github_stars")

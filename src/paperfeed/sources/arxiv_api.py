@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from paperfeed.errors import BadInput
-from paperfeed.papers import Paper, ParsedItem, Rejection, clean_text, one_line, split_arxiv_id, with_links
+from paperfeed.papers import Paper, ParsedItem, Rejection, checked, clean_text, one_line, split_arxiv_id, with_links
 from paperfeed.sources import Batch, Head, ParsedPage
 from paperfeed.sources.http import PoliteClient
 from paperfeed.sources.xmlbody import load_xml
@@ -131,7 +131,7 @@ def _entry(entry: ET.Element, index: int, where: str) -> ParsedItem:
         doi=doi,
         source="arxiv-api",
     )
-    return with_links(paper)
+    return checked(with_links(paper), f"{where}:{arxiv_id}")
 
 
 def _query(client: PoliteClient, base_url: str, params: Mapping[str, str | int], where: str) -> ParsedPage:

@@ -17,6 +17,7 @@ from paperfeed.papers import (
     Paper,
     ParsedItem,
     Rejection,
+    checked,
     clean_text,
     one_line,
     split_arxiv_id,
@@ -140,7 +141,7 @@ def _paper(f: _Fields, index: int, where: str, feed_date: str | None) -> ParsedI
         listing_days={day: kind} if day else {},
         source="arxiv-rss",
     )
-    return with_links(paper)
+    return checked(with_links(paper), f"{where}:{arxiv_id}")
 
 
 def fetch_listing(client: PoliteClient, category: str, base_url: str = BASE_URL) -> list[ParsedItem]:

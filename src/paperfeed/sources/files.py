@@ -19,6 +19,7 @@ from typing import Any
 from paperfeed.errors import BadInput, NotFound, SourceError
 from paperfeed.papers import ParsedItem
 from paperfeed.sources import Batch, Head, ParsedPage, batched
+from paperfeed.sources.jsonl import MAX_LINE
 from paperfeed.sources.registry import FORMATS, SOURCES, sniff
 
 SNIFF_BYTES = 8192
@@ -124,7 +125,11 @@ def _lines(path: Path) -> Iterator[bytes]:
     lineno = 0
     with _open(path) as f:
         try:
-            for lineno, line in enumerate(f, 1):  # noqa: B007 - lineno is read in the except clause
+            while line := f.readline(MAX_LINE + 1):
+                lineno += 1
+                if len(line) > MAX_LINE and not line.endswith(b"\n"):  # the parser refuses it; skip the rest
+                    while (rest := f.readline(2**20)) and not rest.endswith(b"\n"):
+                        pass
                 yield line
         except _GZIP_ERRORS as exc:
             raise BadInput(f"corrupt gzip data after line {lineno}: {exc}", f"{path}:{lineno + 1}") from exc

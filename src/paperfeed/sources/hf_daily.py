@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from paperfeed.errors import BadInput
-from paperfeed.papers import Paper, ParsedItem, Rejection, clean_text, split_arxiv_id, with_links
+from paperfeed.papers import Paper, ParsedItem, Rejection, checked, clean_text, split_arxiv_id, with_links
 from paperfeed.sources import Head, ParsedPage
 from paperfeed.sources.http import PoliteClient
 
@@ -145,7 +145,7 @@ def _item(record: Any, where: str, day: str | None) -> ParsedItem:
         source=SOURCE,
         signals=signals,
     )
-    return with_links(result)
+    return checked(with_links(result), where)
 
 
 def fetch_daily_papers(

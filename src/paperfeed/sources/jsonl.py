@@ -22,6 +22,7 @@ from paperfeed.papers import (
     Paper,
     ParsedItem,
     Rejection,
+    checked,
     clean_text,
     one_line,
     split_arxiv_id,
@@ -40,8 +41,13 @@ _MONTHS = {
 }
 _URL_VERSION_RE = re.compile(r"(?<=\d)v(\d+)(?:\.pdf)?$")
 _BOM = b"\xef\xbb\xbf"
+# Longer than any record within the field limits (papers.MAX_TEXT and friends); readers pass at most one byte more
+# of such a line, so a hostile file cannot make a reader hold an unbounded line.
+MAX_LINE = 32 * 2**20
 _PAPER_LIST_FIELDS = ("authors", "categories", "code_urls", "project_urls")
 _PAPER_DICT_FIELDS = ("listing_days", "signals", "sightings")
+_PAPER_TEXT_FIELDS = ("abstract", "source")
+_PAPER_NULLABLE_TEXT_FIELDS = ("submitted", "updated", "announced", "comments", "journal_ref", "doi", "license")
 
 Converter = Callable[[dict[str, Any], str, int], ParsedItem]
 
@@ -91,6 +97,9 @@ def parse_jsonl(lines: Iterable[bytes], where: str, fmt: str | None = None) -> I
         convert = _CONVERTERS[fmt]
     loads = orjson.loads
     for lineno, line in enumerate(lines, 1):
+        if len(line) > MAX_LINE:
+            yield Rejection(f"{where}:{lineno}", f"line longer than {MAX_LINE // 2**20} MB")
+            continue
         try:
             record = loads(line)
         except orjson.JSONDecodeError as exc:
@@ -115,7 +124,7 @@ def parse_jsonl(lines: Iterable[bytes], where: str, fmt: str | None = None) -> I
                 keys = ", ".join(sorted(record)[:12])
                 raise BadInput(f"JSON record of unknown format (keys: {keys})", f"{where}:{lineno}")
             convert = _CONVERTERS[detected]
-        yield convert(record, where, lineno)
+        yield checked(convert(record, where, lineno), f"{where}:{lineno}")
 
 
 def export_record(paper: Paper) -> bytes:
@@ -305,11 +314,24 @@ def _from_paperfeed(record: dict[str, Any], where: str, lineno: int) -> ParsedIt
         return Rejection(f"{where}:{lineno}", f"record {ident} without title")
     # The export is already normalised: taken as is, so that export → import is the identity.
     for name in _PAPER_LIST_FIELDS:
-        if not isinstance(record.get(name, []), list):
-            return Rejection(f"{where}:{lineno}", f"record {ident}: {name} must be a list")
+        value = record.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return Rejection(f"{where}:{lineno}", f"record {ident}: {name} must be a list of strings")
     for name in _PAPER_DICT_FIELDS:
         if not isinstance(record.get(name, {}), dict):
             return Rejection(f"{where}:{lineno}", f"record {ident}: {name} must be an object")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in record.get("listing_days", {}).items()):
+        return Rejection(f"{where}:{lineno}", f"record {ident}: listing_days must map days to listing kinds")
+    if not all(isinstance(v, dict) for v in record.get("sightings", {}).values()):
+        return Rejection(f"{where}:{lineno}", f"record {ident}: each of the sightings must be an object")
+    for name in (*_PAPER_TEXT_FIELDS, *_PAPER_NULLABLE_TEXT_FIELDS):
+        value = record.get(name)
+        if (
+            name in record
+            and not isinstance(value, str)
+            and not (value is None and name in _PAPER_NULLABLE_TEXT_FIELDS)
+        ):
+            return Rejection(f"{where}:{lineno}", f"record {ident}: {name} must be text")
     version = record.get("version")
     if version is not None and type(version) is not int:
         return Rejection(f"{where}:{lineno}", f"record {ident}: version must be an integer")

@@ -22,6 +22,7 @@ from paperfeed.papers import (
     Paper,
     ParsedItem,
     Rejection,
+    checked,
     clean_text,
     one_line,
     split_arxiv_id,
@@ -182,7 +183,7 @@ def _paper(
         license=fields.get("license", "").strip() or None,
         source=SOURCE,
     )
-    return with_links(paper)
+    return checked(with_links(paper), f"{where}:{arxiv_id}")
 
 
 def _simple_fields(metadata: ET.Element) -> dict[str, str]:

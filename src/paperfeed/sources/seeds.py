@@ -19,7 +19,7 @@ import datetime
 import re
 
 from paperfeed.errors import BadInput
-from paperfeed.papers import Paper, ParsedItem, Rejection, clean_text, content_id, one_line, with_links
+from paperfeed.papers import Paper, ParsedItem, Rejection, checked, clean_text, content_id, one_line, with_links
 from paperfeed.sources import Head, ParsedPage
 
 DEFAULT_SEED_YEAR = 2025
@@ -100,7 +100,7 @@ def parse_seed_page(data: bytes, where: str, year: int | None = None) -> ParsedP
             listing_days={day: "seed"},
             source="seeds",
         )
-        items.append(with_links(paper))
+        items.append(checked(with_links(paper), f"{where}:{lineno}"))
         i += 2
     return ParsedPage(items)
 

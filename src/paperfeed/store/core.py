@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from paperfeed.errors import NotFound, StoreError
-from paperfeed.papers import Paper, content_hash, merge
+from paperfeed.errors import BadInput, NotFound, StoreError
+from paperfeed.papers import MAX_ID, Paper, content_hash, merge, record_problem
 from paperfeed.store.community import CommunityStoreMixin
 from paperfeed.store.db import Database
 from paperfeed.store.listing import ListingStoreMixin
@@ -210,6 +210,9 @@ class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, Subscripti
         """Merge a batch of sightings into the store in one transaction (with the checkpoint, if any)."""
         now = now or utcnow()
         result = UpsertResult()
+        for paper in incoming:  # the parsers refuse these with file and line; this is the last line of defence
+            if (problem := record_problem(paper)) is not None:
+                raise BadInput(problem, where=paper.id[:MAX_ID])
         with self.db.transaction():
             stored = self.get_papers(p.id for p in incoming)
             pending: dict[str, Paper] = {}

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 import jinja2
 from markupsafe import Markup, escape
 
-from paperfeed.papers import CONTENT_ID_PREFIX
+from paperfeed.papers import CONTENT_ID_PREFIX, is_web_url
 
 
 def shorten(text: str, limit: int = 300) -> str:
@@ -75,6 +75,11 @@ def host(url: str) -> str:
     return rest.split("/", 1)[0].removeprefix("www.") + ("/" + rest.split("/", 1)[1] if "/" in rest else "")
 
 
+def web_urls(urls: list[str]) -> list[str]:
+    """Only http(s) links become ``href``s, whatever the store holds (records stored before ingest checked)."""
+    return [url for url in urls if is_web_url(url)]
+
+
 def query_url(path: str, **params: object) -> str:
     # Empty values and the first page are the defaults: leave them out so every page has one canonical URL.
     kept = {k: v for k, v in params.items() if v not in (None, "") and not (k == "page" and v == 1)}
@@ -93,6 +98,7 @@ def install(env: jinja2.Environment, versions: Callable[[], dict[str, str]]) -> 
         authors_short=authors_short,
         nice_date=nice_date,
         host=host,
+        web_urls=web_urls,
         urlpart=lambda value: quote(str(value), safe=""),
     )
     env.globals.update(

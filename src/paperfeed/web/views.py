@@ -14,7 +14,7 @@ from paperfeed.community.markup import render_comment
 from paperfeed.community.trending import FORMULA, WINDOW_DAYS, TrendingEntry, as_of, rank, trending, window
 from paperfeed.errors import BadInput, NotFound
 from paperfeed.formats.bibtex import bibtex
-from paperfeed.papers import CONTENT_ID_PREFIX, Paper, canonical_id
+from paperfeed.papers import CONTENT_ID_PREFIX, Paper, canonical_id, is_web_url
 from paperfeed.periods import Period, day_period, parse_day
 from paperfeed.search.engine import MAX_DEPTH, search, similar
 from paperfeed.store import Store
@@ -58,8 +58,8 @@ class Entry:
             "abstract": p.abstract,
             "submitted": p.submitted,
             "announced": p.announced,
-            "code_urls": p.code_urls,
-            "project_urls": p.project_urls,
+            "code_urls": [u for u in p.code_urls if is_web_url(u)],
+            "project_urls": [u for u in p.project_urls if is_web_url(u)],
             "upvotes": self.upvotes,
             "local_upvotes": self.activity.upvotes,
             "hf_upvotes": self.activity.external_upvotes,
