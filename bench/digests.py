@@ -40,15 +40,15 @@ from typing import Any
 import platformdirs
 
 from paperfeed.config import load_config
-from paperfeed.delivery import digest_message, send_period
-from paperfeed.digests import assemble, compose_period, gather, paper_count
+from paperfeed.digests.compose import assemble, compose_period, gather, paper_count
+from paperfeed.digests.links import manage_url, site_url, unsubscribe_url
+from paperfeed.digests.schedule import digest_message, send_period
 from paperfeed.ingest.writer import ingest
 from paperfeed.periods import day_period, week_period
 from paperfeed.search.indexes import indexes_for
 from paperfeed.search.registry import SearchSettings, register
 from paperfeed.sources.files import read_file
 from paperfeed.store import Store, open_store
-from paperfeed.subscriptions import manage_url, site_url, unsubscribe_url
 from paperfeed.tokens import instance_secret
 
 STOP = frozenset(
@@ -237,7 +237,7 @@ def compose_bench(store: Store, config: Any, day: str) -> dict[str, Any]:
 
 
 class _Timestamps:
-    """delivery's Progress: when each message was done, for the steady rate once the topics are computed."""
+    """the outbox's Progress: when each message was done, for the steady rate once the topics are computed."""
 
     def start(self, total: int) -> None:
         self.done: list[float] = []

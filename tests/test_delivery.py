@@ -20,12 +20,14 @@ from click.testing import CliRunner
 from paperfeed import tokens
 from paperfeed.cli import cli
 from paperfeed.config import Config
-from paperfeed.delivery import RetryPolicy, SenderBusy, due_period, send_due, send_period
-from paperfeed.mail import Mailer, PermanentFailure
+from paperfeed.digests.links import message_id
+from paperfeed.digests.outbox import RetryPolicy, SenderBusy
+from paperfeed.digests.schedule import due_period, send_due, send_period
+from paperfeed.digests.smtp import Mailer, PermanentFailure
+from paperfeed.digests.subscriptions import subscribe, unsubscribe, unsubscribe_address
 from paperfeed.periods import parse_period
 from paperfeed.store import Store, open_store
 from paperfeed.store.subscriptions import Subscriber
-from paperfeed.subscriptions import message_id, subscribe, unsubscribe, unsubscribe_address
 from test_digests import FRIDAY, corpus
 from test_subscriptions import SECRET, SITE, Sink, free_port, mailer, make_config, parse, running_sink, text_of
 

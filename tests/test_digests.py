@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-import paperfeed.digests as digests
+import paperfeed.digests.compose as compose
 from paperfeed.config import Config, load_config
-from paperfeed.digests import (
+from paperfeed.digests.compose import (
     TRENDING,
     PeriodResults,
     _round_robin,
@@ -26,8 +26,8 @@ from paperfeed.digests import (
     paper_count,
     topic_key,
 )
+from paperfeed.digests.emails import Digest
 from paperfeed.errors import BadInput
-from paperfeed.mail import Digest
 from paperfeed.papers import Paper
 from paperfeed.periods import parse_period
 from paperfeed.search.indexes import indexes_for, open_indexes
@@ -260,8 +260,8 @@ def test_each_distinct_topic_is_computed_once(
 
         return wrapper
 
-    monkeypatch.setattr(digests, "search", counting("search", digests.search))
-    monkeypatch.setattr(digests, "rank", counting("rank", digests.rank))
+    monkeypatch.setattr(compose, "search", counting("search", compose.search))
+    monkeypatch.setattr(compose, "rank", counting("rank", compose.rank))
     monkeypatch.setattr(feed_store, "listing", counting("listing", feed_store.listing))
     topics = ["cat:cs.LG", "cat:cs.lg", "author:Ada Lovelace", "author:ada  lovelace", "query:diffusion models",
               "query:Diffusion Models", "query:speech", "cat:cs.CL"]  # fmt: skip

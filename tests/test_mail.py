@@ -23,21 +23,18 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from paperfeed.config import load_config
-from paperfeed.errors import ConfigError
-from paperfeed.mail import (
+from paperfeed.digests.emails import (
     Digest,
     DigestEntry,
     DigestSection,
-    Mailer,
-    PermanentFailure,
-    TemporaryFailure,
-    classify,
     compose_confirmation,
     compose_digest,
-    make_message_id,
-    send_with_retry,
+    format_authors,
+    shorten,
 )
-from paperfeed.mail.compose import format_authors, shorten
+from paperfeed.digests.links import make_message_id
+from paperfeed.digests.smtp import Mailer, PermanentFailure, TemporaryFailure, classify, send_with_retry
+from paperfeed.errors import ConfigError
 from paperfeed.papers import Paper
 from paperfeed.tokens import sign
 

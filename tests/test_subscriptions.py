@@ -23,23 +23,23 @@ from aiosmtpd.controller import Controller
 
 from paperfeed import tokens
 from paperfeed.config import Config, load_config
-from paperfeed.delivery import send_confirmations
-from paperfeed.errors import BadInput, NotFound, RateLimited
-from paperfeed.mail import Mailer
-from paperfeed.store import Store
-from paperfeed.store.subscriptions import Topic
-from paperfeed.subscriptions import (
+from paperfeed.digests.smtp import Mailer
+from paperfeed.digests.subscriptions import (
     confirm,
     make_settings,
     next_status,
     normalise_email,
     parse_topic,
+    send_confirmations,
     subscribe,
     subscriptions_for_user,
     unsubscribe,
     unsubscribe_address,
     update_subscription,
 )
+from paperfeed.errors import BadInput, NotFound, RateLimited
+from paperfeed.store import Store
+from paperfeed.store.subscriptions import Topic
 
 SITE = "https://papers.example.org"
 SECRET = "test-secret-key"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from paperfeed import subscriptions
 from paperfeed.community import rules
 from paperfeed.config import load_config
+from paperfeed.digests import subscriptions
 from paperfeed.web import app as app_module
 from paperfeed.web.app import default_fetcher
 from web_support import PASSWORD, Browser, Site, listed, paper, snapshot

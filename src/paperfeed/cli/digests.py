@@ -1,8 +1,8 @@
 """The digest side of the command line: ``digest preview``, ``digest send``, ``subscribe`` and ``unsubscribe``.
 
-Thin doors like the rest of the CLI: parse options, call ``subscriptions`` / ``digests`` / ``delivery``, render a
-summary or ``--json``. ``digest send`` exits 5 when the mail server stopped the run (the rest stays owed for the
-next run); ``subscribe`` exits 5 when the confirmation mail could not be sent (it stays queued).
+Thin doors like the rest of the CLI: parse options, call ``digests.subscriptions`` / ``compose`` / ``schedule``,
+render a summary or ``--json``. ``digest send`` exits 5 when the mail server stopped the run (the rest stays owed for
+the next run); ``subscribe`` exits 5 when the confirmation mail could not be sent (it stays queued).
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ def _latest_period(store: Store, subscriber: Subscriber) -> Period:
 @click.pass_obj
 def preview(app: App, address: str, period: str | None, html_out: Path | None, text_out: Path | None) -> None:
     """Compose one subscriber's digest without sending it; the text part goes to stdout (unless --text-out)."""
-    from paperfeed.delivery import digest_message
-    from paperfeed.digests import compose_period, paper_count
+    from paperfeed.digests.compose import compose_period, paper_count
+    from paperfeed.digests.schedule import digest_message
     from paperfeed.errors import NotFound
     from paperfeed.periods import parse_period
 
@@ -93,9 +93,10 @@ def send_command(
     ctx: click.Context, dry_run: bool, period: str | None, connections: int | None, quiet: bool, as_json: bool
 ) -> None:
     """Send the digests that are due, each exactly once however often this runs; queued confirmations too."""
-    from paperfeed.delivery import send_confirmations, send_due, send_period
-    from paperfeed.digests import check_period
-    from paperfeed.mail import Mailer
+    from paperfeed.digests.compose import check_period
+    from paperfeed.digests.schedule import send_due, send_period
+    from paperfeed.digests.smtp import Mailer
+    from paperfeed.digests.subscriptions import send_confirmations
     from paperfeed.periods import parse_period
 
     app: App = ctx.obj
@@ -173,8 +174,8 @@ def subscribe_command(
     as_json: bool,
 ) -> None:
     """Subscribe ADDRESS to digests (or change its settings); without --confirmed a confirmation mail goes out."""
-    from paperfeed.mail import Mailer
-    from paperfeed.subscriptions import send_confirmations, subscribe
+    from paperfeed.digests.smtp import Mailer
+    from paperfeed.digests.subscriptions import send_confirmations, subscribe
 
     app: App = ctx.obj
     sent = 0
@@ -217,7 +218,7 @@ def subscribe_command(
 @click.pass_obj
 def unsubscribe_command(app: App, address: str, as_json: bool) -> None:
     """Stop all digests to ADDRESS."""
-    from paperfeed.subscriptions import unsubscribe_address
+    from paperfeed.digests.subscriptions import unsubscribe_address
 
     with app.store() as store:
         subscriber = unsubscribe_address(store, address)

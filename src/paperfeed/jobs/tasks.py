@@ -117,9 +117,10 @@ def refresh_hf_signals(
 
 def send_digests(store: Store, config: Config, now: datetime) -> dict[str, Any] | None:
     """Send every digest that is due at ``now`` (each subscriber's hour, in their time zone)."""
-    from paperfeed.delivery import SenderBusy, send_due
-    from paperfeed.mail import Mailer
-    from paperfeed.subscriptions import send_confirmations
+    from paperfeed.digests.outbox import SenderBusy
+    from paperfeed.digests.schedule import send_due
+    from paperfeed.digests.smtp import Mailer
+    from paperfeed.digests.subscriptions import send_confirmations
 
     try:
         with Mailer.from_config(config) as mailer:

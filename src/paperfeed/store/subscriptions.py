@@ -3,9 +3,9 @@
 A ``deliveries`` row is one message a subscriber is owed: a digest for a period (``kind`` "digest", ``period``
 "2026-11-20" or "2026-W47") or a confirmation (``kind`` "confirm", ``period`` the time it was asked for). Its
 ``status`` moves pending → sending → sent, or to skipped (nothing new), failed (refused for good, or given up on),
-cancelled (the subscriber left before it went out). Every step is its own transaction; ``paperfeed.delivery``
+cancelled (the subscriber left before it went out). Every step is its own transaction; ``paperfeed.digests.outbox``
 explains why and what a run killed between two steps leaves behind. Rules (who may subscribe, which status follows
-which) live in ``paperfeed.subscriptions``; this module only reads and writes.
+which) live in ``paperfeed.digests.subscriptions``; this module only reads and writes.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class Topic:
 
 @dataclass(frozen=True)
 class Settings:
-    """What a subscriber chose; validated by ``paperfeed.subscriptions`` before it gets here."""
+    """What a subscriber chose; validated by ``paperfeed.digests.subscriptions`` before it gets here."""
 
     frequency: str = "daily"
     include_trending: bool = True

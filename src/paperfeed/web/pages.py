@@ -14,11 +14,11 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from paperfeed.community import rules
+from paperfeed.digests.subscriptions import subscriptions_for_user
 from paperfeed.errors import BadInput, Forbidden, SourceError, Unauthorized
 from paperfeed.papers import canonical_id
 from paperfeed.periods import day_period, parse_day, parse_period
 from paperfeed.store.community import User
-from paperfeed.subscriptions import subscriptions_for_user
 from paperfeed.web.feed_routes import member_feed_token
 from paperfeed.web.images import avatar_svg, thumbnail_svg
 from paperfeed.web.security import (

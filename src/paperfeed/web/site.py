@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from paperfeed.config import Config
+from paperfeed.digests.links import site_url
 from paperfeed.papers import Paper
 from paperfeed.store import Store
 from paperfeed.web.security import Visitor, identify
@@ -34,7 +35,7 @@ class Site:
 
     @property
     def base_url(self) -> str:
-        return str(self.config.base_url).rstrip("/")
+        return site_url(self.config)
 
 
 def site(request: Request) -> Site:

@@ -1,7 +1,7 @@
 """Email subscriptions on the web: the "Get trending papers in your email inbox" form, the confirmation link,
 one-click unsubscribe (RFC 8058), members' subscription settings, and the same through the JSON API.
 
-The rules live in ``paperfeed.subscriptions``; the confirmation mail goes out after the response (a background
+The rules live in ``paperfeed.digests.subscriptions``; the confirmation mail goes out after the response (a background
 task), and if the mail server is down the worker's digest job sends it later, so a visitor never waits on SMTP.
 """
 
@@ -14,9 +14,9 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
-from paperfeed import subscriptions
 from paperfeed.community import rules
 from paperfeed.config import Config
+from paperfeed.digests import subscriptions
 from paperfeed.errors import BadInput, PaperfeedError
 from paperfeed.store import Store
 from paperfeed.web.security import Visitor, check_csrf, client_address
@@ -30,7 +30,7 @@ Csrf = Annotated[str, Form(alias="csrf")]
 
 
 def _send_confirmations(store: Store, config: Config) -> None:
-    from paperfeed.mail import Mailer
+    from paperfeed.digests.smtp import Mailer
 
     try:
         with Mailer.from_config(config) as mailer:

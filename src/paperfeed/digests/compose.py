@@ -1,4 +1,4 @@
-"""Digest composition: which papers each subscriber gets for a period (a day or an ISO week), and why.
+"""What goes into a digest: which papers each subscriber gets for a period (a day or an ISO week), and why.
 
 A run composes one period for many subscribers, so everything that does not depend on the subscriber is computed
 once (``gather``): the period's feed (one listing query, its papers loaded once and indexed by category and by author
@@ -15,6 +15,9 @@ days as its date range, and a paper matches only when every word of the query oc
 hybrid score still orders the matches, so the closest in meaning come first. Categories match any of a paper's
 categories (cross-lists included); an author topic matches an author whose name holds all its words, ignoring case
 and accents ("author:hinton" matches "Geoffrey E. Hinton").
+
+The result is a ``Digest`` (``emails``'s plain data); how it looks in a mail is ``emails`` and ``templates/``, when
+it is sent is ``schedule``.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from dataclasses import dataclass, field, replace
 
 from paperfeed.community.trending import rank
 from paperfeed.config import Config
+from paperfeed.digests.emails import Digest, DigestEntry, DigestSection
+from paperfeed.digests.links import manage_url, site_url, unsubscribe_url
 from paperfeed.errors import BadInput
-from paperfeed.mail import Digest, DigestEntry, DigestSection
 from paperfeed.papers import Paper
 from paperfeed.periods import Period
 from paperfeed.search.engine import search
@@ -35,7 +39,6 @@ from paperfeed.search.indexes import indexes_for
 from paperfeed.search.query import parse_query
 from paperfeed.store import Store
 from paperfeed.store.subscriptions import Subscriber, Topic
-from paperfeed.subscriptions import manage_url, site_url, unsubscribe_url
 from paperfeed.tokens import instance_secret
 
 TRENDING_DEPTH = 50  # trending papers considered per period (a digest holds at most 50)

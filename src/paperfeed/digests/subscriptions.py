@@ -1,4 +1,5 @@
-"""Digest subscriptions, the rules: who may subscribe to what, double opt-in, unsubscribing, and the signed links.
+"""Digest subscriptions, the rules: who may subscribe to what, double opt-in, unsubscribing, and the confirmation
+mails that double opt-in sends.
 
 A subscriber is an address with settings (daily or weekly, trending or not, topics, how many papers, when). The
 status machine:
@@ -13,34 +14,34 @@ unsubscribed or bounced one must confirm again. ``confirmed=True`` is for caller
 already know the address belongs to the person (the CLI's operator, say) and skips both confirmation and the rate
 limit, which exists to stop anyone from mail-bombing an address with confirmation mails.
 
-Links carry tokens (``paperfeed.tokens``) signed for a purpose ("confirm", "unsubscribe") over
-``"<subscriber id>:<email>"``, and every check also compares the address with the row's: a token works for one
-address only, and not after the row was given to another one. Confirmation links expire after 7 days; unsubscribe
-links never do (they sit in old mails). The store does the SQL (``store.subscriptions``); sending is
-``paperfeed.delivery``'s.
+Confirm and unsubscribe links carry signed tokens (made and read in ``links``); every check also compares the
+address with the row's, so a token works for one address only, and not after the row was given to another one.
+Confirmation links expire after 7 days; unsubscribe links never do (they sit in old mails). Subscribing queues the
+confirmation mail (a deliveries row of kind "confirm"); ``send_confirmations`` sends the queue through the
+``outbox``, exactly once like digests. The store does the SQL (``store.subscriptions``).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import zoneinfo
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from email.utils import parseaddr
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from email.message import EmailMessage
+from typing import Any
 
-from paperfeed import tokens
 from paperfeed.community.rules import check_rate, now_iso
 from paperfeed.config import Config
+from paperfeed.digests.emails import compose_confirmation
+from paperfeed.digests.links import confirm_url, message_id, read_token, site_url
+from paperfeed.digests.outbox import Clock, DeliveryReport, Outbox, RetryPolicy, aware, iso
+from paperfeed.digests.smtp import Sender
 from paperfeed.errors import BadInput, NotFound
-from paperfeed.mail import make_message_id
 from paperfeed.search.query import parse_query
 from paperfeed.store import Store
 from paperfeed.store.subscriptions import Settings, Subscriber, Topic, sort_topics
-
-if TYPE_CHECKING:
-    from paperfeed.mail.smtp import Sender
+from paperfeed.tokens import instance_secret
 
 __all__ = [
     "Subscriber",
@@ -263,62 +264,41 @@ def update_subscription(
     return _reload(store, subscriber_id)
 
 
-def send_confirmations(store: Store, config: Config, mailer: Sender) -> int:
-    """Send the queued confirmation mails; returns how many went out (see ``paperfeed.delivery``)."""
-    from paperfeed.delivery import send_confirmations as send
-
-    return send(store, config, mailer)
-
-
-# -- links and ids --------------------------------------------------------------------------------------------------
-def site_url(config: Config) -> str:
-    return str(config.base_url).rstrip("/")
-
-
-def token_for(secret: str, purpose: str, subscriber: Subscriber) -> str:
-    return tokens.sign(secret, purpose, f"{subscriber.id}:{subscriber.email}")
-
-
-def confirm_url(config: Config, subscriber: Subscriber, secret: str | None = None) -> str:
-    token = token_for(secret or tokens.instance_secret(config), "confirm", subscriber)
-    return f"{site_url(config)}/subscribe/confirm?token={quote(token)}"
-
-
-def unsubscribe_url(config: Config, subscriber: Subscriber, secret: str | None = None) -> str:
-    """The footer link and the RFC 8058 one-click target alike: the page answers GET with a button, POST by
-    unsubscribing (a GET must never unsubscribe by itself: mail scanners follow links)."""
-    token = token_for(secret or tokens.instance_secret(config), "unsubscribe", subscriber)
-    return f"{site_url(config)}/unsubscribe?token={quote(token)}"
+def send_confirmations(
+    store: Store, config: Config, mailer: Sender, *, now: datetime | None = None, retry: RetryPolicy = RetryPolicy()
+) -> int:
+    """Send every queued confirmation mail; returns how many went out (0 when another process is sending them)."""
+    clock = Clock(aware(now or datetime.now(UTC)))
+    report = DeliveryReport()
+    with store.sender_lock("confirmations") as got:
+        if not got:
+            return 0
+        store.give_up_deliveries("confirm", iso(clock.start - retry.give_up_after), "gave up: failing for a day")
+        secret, site = instance_secret(config), site_url(config)
+        with Outbox(store, mailer, clock, report, retry) as outbox:
+            for sid, period, _ in store.owed_deliveries("confirm", iso(clock.start)):
+                subscriber = store.subscriber(sid)
+                if subscriber is None or outbox.stopped:
+                    continue
+                url = confirm_url(config, subscriber, secret)
+                mid = message_id(config, "confirm", subscriber.id, subscriber.email, period)
+                render = functools.partial(
+                    _confirmation, to=subscriber.email, url=url, site=site, mail_from=str(config.mail_from), mid=mid
+                )
+                outbox.put("confirm", subscriber, period, "pending", render)
+    return report.sent
 
 
-def manage_url(config: Config) -> str:
-    return f"{site_url(config)}/settings#subscriptions"
-
-
-def message_id(config: Config, kind: str, subscriber_id: int, email: str, period: str) -> str:
-    """The Message-ID of one owed message: the same on every attempt, so a repeat is recognisably the same mail.
-    The address and the site are in the key, so a reused subscriber id (a store rebuilt) never collides."""
-    key = f"{site_url(config)}|{kind}|{subscriber_id}|{email.lower()}|{period}"
-    return make_message_id(key, mail_domain(config))
-
-
-def mail_domain(config: Config) -> str:
-    """The domain of the From address (Message-IDs are minted under it), else the site's host."""
-    address = parseaddr(str(config.mail_from))[1]
-    domain = address.rpartition("@")[2].strip().lower()
-    return domain or (urlsplit(site_url(config)).hostname or "localhost").lower()
+def _confirmation(moment: datetime, *, to: str, url: str, site: str, mail_from: str, mid: str) -> EmailMessage:
+    return compose_confirmation(to=to, confirm_url=url, site_url=site, mail_from=mail_from, message_id=mid, date=moment)
 
 
 def _from_token(store: Store, config: Config, purpose: str, token: str, *, max_age: int | None) -> Subscriber:
-    invalid = BadInput("invalid or expired link", where="token")
-    subject = tokens.verify(tokens.instance_secret(config), purpose, token.strip(), max_age=max_age)
-    sid, _, email = subject.partition(":")
-    if not sid.isdigit():
-        raise invalid
-    subscriber = store.subscriber(int(sid))
+    sid, email = read_token(config, purpose, token, max_age=max_age)
+    subscriber = store.subscriber(sid)
     # The row must still hold the address the token was made for.
     if subscriber is None or subscriber.email.lower() != email.lower():
-        raise invalid
+        raise BadInput("invalid or expired link", where="token")
     return subscriber
 
 

@@ -1,17 +1,18 @@
-"""Digest and confirmation emails as ``EmailMessage`` values: what they say and which headers they carry.
+"""Digest and confirmation emails as ``EmailMessage`` values: what they say, how they look, which headers they carry.
 
-Pure: plain data in (a ``Digest`` the scheduler assembled, URLs it signed), a message out; sending is smtp.py's
-job. Each message is multipart/alternative, plain text first (readable as is, every link spelled out) then HTML.
-The HTML comes from Jinja2 templates (autoescaped: titles and abstracts contain ``<`` and ``&``) laid out in tables
-no wider than 640px, and its stylesheet is inlined into ``style`` attributes because Gmail and Outlook drop most
-``<style>`` blocks. Digests carry the bulk-mail headers big providers ask for (RFC 8058 one-click unsubscribe,
-List-Id, Auto-Submitted, Precedence).
+How a digest looks is decided here and in ``templates/`` (base.html, digest.html, confirmation.html): the plain-text
+part in ``digest_text``, the HTML part in the templates. Pure: plain data in (a ``Digest`` that ``compose``
+assembled, links from ``links``), a message out; sending is ``outbox``'s and ``smtp``'s job. Each message is
+multipart/alternative, plain text first (readable as is, every link spelled out) then HTML. The HTML comes from
+Jinja2 templates (autoescaped: titles and abstracts contain ``<`` and ``&``) laid out in tables no wider than
+640px, and its stylesheet is inlined into ``style`` attributes because Gmail and Outlook drop most ``<style>``
+blocks. Digests carry the bulk-mail headers big providers ask for (RFC 8058 one-click unsubscribe, List-Id,
+Auto-Submitted, Precedence).
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 import textwrap
 from collections.abc import Sequence
@@ -36,7 +37,6 @@ MAX_AUTHORS = 5
 TEXT_WIDTH = 78
 # RFC 5322's hard limit on a header line, less room for the name.
 _MAX_UNFOLDED = 990
-_DOMAIN_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
 
 
 class _UnfoldedHeader(headerregistry.UnstructuredHeader, headerregistry.BaseHeader):
@@ -147,17 +147,6 @@ def compose_confirmation(
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
     return message
-
-
-def make_message_id(key: str, domain: str) -> str:
-    """A Message-ID that is the same every time for the same ``key`` (e.g. ``digest:sub42:2026-11-20``).
-
-    A retried or re-run send then repeats the id instead of minting a new one, so receivers that deduplicate
-    on Message-ID show one copy.
-    """
-    if not _DOMAIN_RE.fullmatch(domain):
-        raise ValueError(f"not a domain for a Message-ID: {domain!r}")
-    return f"<{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}@{domain}>"
 
 
 def digest_text(digest: Digest) -> str:
@@ -283,7 +272,7 @@ def _host(url: str) -> str:
 @functools.cache
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("paperfeed.mail", "templates"),
+        loader=jinja2.PackageLoader("paperfeed.digests", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
