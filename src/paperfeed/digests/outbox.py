@@ -9,10 +9,11 @@ deterministic Message-ID before anything is sent (one transaction per batch of s
 goes to the SMTP server its row becomes "sending" (own transaction); once the server has accepted it (250 after
 DATA) the row becomes "sent" (own transaction). A run that is killed leaves every row either final (sent, skipped,
 failed), "pending" (never handed over: sent next run), or "sending": the message in flight on each SMTP connection
-(one by default; ``connections`` for more). Only one process sends digests at a time (``store.sender_lock``: a file
-lock on SQLite, an advisory lock on PostgreSQL, both released by the operating system or the server when their
-holder dies), so a run that holds the lock knows any "sending" row is an orphan of a run that is gone, and sends it
-again **with the same Message-ID** at once: no lease to wait out, and no second run can send it concurrently.
+(one by default; ``connections`` for more). Only one process sends each kind at a time: the caller holds
+``store.sender_lock`` ("digests" or "confirmations": a file lock on SQLite, an advisory lock on PostgreSQL, both
+released by the operating system or the server when their holder dies) around the outbox, so a run that holds it
+knows any "sending" row is an orphan of a run that is gone, and sends it again **with the same Message-ID** at once:
+no lease to wait out, and no second run can send it concurrently.
 
 The residual window, honestly: SMTP cannot tell a client that died whether its last message was accepted. If a run
 dies after the server accepted a message but before the "sent" commit (one network round trip plus one commit: about
@@ -25,7 +26,7 @@ the lesser harm.
 Failures: a temporary one (4xx, refused, timeout) is retried with backoff within the run (``send_with_retry``); if
 it still fails the row goes back to pending with ``next_attempt_at`` (15 min, doubling, at most 6 h) for a later
 run; after a few such messages in a row the server is taken to be down and the run stops (``stopped``), leaving the
-rest owed. ``send_due`` gives up on owed digests older than a day. A permanent one (5xx) marks the row failed and
+rest owed (the callers give up on messages still owed after a day). A permanent one (5xx) marks the row failed and
 counts against the address; three in a row bounce it (nothing more is sent). A failure that is about us and not the
 recipient (authentication refused, TLS not offered) stops the run without counting against anyone.
 """
