@@ -412,3 +412,48 @@ def test_trending_ranks_the_demo_whose_feed_ends_before_today(
         assert why.endswith("24 h old → score 1 / (24 + 2)^1.5 = 0.00754"), why
         context.close()
     assert watch.problems() == [], "\n".join(watch.problems())
+
+
+def test_a_versioned_or_arxiv_style_link_opens_the_paper(watched: tuple[Page, Watch], math_id: str) -> None:
+    page, _ = watched
+    for path in (f"/papers/{math_id}v1", f"/abs/{math_id}v2", f"/abs/{math_id}"):
+        page.goto(path)
+        page.wait_for_url(f"**/papers/{math_id}")
+        expect(page.locator("h1")).not_to_have_text("Not found")
+        expect(page.locator(".abstract")).to_be_visible()
+
+
+def test_submitting_while_arxiv_is_unreachable_says_so_at_once(
+    browser: Browser, demo: tuple[Path, str], tmp_path: Path
+) -> None:
+    """The production fetcher pointed at a loopback port where nothing listens: the form answers within a second or
+    two with a sentence naming arXiv, keeps what was typed, and shows no exception text."""
+    import socket
+
+    from paperfeed.config import load_config
+    from paperfeed.web.app import default_fetcher
+
+    data_dir, store_url = _copy_demo(demo, tmp_path / "unreachable")
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        api_url = f"http://127.0.0.1:{closed.getsockname()[1]}/api/query"
+        fetcher = default_fetcher(
+            load_config(env={"PAPERFEED_DATA_DIR": str(data_dir), "PAPERFEED_ARXIV_API_URL": api_url})
+        )
+        with serving(data_dir, store_url, fetch_paper=fetcher) as base:
+            context, watch = new_context(browser, base)
+            page = context.new_page()
+            page.goto("/signup?next=/submit")
+            _sign_up(page, "hopeful")
+            page.wait_for_url("**/submit")
+            page.get_by_label("arXiv id or link").fill("2611.07777")
+            started = page.evaluate("Date.now()")
+            page.get_by_role("button", name="Submit", exact=True).click()
+            alert = page.get_by_role("alert")
+            expect(alert).to_have_text("arXiv did not answer when we looked up 2611.07777; try again in a few minutes")
+            assert page.evaluate("Date.now()") - started < 3000
+            expect(page.get_by_label("arXiv id or link")).to_have_value("2611.07777")
+            assert not [raw for raw in ("Errno", "ConnectError", "127.0.0.1", "retries") if raw in page.content()]
+            context.close()
+    problems = [p for p in watch.problems() if not ("/submit" in p and "status of 502" in p)]
+    assert problems == [], "\n".join(problems)

@@ -123,6 +123,88 @@ def test_feed_paging(site: Site) -> None:
     assert listed(browser.get("/papers/date/2026-08-03?page=3")) == []
 
 
+@pytest.fixture
+def mixed(site: Site) -> Site:
+    site.add(
+        paper("2610.60001", "Learning on Monday", "2026-10-05", categories=["cs.LG"]),
+        paper("2610.60002", "Algebra on Monday", "2026-10-05", categories=["math.AG", "cs.LG"]),
+        paper("2610.60003", "Language on Monday", "2026-10-05", categories=["cs.CL"]),
+        paper("2610.60004", "Algebra on Wednesday", "2026-10-07", categories=["math.AG"]),
+        paper("2610.60005", "Language on Friday", "2026-10-09", categories=["cs.CL"]),
+    )
+    return site
+
+
+@pytest.mark.parametrize(
+    ("path", "ids"),
+    [
+        ("/?category=cs.CL", ["2610.60005"]),
+        ("/papers/date/2026-10-05?category=math.AG", ["2610.60002"]),
+        ("/papers/date/2026-10-05?category=cs.LG", ["2610.60001", "2610.60002"]),
+        ("/papers/week/2026-W41?category=math.AG&sort=published", ["2610.60004", "2610.60002"]),
+        (
+            "/papers/month/2026-10?category=cs.CL+math.AG&sort=published",
+            ["2610.60005", "2610.60004", "2610.60002", "2610.60003"],
+        ),
+        ("/papers/month/2026-10?category=q-bio.BM", []),
+    ],
+)
+def test_period_pages_and_their_feeds_keep_to_the_category(mixed: Site, path: str, ids: list[str]) -> None:
+    browser = mixed.browser()
+    page = browser.get(path)
+    assert sorted(listed(page)) == sorted(ids)
+    as_json = browser.get(path, headers={"Accept": "application/json"}).json()
+    assert [p["id"] for p in as_json["papers"]] == listed(page) and as_json["category"]
+    # The page's feed is the feed of what it shows, category and all.
+    feed_url = re.search(r'<link rel="alternate" type="application/feed\+json" [^>]*href="([^"]+)"', page.text)
+    assert feed_url, page.text
+    base, _, query = path.partition("?")
+    category = dict(httpx.QueryParams(query))["category"]
+    expected = "/feeds/daily" if base == "/" else base.replace("/papers/", "/feeds/")
+    assert html.unescape(feed_url[1]) == f"{expected}.json?{httpx.QueryParams({'category': category})}"
+    items = browser.get(html.unescape(feed_url[1])).json()["items"]
+    assert sorted(i["url"].rsplit("/papers/", 1)[1] for i in items) == sorted(ids)
+    # Moving on keeps the category.
+    assert all("category=" in href for href in period_links(page).values())
+
+
+def test_period_pages_link_the_feed_of_their_period(feed: Site) -> None:
+    browser = feed.browser()
+    for path, feed_path in (
+        ("/", "/feeds/daily"),
+        ("/papers/date/2026-10-05", "/feeds/date/2026-10-05"),
+        ("/papers/week/2026-W41", "/feeds/week/2026-W41"),
+        ("/papers/month/2026-10", "/feeds/month/2026-10"),
+    ):
+        page = browser.get(path).text
+        assert f'href="{feed_path}.rss"' in page and f'<a href="{feed_path}.atom">Atom</a>' in page, path
+        assert "/feeds/daily" not in page or path == "/", path
+    week = browser.get("/feeds/week/2026-W41.json").json()
+    assert sorted(i["url"].rsplit("/", 1)[1] for i in week["items"]) == [
+        "2610.00001", "2610.00002", "2610.00003", "2610.00004"
+    ]  # fmt: skip
+    assert browser.get("/feeds/date/2026-02-30.rss").status_code == 422
+    assert browser.get("/feeds/week/2026-10.rss").status_code == 422
+
+
+def test_the_feeds_index_lists_every_kind_and_is_linked_from_every_page(feed: Site) -> None:
+    browser = feed.browser()
+    assert '<a href="/feeds">Feeds</a>' in browser.get("/papers/trending").text
+    index = browser.get("/feeds")
+    assert index.status_code == 200
+    for feed_path in (
+        "/feeds/daily", "/feeds/trending", "/feeds/date/2026-10-09", "/feeds/week/2026-W41", "/feeds/month/2026-10",
+        "/feeds/category/cs.LG", "/feeds/author/Ada%20Lovelace", "/feeds/search",
+    ):  # fmt: skip
+        assert f'href="{feed_path}.rss' in index.text, feed_path
+    listed_feeds = browser.get("/feeds", headers={"Accept": "application/json"}).json()
+    assert len(listed_feeds) == 9
+    for entry in listed_feeds:
+        for fmt in ("rss", "atom", "json"):
+            url = entry[fmt].removeprefix("http://testserver")
+            assert browser.get(url).status_code == 200, url
+
+
 # -- trending ---------------------------------------------------------------------------------------------------------
 def test_trending_follows_the_documented_formula(site: Site) -> None:
     """As of 2026-10-09 (ages run to its end, 2026-10-10 00:00; the window is 2026-10-03 … 2026-10-09)."""
@@ -273,6 +355,40 @@ def test_search_paging(site: Site) -> None:
     assert len(listed(first)) == 30 and len(listed(second)) == 3
     assert sorted(listed(first) + listed(second)) == [f"2607.{i:05d}" for i in range(33)]
     assert browser.get("/search?category=cs.RO&page=0").status_code == 422
+
+
+def test_search_sorts_by_relevance_or_newest_in_html_json_and_feeds(library: Site) -> None:
+    browser = library.browser()
+    params = {"q": "graph", "mode": "keyword"}
+    relevant = listed(browser.get("/search", params={"q": "graph"}))
+    newest = listed(browser.get("/search", params={"q": "graph", "sort": "published"}))
+    assert sorted(newest) == sorted(relevant) and newest != relevant
+    days = {pid: day for pid, _, day, _, _ in LIBRARY} | {"2610.20004": "2026-10-08"}
+    assert [days[pid] for pid in newest] == sorted((days[pid] for pid in newest), reverse=True)
+    page = browser.get("/search", params={"q": "graph", "sort": "published"})
+    assert "<strong>newest</strong>" in page.text and 'name="sort" value="published"' in page.text
+    assert 'href="/search?q=graph">relevance</a>' in page.text
+    as_json = browser.get("/search?q=graph&sort=published", headers={"Accept": "application/json"}).json()
+    assert [p["id"] for p in as_json["papers"]] == newest and as_json["sort"] == "published"
+    api = browser.get("/api/search", params={**params, "sort": "published"}).json()
+    assert [p["id"] for p in api["papers"]] == [pid for pid in newest if pid in {p["id"] for p in api["papers"]}]
+    feed_newest = browser.get("/feeds/search.json?q=graph").json()["items"]
+    feed_relevant = browser.get("/feeds/search.json?q=graph&sort=relevance").json()["items"]
+    assert [i["url"].rsplit("/papers/", 1)[1] for i in feed_relevant] == relevant
+    assert [i["url"].rsplit("/papers/", 1)[1] for i in feed_newest] == newest
+    for path in ("/search?q=graph&sort=votes", "/api/search?q=graph&sort=x", "/feeds/search.rss?q=graph&sort=x"):
+        refused = browser.get(path, headers={"Accept": "application/json"})
+        assert refused.status_code == 422 and refused.json()["where"] == "sort", path
+
+
+def test_search_pages_link_their_feeds(library: Site) -> None:
+    browser = library.browser()
+    assert 'href="/feeds/search.rss?q=graph%20neural">RSS</a>' in browser.get("/search?q=graph+neural").text
+    by_category = browser.get("/search?category=cs.LG").text
+    assert '<a href="/feeds/category/cs.LG.atom">Atom</a>' in by_category
+    by_author = browser.get("/search?author=Alan+Turing").text
+    assert '<a href="/feeds/author/Alan%20Turing.json">JSON</a>' in by_author
+    assert "2610.20003" in browser.get("/feeds/author/Alan%20Turing.json").text
 
 
 # -- a paper's page ---------------------------------------------------------------------------------------------------

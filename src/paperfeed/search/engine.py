@@ -21,13 +21,14 @@ from paperfeed.errors import BadInput, NotFound
 from paperfeed.papers import Paper, normalise_title
 from paperfeed.search.dense import Vector
 from paperfeed.search.embed import embed_cached
-from paperfeed.search.fusion import fuse, prefer_recent
+from paperfeed.search.fusion import fuse, newest_first, prefer_recent
 from paperfeed.search.indexes import SearchIndexes, indexes_for
 from paperfeed.search.query import Query, parse_query
 from paperfeed.store import Store
 
 Mode = Literal["hybrid", "keyword", "dense"]
 MODES: tuple[Mode, ...] = ("hybrid", "keyword", "dense")
+SORTS = ("relevance", "published")  # published: the matches (the best ``depth`` of them) newest first
 DEPTH = 300  # candidates taken from each side before fusion (the normalisation is over these)
 SIMILAR_WORDS = 40  # words of a paper without a vector yet that find its neighbours by keyword (title first)
 _WORD = re.compile(r"\w+")
@@ -97,10 +98,15 @@ def search(
     highlight: bool = True,
     snippet: int | None = None,
     depth: int = DEPTH,
+    sort: str = "relevance",
 ) -> SearchResults:
     """Search the store. Filters given as arguments add to those typed in the query (``cat:``, ``author:``, …);
-    ``snippet`` cuts highlighted abstracts to about that many characters around the first match."""
+    ``snippet`` cuts highlighted abstracts to about that many characters around the first match; ``sort``
+    "published" orders the matches newest first (semantic search finds neighbours of anything, so "the matches"
+    are the best ``depth``, as ranked by relevance)."""
     started = time.perf_counter()
+    if sort not in SORTS:
+        raise BadInput(f"sort must be one of {', '.join(SORTS)}", "sort")
     if mode not in MODES:
         raise BadInput(f"mode must be one of {', '.join(MODES)}", "mode")
     if limit < 1 or offset < 0:
@@ -137,6 +143,8 @@ def search(
     fused = fuse(keyword, dense)
     if recency > 0 and fused:
         fused = prefer_recent(fused, _days(store, [pid for pid, _ in fused]), recency, date.today())
+    if sort == "published" and fused:
+        fused = newest_first(fused, _days(store, [pid for pid, _ in fused]))
     page = fused[offset : offset + limit]
     papers = store.get_papers([pid for pid, _ in page])
     kw_rank = {pid: i + 1 for i, (pid, _) in enumerate(keyword)}

@@ -8,6 +8,7 @@ definitions: nDCG@10 with graded gains (linear), recall@100 and MRR@10.
 
 from __future__ import annotations
 
+import logging
 import math
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -18,10 +19,11 @@ from typing import Any
 import orjson
 
 from paperfeed.errors import BadInput
-from paperfeed.sources.jsonl import BEIR_ID_PREFIX
+from paperfeed.sources.jsonl import BEIR_ID_PREFIX, EMPTY_DOCUMENT
 
 __all__ = ["BEIR_ID_PREFIX", "Collection", "load_collection", "run_quality", "score_run", "write_trec_run"]
 RUN_DEPTH = 100  # results per query in runs and for recall@100
+log = logging.getLogger("paperfeed.search")
 
 
 @dataclass
@@ -121,8 +123,23 @@ def run_quality(
         settings = SearchSettings(Path(tmp) / "index", embedding_model, cache_dir)
         with open_store(url, migrate=True) as store, open_indexes(store, settings) as indexes:
             report = ingest(store, read_file(collection.corpus, "beir"))
-            if report.rejected:
-                raise BadInput(f"{report.rejected} corpus records rejected", str(collection.corpus))
+            empty = [r for r in report.rejections if r.reason.endswith(EMPTY_DOCUMENT)]
+            if report.rejected > len(empty):  # anything but empty documents is a broken collection
+                wrong = next((r for r in report.rejections if r not in empty), None)
+                raise BadInput(
+                    f"{report.rejected - len(empty)} corpus records rejected"
+                    + (f", e.g. {wrong.where}: {wrong.reason}" if wrong else ""),
+                    str(collection.corpus),
+                )
+            if empty:
+                # Judgements stay as published: a system that cannot return an empty document scores as it would.
+                log.warning(
+                    "%s: skipped %d empty document%s (%s)",
+                    collection.corpus,
+                    len(empty),
+                    "" if len(empty) == 1 else "s",
+                    ", ".join(r.where for r in empty[:5]),
+                )
             indexes.sync(embed=any(m != "keyword" for m in modes))
             rows = []
             for mode in modes:
@@ -131,7 +148,9 @@ def run_quality(
                     results = search(store, text, RUN_DEPTH, mode=mode, highlight=False)  # type: ignore[arg-type]
                     run[qid] = [(h.paper.id.removeprefix(BEIR_ID_PREFIX), h.score) for h in results.hits]
                 metrics = score_run({q: [d for d, _ in r] for q, r in run.items()}, collection.qrels)
-                rows.append({"collection": collection.name, "split": split, "mode": mode, **metrics})
+                rows.append(
+                    {"collection": collection.name, "split": split, "mode": mode, **metrics, "skipped": len(empty)}
+                )
                 if run_out is not None:
                     path = run_out if len(modes) == 1 else run_out.with_name(f"{run_out.stem}.{mode}{run_out.suffix}")
                     write_trec_run(path, run, f"paperfeed-{mode}")

@@ -58,3 +58,8 @@ def prefer_recent(ranking: Ranking, days: Mapping[str, str | None], recency: flo
         age = (today - date.fromisoformat(day[:10])).days if day else _UNDATED_AGE_DAYS
         out.append((pid, score * (1 + recency * math.pow(2, -max(age, 0) / RECENCY_HALF_LIFE_DAYS))))
     return sorted(out, key=lambda item: (-item[1], item[0]))
+
+
+def newest_first(ranking: Ranking, days: Mapping[str, str | None]) -> Ranking:
+    """``ranking`` by day, newest first; the same day (or none) keeps the ranking's order."""
+    return sorted(ranking, key=lambda item: (days.get(item[0]) or "")[:10], reverse=True)  # stable: ties keep order

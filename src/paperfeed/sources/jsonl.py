@@ -34,6 +34,9 @@ from paperfeed.sources import Head
 JSONL_FORMATS = ("paperfeed", "kaggle", "listings", "beir")
 # BEIR documents get content-style ids (not arXiv ids, so no arXiv links are made for them).
 BEIR_ID_PREFIX = "pf-beir-"
+# Standard BEIR collections hold a few documents with neither title nor text (Cranfield has two): the evaluation
+# skips them by this reason rather than refusing the collection.
+EMPTY_DOCUMENT = "empty document (no title or text)"
 
 _MONTHS = {
     m: f"{i:02d}"
@@ -345,7 +348,7 @@ def _from_beir(record: dict[str, Any], where: str, lineno: int) -> ParsedItem:
     if ident is None or str(ident) == "":
         return Rejection(f"{where}:{lineno}", "record without _id")
     if not title:
-        return Rejection(f"{where}:{lineno}", f"record {ident} without title or text")
+        return Rejection(f"{where}:{lineno}", f"record {ident}: {EMPTY_DOCUMENT}")
     metadata = record.get("metadata")
     names = metadata.get("authors", []) if isinstance(metadata, dict) else []
     authors = [a for a in names if isinstance(a, str) and a]

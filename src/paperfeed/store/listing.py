@@ -6,6 +6,7 @@ submitted by a member on a day of that period; replacements (new versions) are n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from paperfeed.store.db import Database
@@ -29,9 +30,11 @@ class ListingStoreMixin:
         limit: int = 50,
         offset: int = 0,
         submitter: str | None = None,
+        categories: Sequence[str] = (),
         count: bool = True,
     ) -> tuple[list[str], int]:
-        """Paper ids listed between two days (inclusive) and how many there are in all (-1 without ``count``).
+        """Paper ids listed between two days (inclusive) and how many there are in all (-1 without ``count``);
+        with ``categories``, only papers in any of them.
 
         ``votes`` puts the most upvoted first (ours plus Hugging Face's), then member submissions, new papers before
         cross-lists; ``published`` puts the latest day first. Ties break on the id, so paging is stable."""
@@ -45,6 +48,12 @@ class ListingStoreMixin:
             )
             where += " AND lower(u.name) = lower(?)"
             params.append(submitter)
+        if categories:
+            where += (
+                " AND d.paper_id IN (SELECT paper_id FROM paper_categories "
+                f"WHERE category IN ({Database.placeholders(len(categories))}))"
+            )
+            params.extend(categories)
         ids: list[str] | None = None
         if sort == "published" and submitter is None:
             # Newest first needs only the latest days: the papers listed since the day of the (offset + limit)-th

@@ -145,6 +145,7 @@ def search_filtered(
     date_from: Annotated[str, Query(alias="from")] = "",
     date_to: Annotated[str, Query(alias="to")] = "",
     mode: Annotated[str, Query(pattern="^(hybrid|keyword|dense)$")] = "hybrid",
+    sort: Annotated[str, Query(description="relevance, or published (newest first)")] = "relevance",
 ) -> dict[str, Any]:
     view = search_view(
         site(request).store,
@@ -157,6 +158,7 @@ def search_filtered(
         date_from=date_from,
         date_to=date_to,
         mode=mode,
+        sort=sort,
     )
     return view.to_dict()
 

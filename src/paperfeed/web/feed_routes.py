@@ -10,17 +10,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 from paperfeed.community.trending import trending
 from paperfeed.errors import BadInput, NotFound
 from paperfeed.formats.feeds import FORMATS, MEDIA_TYPES, FeedItem, FeedMeta, feed_etag, last_modified, render_feed
 from paperfeed.papers import Paper
+from paperfeed.periods import Period, day_period, parse_day, parse_period
 from paperfeed.search.engine import search
 from paperfeed.store import Store
 from paperfeed.tokens import sign, verify
-from paperfeed.web.site import Site, site
+from paperfeed.web.site import Site, render, site, wants_json
 
 router = APIRouter(prefix="/feeds", include_in_schema=False)
 FEED_SIZE = 50
@@ -95,14 +98,99 @@ def _ordered(store: Store, ids: list[str]) -> list[Paper]:
     return [found[i] for i in ids if i in found]
 
 
-@router.get("/daily.{fmt}")
-def daily(request: Request, fmt: str) -> Response:
-    _split(f"daily.{fmt}")
+def _categories(category: str) -> list[str]:
+    found = category.split()
+    if len(found) > 20 or any(len(c) > 40 for c in found):
+        raise BadInput("give at most 20 categories like cs.LG, separated by spaces", where="category")
+    return found
+
+
+def _listing_feed(request: Request, fmt: str, period: Period | None, category: str) -> Response:
+    """The papers of a period (None: the latest feed day not after today) as the page shows them, most upvoted
+    first, optionally only those in ``category``."""
     s = site(request)
-    day = s.store.latest_feed_day(until=datetime.now(UTC).date().isoformat())
-    ids, _ = s.store.listing(day, day, limit=FEED_SIZE) if day else ([], 0)
-    meta = _meta(s, request, f"daily papers {day or ''}".strip(), "/", "The latest announcement day's papers.")
-    return _respond(request, fmt, meta, _items(s, _ordered(s.store, ids)))
+    categories = _categories(category)
+    if period is None:
+        day = s.store.latest_feed_day(until=datetime.now(UTC).date().isoformat())
+        first, last = (day, day) if day else ("", "")
+        title, page, description = f"daily papers {day or ''}".strip(), "/", "The latest announcement day's papers."
+    else:
+        first, last = period.day_range
+        title, description = f"papers {period.label}", f"The papers of {period.label}."
+        page = f"/papers/{'date' if period.kind == 'day' else period.kind}/{period.key}"
+    ids, _ = s.store.listing(first, last, limit=FEED_SIZE, categories=categories) if first else ([], 0)
+    if categories:
+        title += " · " + " ".join(categories)
+        page += f"?category={quote(' '.join(categories))}"
+    return _respond(request, fmt, _meta(s, request, title, page, description), _items(s, _ordered(s.store, ids)))
+
+
+@router.get("")
+def feeds_index(request: Request) -> Response:
+    """Every kind of feed with its URLs, filled in with this site's latest day, week and month."""
+    s = site(request)
+    day = s.store.latest_feed_day(until=datetime.now(UTC).date().isoformat()) or datetime.now(UTC).date().isoformat()
+    latest = day_period(parse_day(day))
+    week = parse_period(latest.first.strftime("%G-W%V"), kind="week")
+    month = parse_period(latest.first.strftime("%Y-%m"), kind="month")
+    # The examples are of this site: the latest day's first paper's category and author.
+    ids, _ = s.store.listing(day, day, limit=1, count=False)
+    example = _ordered(s.store, ids)
+    category = (example[0].categories or ["cs.LG"])[0] if example else "cs.LG"
+    author = (example[0].authors or ["Ada Lovelace"])[0] if example else "Ada Lovelace"
+    kinds = [
+        ("The latest day", "The papers of the latest announcement day, most upvoted first.", "/feeds/daily", ""),
+        ("Trending", "What the community is reading now, with why each paper ranks.", "/feeds/trending", ""),
+        ("One day", "Any day's papers: /feeds/date/YYYY-MM-DD.", f"/feeds/date/{latest.key}", ""),
+        ("One week", "Any ISO week's papers: /feeds/week/YYYY-Www.", f"/feeds/week/{week.key}", ""),
+        ("One month", "Any month's papers: /feeds/month/YYYY-MM.", f"/feeds/month/{month.key}", ""),
+        (
+            "A category",
+            "New papers in an arXiv category: /feeds/category/NAME.",
+            f"/feeds/category/{quote(category)}",
+            "",
+        ),
+        ("An author", "New papers by an author: /feeds/author/NAME.", f"/feeds/author/{quote(author)}", ""),
+        ("A search", "New papers matching a search: /feeds/search.rss?q=….", "/feeds/search", "?q=diffusion"),
+        (
+            "Day, week or month in categories",
+            "Add ?category=NAME (several separated by spaces) to a day, week, month or latest-day feed.",
+            "/feeds/daily",
+            f"?category={quote(category)}",
+        ),
+    ]
+    if wants_json(request):
+        return JSONResponse(
+            [
+                {"name": name, "about": about, **{fmt: f"{s.base_url}{path}.{fmt}{query}" for fmt in FORMATS}}
+                for name, about, path, query in kinds
+            ]
+        )
+    return render(request, "feeds.html", kinds=kinds)
+
+
+@router.get("/daily.{fmt}")
+def daily(request: Request, fmt: str, category: str = "") -> Response:
+    _split(f"daily.{fmt}")
+    return _listing_feed(request, fmt, None, category)
+
+
+@router.get("/date/{name}")
+def day_feed(request: Request, name: str, category: str = "") -> Response:
+    day, fmt = _split(name)
+    return _listing_feed(request, fmt, day_period(parse_day(day)), category)
+
+
+@router.get("/week/{name}")
+def week_feed(request: Request, name: str, category: str = "") -> Response:
+    week, fmt = _split(name)
+    return _listing_feed(request, fmt, parse_period(week, where="week", kind="week"), category)
+
+
+@router.get("/month/{name}")
+def month_feed(request: Request, name: str, category: str = "") -> Response:
+    month, fmt = _split(name)
+    return _listing_feed(request, fmt, parse_period(month, where="month", kind="month"), category)
 
 
 @router.get("/trending.{fmt}")
@@ -139,14 +227,14 @@ def author_feed(request: Request, name: str) -> Response:
 
 
 @router.get("/search.{fmt}")
-def search_feed(request: Request, fmt: str, q: str = "") -> Response:
+def search_feed(request: Request, fmt: str, q: str = "", sort: str = "published") -> Response:
     _split(f"search.{fmt}")
     if not q.strip():
         raise BadInput("a search feed needs a query", where="q")
     s = site(request)
-    # The most relevant matches, newest first: a reader sees new matches arrive at the top.
-    hits = search(s.store, q, 2 * FEED_SIZE, highlight=False).hits
-    papers = sorted((h.paper for h in hits), key=lambda p: (p.announced or p.submitted or "", p.id), reverse=True)
+    # By default the most relevant matches, newest first (as the page's sort=published): a reader sees new matches
+    # arrive at the top.
+    papers = [h.paper for h in search(s.store, q, 2 * FEED_SIZE, highlight=False, sort=sort).hits]
     meta = _meta(s, request, f"search: {q}", f"/search?q={q}", f"New papers matching “{q}”.")
     return _respond(
         request, fmt, meta, _items(s, papers[:FEED_SIZE], dict.fromkeys((p.id for p in papers), f"Matches “{q}”"))

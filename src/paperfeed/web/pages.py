@@ -17,7 +17,7 @@ from paperfeed.community import rules
 from paperfeed.digests.subscriptions import subscriptions_for_user
 from paperfeed.errors import BadInput, Forbidden, SourceError, Unauthorized
 from paperfeed.papers import canonical_id
-from paperfeed.periods import day_period, parse_day, parse_period
+from paperfeed.periods import Period, day_period, parse_day, parse_period
 from paperfeed.store.community import User
 from paperfeed.web.feed_routes import member_feed_token
 from paperfeed.web.images import avatar_svg, thumbnail_svg
@@ -56,28 +56,33 @@ def _safe_next(target: str | None) -> str:
 
 
 # -- feeds -----------------------------------------------------------------------------------------------------------
-@router.get("/")
-def home(request: Request, who: Who, page: PageNo = 1, sort: str = "votes") -> Response:
-    view = feed_view(site(request).store, None, who.user, page=page, sort=sort)
+def _feed(request: Request, who: Visitor, period: Period | None, page: int, sort: str, category: str) -> Response:
+    view = feed_view(site(request).store, period, who.user, page=page, sort=sort, category=category)
     return _page(request, "feed.html", view)
+
+
+@router.get("/")
+def home(request: Request, who: Who, page: PageNo = 1, sort: str = "votes", category: str = "") -> Response:
+    return _feed(request, who, None, page, sort, category)
 
 
 @router.get("/papers/date/{day}")
-def by_day(request: Request, who: Who, day: str, page: PageNo = 1, sort: str = "votes") -> Response:
-    view = feed_view(site(request).store, day_period(parse_day(day)), who.user, page=page, sort=sort)
-    return _page(request, "feed.html", view)
+def by_day(request: Request, who: Who, day: str, page: PageNo = 1, sort: str = "votes", category: str = "") -> Response:
+    return _feed(request, who, day_period(parse_day(day)), page, sort, category)
 
 
 @router.get("/papers/week/{week}")
-def by_week(request: Request, who: Who, week: str, page: PageNo = 1, sort: str = "votes") -> Response:
-    period = parse_period(week, where="week", kind="week")
-    return _page(request, "feed.html", feed_view(site(request).store, period, who.user, page=page, sort=sort))
+def by_week(
+    request: Request, who: Who, week: str, page: PageNo = 1, sort: str = "votes", category: str = ""
+) -> Response:
+    return _feed(request, who, parse_period(week, where="week", kind="week"), page, sort, category)
 
 
 @router.get("/papers/month/{month}")
-def by_month(request: Request, who: Who, month: str, page: PageNo = 1, sort: str = "votes") -> Response:
-    period = parse_period(month, where="month", kind="month")
-    return _page(request, "feed.html", feed_view(site(request).store, period, who.user, page=page, sort=sort))
+def by_month(
+    request: Request, who: Who, month: str, page: PageNo = 1, sort: str = "votes", category: str = ""
+) -> Response:
+    return _feed(request, who, parse_period(month, where="month", kind="month"), page, sort, category)
 
 
 @router.get("/papers/trending")
@@ -97,6 +102,7 @@ def search_page(
     author: str = "",
     date_from: Annotated[str, Query(alias="from")] = "",
     date_to: Annotated[str, Query(alias="to")] = "",
+    sort: str = "relevance",
 ) -> Response:
     view = search_view(
         site(request).store,
@@ -107,6 +113,7 @@ def search_page(
         author=author,
         date_from=date_from,
         date_to=date_to,
+        sort=sort,
     )
     return _page(request, "search.html", view)
 

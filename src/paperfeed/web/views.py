@@ -17,6 +17,7 @@ from paperfeed.formats.bibtex import bibtex
 from paperfeed.papers import CONTENT_ID_PREFIX, Paper, canonical_id, is_web_url
 from paperfeed.periods import Period, day_period, parse_day
 from paperfeed.search.engine import MAX_DEPTH, search, similar
+from paperfeed.search.engine import SORTS as SEARCH_SORTS
 from paperfeed.store import Store
 from paperfeed.store.community import Activity, Comment, User
 
@@ -97,11 +98,21 @@ class FeedView:
     sort: str
     previous: str | None  # the neighbouring period's key, when it has papers (days) or exists (weeks, months)
     next: str | None
+    category: str = ""  # only papers in these categories (space-separated), as asked for with ?category=
+    latest: bool = False  # no period was asked for: the latest day (the home page)
+
+    @property
+    def feed_path(self) -> str:
+        """The feed of what this page shows, without its format: the latest day's, or this period's."""
+        if self.latest:
+            return "/feeds/daily"
+        return f"/feeds/{'date' if self.period.kind == 'day' else self.period.kind}/{self.period.key}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "period": self.period.key,
             "kind": self.period.kind,
+            "category": self.category,
             "total": self.total,
             "page": self.page,
             "pages": self.pages,
@@ -123,19 +134,25 @@ def check_page(page: int, limit: int = PAGE_SIZE, *, deepest: int = MAX_OFFSET) 
 
 
 def feed_view(
-    store: Store, period: Period | None, user: User | None, *, page: int = 1, sort: str = "votes"
+    store: Store, period: Period | None, user: User | None, *, page: int = 1, sort: str = "votes", category: str = ""
 ) -> FeedView:
     """A day's, week's or month's feed; no period means the latest day with papers that is not after today (a
     store whose papers stop before today still opens on its last day)."""
     check_page(page)
     if sort not in ("votes", "published"):
         raise BadInput("sort must be votes or published", where="sort")
+    categories = category.split()
+    if len(categories) > 20 or any(len(c) > 40 for c in categories):
+        raise BadInput("give at most 20 categories like cs.LG, separated by spaces", where="category")
+    is_latest = period is None
     if period is None:
         today = datetime.now(UTC).date()
         latest = store.latest_feed_day(until=today.isoformat())
         period = day_period(date.fromisoformat(latest) if latest else today)
     first, last = period.day_range
-    ids, total = store.listing(first, last, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    ids, total = store.listing(
+        first, last, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, categories=categories
+    )
     if period.kind == "day":
         previous = store.feed_day_near(first, -1)
         following = store.feed_day_near(first, +1)
@@ -151,6 +168,8 @@ def feed_view(
         sort,
         previous,
         following,
+        " ".join(categories),
+        is_latest,
     )
 
 
@@ -214,6 +233,7 @@ class SearchView:
     took_ms: float
     filters: dict[str, str]
     notes: list[str] = field(default_factory=list)
+    sort: str = "relevance"
 
     @property
     def has_more(self) -> bool:
@@ -223,6 +243,7 @@ class SearchView:
         return {
             "query": self.query,
             "filters": self.filters,
+            "sort": self.sort,
             "total": self.total,
             "page": self.page,
             "took_ms": round(self.took_ms, 1),
@@ -243,6 +264,7 @@ def search_view(
     date_from: str = "",
     date_to: str = "",
     mode: str = "hybrid",
+    sort: str = "relevance",
 ) -> SearchView:
     check_page(page, limit, deepest=MAX_DEPTH)
     for name, value in (("from", date_from), ("to", date_to)):
@@ -250,9 +272,11 @@ def search_view(
             parse_day(value, where=name)
     if len(query) > 500:
         raise BadInput("the query is longer than 500 characters", where="q")
+    if sort not in SEARCH_SORTS:
+        raise BadInput(f"sort must be one of {', '.join(SEARCH_SORTS)}", where="sort")
     filters = {"category": category, "author": author, "from": date_from, "to": date_to}
     if not query.strip() and not any(filters.values()):
-        return SearchView(query, [], 0, page, 0.0, filters)
+        return SearchView(query, [], 0, page, 0.0, filters, sort=sort)
     results = search(
         store,
         query,
@@ -264,11 +288,12 @@ def search_view(
         date_from=date_from or None,
         date_to=date_to or None,
         snippet=SNIPPET,
+        sort=sort,
     )
     listed = entries(store, [h.paper for h in results.hits], user)
     for entry, hit in zip(listed, results.hits, strict=True):
         entry.title_html, entry.abstract_html = hit.title_html, hit.abstract_html
-    return SearchView(query, listed, results.total, page, results.took_ms, filters, results.notes)
+    return SearchView(query, listed, results.total, page, results.took_ms, filters, results.notes, sort)
 
 
 @dataclass
