@@ -70,7 +70,8 @@ def test_kaggle_head_parses_completely(kaggle: list[ParsedItem]) -> None:
         ("0704.0001", "doi", "10.1103/PhysRevD.76.013009"),
         ("0704.0001", "comments", "37 pages, 15 figures; published version"),
         ("0704.0001", "license", None),
-        ("0704.0001", "listing_days", {}),
+        # v1 "Mon, 2 Apr 2007 19:18:42 GMT" is 15:18 EDT, after Monday's deadline: announced Tuesday evening.
+        ("0704.0001", "listing_days", {"2007-04-04": "derived"}),
         ("0704.0002", "categories", ["math.CO", "cs.CG"]),
         ("0704.0002", "license", "http://arxiv.org/licenses/nonexclusive-distrib/1.0/"),
         ("0704.0002", "submitted", "2007-03-31"),

@@ -30,6 +30,11 @@ _ID_IN_TEXT_RE = re.compile(
 _URL_RE = re.compile(r"https?://[^\s<>\"'{}|\\^`\]\)]+", re.IGNORECASE)
 _CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "huggingface.co", "codeberg.org", "sourceforge.net")
 CONTENT_ID_PREFIX = "pf-"
+# The kind of a listing day worked out from the first version's submission time by arXiv's schedule
+# (sources/announcements.py) rather than read from a listing: a real listing replaces it.
+DERIVED_KIND = "derived"
+# Listing kinds that say when a paper was announced, and so make a derived day redundant.
+ANNOUNCED_KINDS = frozenset({"new", "cross"})
 
 
 @dataclass
@@ -37,7 +42,8 @@ class Paper:
     """One paper as a source saw it. ``id`` is the versionless arXiv id or a content id (``pf-…``).
 
     Dates are ISO strings (``YYYY-MM-DD``); ``listing_days`` are the announcement days the paper appeared on
-    (with the kind of listing: new / cross / replace / replace-cross / hf-daily / seed); ``source`` names where
+    (with the kind of listing: new / cross / replace / replace-cross / hf-daily / seed, or ``derived`` when worked
+    out from the submission time by arXiv's schedule); ``source`` names where
     this sighting came from and ``signals`` carries that source's external signals (e.g. Hugging Face upvotes).
     """
 
@@ -405,12 +411,29 @@ def _is_newer(new: Paper, old: Paper) -> bool:
     return False
 
 
+def merge_listing_days(old: dict[str, str], new: dict[str, str]) -> dict[str, str]:
+    """The union of two sightings' listing days (the stored kind wins on a day both have), except that a derived
+    day gives way to a real announcement: it is dropped once a ``new`` or ``cross`` listing is known, and only the
+    earliest derived day is kept."""
+    days = {**new, **old}
+    for day, kind in new.items():
+        if days[day] == DERIVED_KIND and kind != DERIVED_KIND:
+            days[day] = kind
+    derived = sorted(day for day, kind in days.items() if kind == DERIVED_KIND)
+    if not derived:
+        return days
+    announced = any(kind in ANNOUNCED_KINDS for kind in days.values())
+    drop = set(derived) if announced else set(derived[1:])
+    return {day: kind for day, kind in days.items() if day not in drop}
+
+
 def merge(old: Paper | None, new: Paper) -> Paper:
     """The paper after a new sighting: a newer version replaces what it says, any sighting fills gaps.
 
     When ``new`` is a newer version (higher version number, or a later ``updated`` at the same version) its
     non-empty fields win; otherwise the stored values stay and ``new`` only fills what is missing. Listing days and
-    links are unions, so a paper seen through several sources accumulates what each one knows.
+    links are unions, so a paper seen through several sources accumulates what each one knows (a derived listing
+    day gives way to a real one: ``merge_listing_days``).
     """
     if old is None:
         return dataclasses.replace(new)
@@ -424,7 +447,7 @@ def merge(old: Paper | None, new: Paper) -> Paper:
     merged.categories = first.categories or second.categories
     merged.code_urls = list(dict.fromkeys([*old.code_urls, *new.code_urls]))
     merged.project_urls = list(dict.fromkeys([*old.project_urls, *new.project_urls]))
-    merged.listing_days = {**new.listing_days, **old.listing_days}
+    merged.listing_days = merge_listing_days(old.listing_days, new.listing_days)
     # The earliest announcement is the announcement; later listings are replacements or cross-lists.
     days = sorted(d for d in (old.announced, new.announced) if d)
     merged.announced = days[0] if days else None

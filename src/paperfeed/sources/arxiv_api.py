@@ -19,6 +19,7 @@ from datetime import datetime
 from paperfeed.errors import BadInput
 from paperfeed.papers import Paper, ParsedItem, Rejection, checked, clean_text, one_line, split_arxiv_id, with_links
 from paperfeed.sources import Batch, Head, ParsedPage
+from paperfeed.sources.announcements import derived_days, parse_moment
 from paperfeed.sources.http import PoliteClient
 from paperfeed.sources.xmlbody import load_xml
 
@@ -117,6 +118,7 @@ def _entry(entry: ET.Element, index: int, where: str) -> ParsedItem:
                 doi = href.split("doi.org/", 1)[1]
                 break
 
+    published = child_text(entry, f"{ATOM}published")
     paper = Paper(
         id=arxiv_id,
         title=title,
@@ -124,11 +126,13 @@ def _entry(entry: ET.Element, index: int, where: str) -> ParsedItem:
         version=version,
         authors=[name for a in entry.findall(f"{ATOM}author") if (name := one_line(a.findtext(f"{ATOM}name")))],
         categories=categories,
-        submitted=iso_date(child_text(entry, f"{ATOM}published")),
+        submitted=iso_date(published),
         updated=iso_date(child_text(entry, f"{ATOM}updated")),
         comments=one_line(entry.findtext(f"{ARXIV}comment")) or None,
         journal_ref=one_line(entry.findtext(f"{ARXIV}journal_ref")) or None,
         doi=doi,
+        # The API does not say when the paper was announced: its first version's time says when it was due.
+        listing_days=derived_days(parse_moment(published)),
         source="arxiv-api",
     )
     return checked(with_links(paper), f"{where}:{arxiv_id}")

@@ -30,6 +30,7 @@ from paperfeed.papers import (
     with_links,
 )
 from paperfeed.sources import Head, ParsedPage
+from paperfeed.sources.announcements import derived_days, parse_moment
 from paperfeed.sources.xmlbody import load_xml
 
 SOURCE = "arxiv-oai"
@@ -136,16 +137,21 @@ def _from_arxiv(metadata: ET.Element, where: str, identifier: str) -> ParsedItem
 def _from_arxiv_raw(metadata: ET.Element, where: str, identifier: str) -> ParsedItem:
     """``metadataPrefix=arXivRaw``: one author string, and every version with its submission date."""
     fields = _simple_fields(metadata)
-    versions: dict[int, str | None] = {}
+    stamps: dict[int, str] = {}
     for element in _children(metadata, "version"):
         number = _int_or_none((element.get("version") or "").lstrip("vV"))
         if number is not None:
-            versions[number] = _rfc822_date(_child_text(element, "date"))
+            stamps[number] = _child_text(element, "date")
+    versions = {number: _rfc822_date(stamp) for number, stamp in stamps.items()}
     latest = max(versions) if versions else None
     submitted = versions[min(versions)] if versions else None
     updated = versions[latest] if latest is not None else None
     authors = split_authors(fields.get("authors", ""))
-    return _paper(fields, where, identifier, authors, version=latest, submitted=submitted, updated=updated)
+    paper = _paper(fields, where, identifier, authors, version=latest, submitted=submitted, updated=updated)
+    if isinstance(paper, Paper) and stamps:
+        # OAI-PMH does not say when a paper was announced; the first version's time says when it was due.
+        paper.listing_days = derived_days(parse_moment(stamps[min(stamps)]))
+    return paper
 
 
 def _paper(

@@ -302,7 +302,7 @@ class CommunityStoreMixin:
             )
             self.db.execute(
                 "INSERT INTO paper_days (paper_id, day, kind) VALUES (?, ?, 'submitted') "
-                "ON CONFLICT (paper_id, day) DO NOTHING",
+                "ON CONFLICT (paper_id, day) DO UPDATE SET kind = excluded.kind WHERE paper_days.kind = 'derived'",
                 (paper_id, day),
             )
             self._bump(paper_id, "upvotes", 0, now)

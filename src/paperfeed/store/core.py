@@ -233,6 +233,7 @@ class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, Subscripti
                     }
             paper_rows: list[tuple[Any, ...]] = []
             day_rows: list[tuple[str, str, str]] = []
+            gone_days: list[tuple[str, str]] = []
             category_rows: list[tuple[str, str, int]] = []
             recategorised: list[str] = []
             for pid, paper in pending.items():
@@ -246,7 +247,11 @@ class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, Subscripti
                     continue
                 result.changed_ids.append(pid)
                 paper_rows.append(_paper_row(paper, digest, now))
-                day_rows.extend((pid, day, kind) for day, kind in paper.listing_days.items())
+                # Only days that are new or changed kind are written; a day the merge dropped (a derived day a real
+                # listing replaced) is deleted.
+                before = old.listing_days if old is not None else {}
+                day_rows.extend((pid, day, kind) for day, kind in paper.listing_days.items() if before.get(day) != kind)
+                gone_days.extend((pid, day) for day in before if day not in paper.listing_days)
                 if old is None or old.categories != paper.categories:
                     if old is not None:
                         recategorised.append(pid)
@@ -266,8 +271,10 @@ class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, Subscripti
 
             seq = self._next_seq()
             self.db.executemany(_UPSERT_PAPER, [(*row, seq + i) for i, row in enumerate(paper_rows)])
+            self.db.executemany("DELETE FROM paper_days WHERE paper_id = ? AND day = ?", gone_days)
             self.db.executemany(
-                "INSERT INTO paper_days (paper_id, day, kind) VALUES (?, ?, ?) ON CONFLICT (paper_id, day) DO NOTHING",
+                "INSERT INTO paper_days (paper_id, day, kind) VALUES (?, ?, ?) "
+                "ON CONFLICT (paper_id, day) DO UPDATE SET kind = excluded.kind",
                 day_rows,
             )
             for chunk in _chunks(recategorised, 900):
@@ -375,7 +382,7 @@ class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, Subscripti
         rows = self.db.query(
             f"SELECT {', '.join('p.' + c.strip() for c in _PAPER_COLS.split(','))} FROM paper_days d "
             "JOIN papers p ON p.id = d.paper_id WHERE d.day = ? AND p.deleted_at IS NULL "
-            "ORDER BY CASE d.kind WHEN 'new' THEN 0 WHEN 'cross' THEN 1 ELSE 2 END, p.id LIMIT ?",
+            "ORDER BY CASE d.kind WHEN 'new' THEN 0 WHEN 'derived' THEN 0 WHEN 'cross' THEN 1 ELSE 2 END, p.id LIMIT ?",
             (day, limit),
         )
         return self._papers_from_rows(rows, with_sightings=False)

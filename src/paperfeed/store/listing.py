@@ -1,7 +1,8 @@
 """The daily feed in SQL: which papers a day, week or month lists, in what order, and the days around it.
 
-A paper is in a period's feed when it was announced (new or cross-listed), posted to Hugging Face Daily Papers, or
-submitted by a member on a day of that period; replacements (new versions) are not news and are left out.
+A paper is in a period's feed when it was announced (new or cross-listed, or ``derived``: announced by arXiv's
+schedule from its first version's submission time, until a listing says otherwise), posted to Hugging Face Daily
+Papers, or submitted by a member on a day of that period; replacements (new versions) are not news and are left out.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from paperfeed.store.db import Database
 
-FEED_KINDS = ("new", "cross", "hf-daily", "seed", "submitted")
+FEED_KINDS = ("new", "derived", "cross", "hf-daily", "seed", "submitted")
 _KINDS = ", ".join(f"'{k}'" for k in FEED_KINDS)
 SORTS = ("votes", "published")
 # A paper's publication day: its first version's date, else its announcement (matches the papers_published index).
@@ -80,7 +81,8 @@ class ListingStoreMixin:
     def _listing_page(self, join: str, where: str, params: list[Any], sort: str, limit: int, offset: int) -> list[str]:
         grouped = (
             f"SELECT d.paper_id, max(d.day) AS day, min(CASE d.kind WHEN 'submitted' THEN 0 WHEN 'new' THEN 1 "
-            f"WHEN 'hf-daily' THEN 1 ELSE 2 END) AS rank FROM paper_days d {join}WHERE {where} GROUP BY d.paper_id"
+            f"WHEN 'derived' THEN 1 WHEN 'hf-daily' THEN 1 ELSE 2 END) AS rank FROM paper_days d {join}WHERE {where} "
+            "GROUP BY d.paper_id"
         )
         order = (
             "COALESCE(a.upvotes, 0) + COALESCE(a.external_upvotes, 0) DESC, g.rank, g.day DESC, g.paper_id"
