@@ -138,7 +138,7 @@ def test_two_workers_at_once_run_the_harvest_once(store_url: str, tmp_path: Path
 def test_the_worker_queue_runs_each_job_through_huey(store_url: str, tmp_path: Path, slow_arxiv: str) -> None:
     config = load_config(env=_env(store_url, tmp_path, slow_arxiv))
     huey, tasks = build_worker(config)
-    assert set(tasks) == {"harvest", "hf-signals", "digests", "schedule"}
+    assert set(tasks) == {"harvest", "listings", "hf-signals", "digests", "schedule"}
     assert (tmp_path / "worker-queue.db").exists()
     huey.immediate = True  # run tasks in this process as they are enqueued
     results = tasks["hf-signals"]().get()

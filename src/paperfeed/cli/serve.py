@@ -6,6 +6,7 @@ Thin doors: ``serve`` and ``worker`` check the store before they start; ``worker
 
 from __future__ import annotations
 
+import datetime
 import sys
 from pathlib import Path
 
@@ -70,11 +71,21 @@ def demo(ctx: click.Context, no_serve: bool, as_json: bool, host: str, port: int
 
 @click.command(name="worker")
 @click.option("--once", is_flag=True, help="Run the jobs that are due now, print what each did, and exit.")
-@click.option("--job", type=click.Choice(["harvest", "hf-signals", "digests"]), help="With --once: only this job.")
+@click.option(
+    "--job", type=click.Choice(["harvest", "listings", "hf-signals", "digests"]), help="With --once: only this job."
+)
+@click.option(
+    "--at",
+    "at",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]),
+    help="With --once: run as if it were this time (e.g. 2026-11-24T06:00+0000), to replay or catch up a day.",
+)
 @click.option("--threads", default=1, show_default=True, type=int, help="Worker threads.")
 @click.option("--json", "as_json", is_flag=True, help="With --once: print the results as JSON.")
 @pass_app
-def worker_command(app: App, once: bool, job: str | None, threads: int, as_json: bool) -> None:
+def worker_command(
+    app: App, once: bool, job: str | None, at: datetime.datetime | None, threads: int, as_json: bool
+) -> None:
     """Run the recurring jobs: harvest arXiv after each announcement, index, refresh HF signals, send digests.
 
     Runs until stopped (Ctrl-C); `--once` runs what is due now and exits (for cron or a manual catch-up). Exit code
@@ -89,7 +100,7 @@ def worker_command(app: App, once: bool, job: str | None, threads: int, as_json:
     from paperfeed.jobs.tasks import tick
 
     with app.store() as store:
-        results = [r.to_dict() for r in tick(store, app.config, only=job)]
+        results = [r.to_dict() for r in tick(store, app.config, at, only=job)]
     if as_json:
         emit_json(results)
     else:

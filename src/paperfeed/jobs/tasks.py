@@ -1,5 +1,5 @@
-"""The recurring jobs and when each is due: harvest arXiv after each announcement, index what came in, refresh
-Hugging Face signals (trending's external votes), and send the digests that are due.
+"""The recurring jobs and when each is due: harvest arXiv after each announcement, read the day's listing feeds,
+index what came in, refresh Hugging Face signals (trending's external votes), and send the digests that are due.
 
 arXiv announces Sunday to Thursday at 20:00 US Eastern and its OAI-PMH data is complete about 22:30, so the harvest
 is due once per announcement evening after 22:30 Eastern (a worker that was down catches up at its next tick).
@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 from paperfeed.config import Config
 from paperfeed.errors import PaperfeedError
 from paperfeed.ingest.writer import ingest
-from paperfeed.sources import hf_daily, oai
+from paperfeed.papers import Paper
+from paperfeed.sources import Batch, hf_daily, oai
 from paperfeed.sources.http import PoliteClient
 from paperfeed.sources.registry import SOURCES, FetchRequest
 from paperfeed.store import Store
@@ -34,6 +35,8 @@ ARXIV_TZ = ZoneInfo("America/New_York")
 OAI_READY = time(22, 30)
 ANNOUNCEMENT_WEEKDAYS = frozenset({6, 0, 1, 2, 3})  # Sunday to Thursday (Monday is 0)
 HF_REFRESH = timedelta(hours=1)
+LISTINGS_STATE = "job:listings"
+FEED_GIVE_UP = time(6, 0)  # a listing feed not rebuilt by then (Eastern) is taken as no listing that day
 LEASE_SECONDS = 6 * 3600  # longer than any harvest; a crashed worker's lease expires after this
 
 
@@ -100,6 +103,59 @@ def harvest(store: Store, config: Config, now: datetime, client: PoliteClient | 
     }
 
 
+def listing_categories(sets: list[str]) -> list[str]:
+    """The listing feeds of the harvested OAI sets: ``cs:cs:LG`` → ``cs.LG``, ``physics:cond-mat`` → ``cond-mat``,
+    ``math`` → ``math`` (a whole archive has a feed of its own)."""
+    categories = []
+    for spec in sets:
+        parts = [p for p in spec.split(":") if p]
+        name = f"{parts[1]}.{parts[2]}" if len(parts) >= 3 else parts[-1] if parts else ""
+        if name and name not in categories:
+            categories.append(name)
+    return categories
+
+
+def read_listings(
+    store: Store, config: Config, now: datetime, client: PoliteClient | None = None
+) -> dict[str, Any] | None:
+    """Read each harvested category's listing feed once per listing day: the only source that says a paper was
+    announced new or cross-listed, and on which day (a day derived from a harvest gives way to it).
+
+    The feeds are rebuilt shortly after midnight Eastern. Each category's papers are written together with the
+    checkpoint that marks it read for the day, so a re-run reads only what is left. A feed still showing an older
+    day (not rebuilt yet) is not marked read before 06:00 Eastern, so a later tick tries again; after that, the day
+    is taken as one without a listing (a holiday)."""
+    from paperfeed.search.indexes import indexes_for
+    from paperfeed.sources.announcements import ARXIV_TZ, latest_feed_day
+
+    categories = listing_categories(list(config.arxiv_sets))
+    if not categories:
+        return None
+    due = latest_feed_day(now).isoformat()
+    state = store.get_state(LISTINGS_STATE) or {}
+    done = set(state.get("read", [])) if state.get("day") == due else set()
+    todo = [c for c in categories if c not in done]
+    if not todo:
+        return None
+    local = now.astimezone(ARXIV_TZ)
+    give_up = local.date().isoformat() > due or local.time() >= FEED_GIVE_UP
+    counts = {"new": 0, "updated": 0, "rejected": 0}
+    stale = []
+    # One batch per category, in order, all through one client (one request every request_interval seconds).
+    fetched = SOURCES["arxiv-rss"].fetch_batches(config, FetchRequest(args=tuple(todo)), client)
+    for category, batch in zip(todo, fetched, strict=True):
+        days = {day for item in batch.items if isinstance(item, Paper) for day in item.listing_days}
+        if due in days or give_up:
+            done.add(category)
+        else:
+            stale.append(category)
+        checkpoint = (LISTINGS_STATE, {"day": due, "read": sorted(done)})
+        report = ingest(store, [Batch(batch.items, checkpoint=checkpoint, meta=batch.meta)])
+        counts = {k: counts[k] + getattr(report, k) for k in counts}
+    indexed = indexes_for(store).sync().to_dict()
+    return {"day": due, "categories": todo, "stale": stale, **counts, "indexed": indexed}
+
+
 def refresh_hf_signals(
     store: Store, config: Config, now: datetime, client: PoliteClient | None = None
 ) -> dict[str, Any] | None:
@@ -133,6 +189,7 @@ def send_digests(store: Store, config: Config, now: datetime) -> dict[str, Any] 
 
 JOBS: dict[str, Callable[[Store, Config, datetime], dict[str, Any] | None]] = {
     "harvest": harvest,
+    "listings": read_listings,
     "hf-signals": refresh_hf_signals,
     "digests": send_digests,
 }
