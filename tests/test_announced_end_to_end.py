@@ -194,7 +194,7 @@ def test_a_week_of_announcements_through_the_worker(
         PAPERFEED_REQUEST_INTERVAL="0",
     )
     config = load_config(env=env)
-    with open_store(config.store_url, **config.store_options) as store:
+    with open_store(config.store_url) as store:
         subscribe(store, config, "weekly@example.org", frequency="weekly", topics=["cat:cs.CV"], max_papers=50,
                   include_trending=True, confirmed=True)  # fmt: skip
 
@@ -210,7 +210,7 @@ def test_a_week_of_announcements_through_the_worker(
     assert fake.requests.count("/atom/cs.CV") == 5
 
     planned = plan()
-    with open_store(config.store_url, **config.store_options) as store:
+    with open_store(config.store_url) as store:
         stored = store.get_papers(p.id for p in planned)
         for p in planned:
             day = (p.listed_on or p.harvested_on).isoformat()

@@ -15,6 +15,7 @@ from paperfeed.config import Config, load_config
 from paperfeed.errors import BadInput
 from paperfeed.jobs import listing_categories, read_listings, tick
 from paperfeed.papers import Paper
+from paperfeed.search.registry import SearchSettings, register
 from paperfeed.sources.http import PoliteClient
 from paperfeed.store import Store
 
@@ -38,8 +39,8 @@ def test_listing_categories_of_oai_sets(sets: list[str], categories: list[str]) 
 
 
 @pytest.fixture
-def config(tmp_path: Path, store_url: str) -> Config:
-    return load_config(
+def config(tmp_path: Path, store_url: str, store: Store) -> Config:
+    config = load_config(
         env={
             "PAPERFEED_DATABASE_URL": store_url,
             "PAPERFEED_DATA_DIR": str(tmp_path),
@@ -48,6 +49,8 @@ def config(tmp_path: Path, store_url: str) -> Config:
             "PAPERFEED_ARXIV_RSS_URL": "https://rss.test/atom",
         }
     )
+    register(store, SearchSettings.from_config(config))  # as the worker does: the job indexes what it read
+    return config
 
 
 class Feeds:
