@@ -27,8 +27,8 @@ from fastapi.testclient import TestClient
 from paperfeed.cli import cli
 from paperfeed.community import rules
 from paperfeed.config import load_config
+from paperfeed.digests.subscriptions import subscribe
 from paperfeed.store import open_store
-from paperfeed.subscriptions import subscribe
 from paperfeed.web.app import create_app
 from test_subscriptions import SECRET, SITE, Sink, running_sink
 

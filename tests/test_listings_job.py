@@ -13,7 +13,7 @@ import pytest
 from conftest import FakeTime
 from paperfeed.config import Config, load_config
 from paperfeed.errors import BadInput
-from paperfeed.jobs import listing_categories, read_listings, tick
+from paperfeed.jobs.tasks import listing_categories, read_listings, tick
 from paperfeed.papers import Paper
 from paperfeed.search.registry import SearchSettings, register
 from paperfeed.sources.http import PoliteClient

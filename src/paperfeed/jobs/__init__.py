@@ -1,3 +1,4 @@
 """The recurring jobs: ``tasks`` says what each job does and when it is due (harvest arXiv through the sources'
-registry, refresh Hugging Face signals, send digests), each under a store lease; ``worker`` runs them on Huey.
+registry, read the listing feeds, refresh Hugging Face signals, send digests), each under a store lease; ``worker``
+runs them on Huey.
 """
