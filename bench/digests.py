@@ -250,7 +250,7 @@ def send_bench(store: Store, config: Any, day: str, count: int, connections: lis
     week = week_period(date.fromisoformat(day))
     with store.db.transaction():
         store.db.execute("UPDATE subscribers SET frequency = 'weekly' WHERE id <= ?", (count,))
-    port = int(config.smtp_port)
+    port = config.smtp_port
     sink = subprocess.Popen(
         [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"],
         stdout=subprocess.DEVNULL,

@@ -193,7 +193,7 @@ def warm_queries(directory: Path, queries: list[str]) -> None:
     cache = EmbeddingCache(directory / "cache" / "embeddings.sqlite")
     try:
         texts = [parse_query(q).text_for_dense for q in queries]
-        embed_cached(get_embedder(str(config.embedding_model)), cache, [t for t in texts if t])
+        embed_cached(get_embedder(config.embedding_model), cache, [t for t in texts if t])
     finally:
         cache.close()
 
@@ -207,7 +207,7 @@ def uncached_queries(directory: Path, queries: list[str]) -> list[str]:
     cache = EmbeddingCache(directory / "cache" / "embeddings.sqlite")
     try:
         hashes = {q: text_hash(parse_query(q).text_for_dense) for q in queries}
-        have = cache.get(str(config.embedding_model), list(hashes.values()))
+        have = cache.get(config.embedding_model, list(hashes.values()))
     finally:
         cache.close()
     return [q for q in queries if hashes[q] not in have]

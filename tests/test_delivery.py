@@ -332,7 +332,7 @@ def test_cli_subscribe_preview_send_unsubscribe(feed: Store, config: Config, sin
     # Only these settings: the test run's own PAPERFEED_TEST_* variables are not settings.
     env: dict[str, str | None] = {key: None for key in os.environ if key.startswith("PAPERFEED_")}
     runner = CliRunner(env={**env, **_env(config)})
-    base = ["--database-url", str(config.store_url), "--data-dir", str(tmp_path)]
+    base = ["--database-url", config.store_url, "--data-dir", str(tmp_path)]
 
     def invoke(*args: str) -> str:
         result = runner.invoke(cli, [*base, *args], catch_exceptions=False)
@@ -374,7 +374,7 @@ def test_a_killed_send_resumes_and_everyone_gets_exactly_one(
 ) -> None:
     subscribers = [reader(feed, config, f"reader{i:02d}@example.org") for i in range(30)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERFEED_")}
-    env.update(_env(config), PAPERFEED_DATABASE_URL=str(config.store_url), PAPERFEED_DATA_DIR=str(tmp_path))
+    env.update(_env(config), PAPERFEED_DATABASE_URL=config.store_url, PAPERFEED_DATA_DIR=str(tmp_path))
     command = [sys.executable, "-m", "paperfeed", "digest", "send", "--period", FRIDAY, "--json"]
     command += ["--connections", str(connections)]
     sink.delay = 0.2  # a slow server: each message waits 0.2 s before the server has accepted anything

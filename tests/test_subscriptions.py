@@ -140,7 +140,7 @@ def config(tmp_path: Path, store_url: str, smtp_server: tuple[Sink, int]) -> Con
 
 
 def mailer(config: Config) -> Mailer:
-    return Mailer("127.0.0.1", int(config.smtp_port), "none", None, None, timeout=5)
+    return Mailer("127.0.0.1", config.smtp_port, "none", None, None, timeout=5)
 
 
 def parse(raw: bytes) -> EmailMessage:

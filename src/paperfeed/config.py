@@ -1,9 +1,11 @@
 """paperfeed's configuration: one declarative table of settings, read from the environment or a TOML file.
 
-Every setting is declared once in ``SETTINGS`` (name, default, help, secret, type). ``load_config`` reads
-``PAPERFEED_<NAME>`` environment variables over an optional TOML file (``PAPERFEED_CONFIG`` or ``--config``) over the
-defaults, validates every value loudly, and returns a frozen ``Config`` that callers pass explicitly. Nothing here
-runs at import time.
+Every setting is declared once, as one row of the table (name, default, help, parser, secret); the parser's return
+type is the setting's type, and the row is also its typed accessor, so ``config.smtp_port`` is an ``int`` to mypy
+with no cast where it is used. ``SETTINGS`` lists the rows in order. ``load_config`` reads ``PAPERFEED_<NAME>``
+environment variables over an optional TOML file (``PAPERFEED_CONFIG`` or ``--config``) over the defaults,
+validates every value loudly, and returns a frozen ``Config`` that callers pass explicitly. Nothing here runs at
+import time.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 import platformdirs
 
@@ -52,90 +54,116 @@ def _choice(*options: str) -> Callable[[str], str]:
     return parse
 
 
-@dataclass(frozen=True)
-class Setting:
+T = TypeVar("T")
+
+
+class Setting(Generic[T]):
+    """One row of the table: default, help, parser (whose return type is the setting's type), secret.
+
+    A row is also the typed accessor: ``config.smtp_port`` is an ``int`` to mypy and at run time, read from the
+    validated values of that ``Config``; ``Config.smtp_port`` is the row itself."""
+
     name: str
-    default: Any
+    default: T
     help: str
-    parse: Callable[[str], Any] = _str
-    secret: bool = False
+    parse: Callable[[str], T]
+    secret: bool
+
+    @overload
+    def __init__(self: Setting[str], default: str, help: str, *, secret: bool = False) -> None: ...
+    @overload
+    def __init__(self, default: T, help: str, parse: Callable[[str], T], *, secret: bool = False) -> None: ...
+    def __init__(self, default: Any, help: str, parse: Callable[[str], Any] = _str, *, secret: bool = False) -> None:
+        self.default = default
+        self.help = help
+        self.parse = parse
+        self.secret = secret
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, config: None, owner: type) -> Setting[T]: ...
+    @overload
+    def __get__(self, config: Config, owner: type) -> T: ...
+    def __get__(self, config: Config | None, owner: type) -> Setting[T] | T:
+        if config is None:
+            return self
+        value: T = config.values[self.name]
+        return value
 
     @property
     def env(self) -> str:
         return ENV_PREFIX + self.name.upper()
 
+    def __repr__(self) -> str:
+        return f"Setting({self.name!r})"
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("data_dir", None, "Directory for the SQLite store and index files (default: the user data dir)."),
-    Setting("database_url", None, "Store URL: sqlite:///path/to.db or postgresql://… (default: SQLite in data_dir)."),
-    Setting("arxiv_oai_url", "https://oaipmh.arxiv.org/oai", "arXiv OAI-PMH endpoint."),
-    Setting("arxiv_api_url", "https://export.arxiv.org/api/query", "arXiv API (Atom) endpoint."),
-    Setting("arxiv_rss_url", "https://rss.arxiv.org/atom", "arXiv daily listing feeds (Atom)."),
-    Setting("hf_url", "https://huggingface.co", "Hugging Face endpoint for api/daily_papers."),
-    Setting(
-        "arxiv_sets", ["cs:cs:LG"], "OAI-PMH sets the worker harvests (space or comma separated; empty: none).", _list
-    ),
-    Setting("request_interval", 3, "Seconds between requests to arXiv (arXiv asks for at least 3).", _int),
-    Setting("contact_email", "", "Contact address sent in the User-Agent to remote sources."),
-    Setting("ingest_batch_size", 2000, "Papers written per transaction during ingest.", _int),
-    Setting("embedding_model", "minilm-l6-int8", "Embedding model for semantic search (see `paperfeed index --help`)."),
-    Setting("cache_dir", None, "Directory for caches (embedding vectors by text); default: the user cache dir."),
-    Setting("base_url", "http://127.0.0.1:8000", "Public URL of this instance (for links in feeds and mail)."),
-    Setting("secret_key", "", "Key for signing sessions and links; set it in production.", secret=True),
-    Setting("smtp_host", "localhost", "SMTP server for digests."),
-    Setting("smtp_port", 25, "SMTP port.", _int),
-    Setting(
-        "smtp_security", "none", "SMTP transport security: none, starttls or tls.", _choice("none", "starttls", "tls")
-    ),
-    Setting("smtp_user", "", "SMTP user name."),
-    Setting("smtp_password", "", "SMTP password.", secret=True),
-    Setting("mail_from", "paperfeed <paperfeed@localhost>", "From address of digests."),
-    Setting("reply_to", "", "Reply-To address of digests (default: none)."),
-    Setting("smtp_connections", 4, "SMTP connections the worker sends digests over at once.", _int),
-    Setting("signups", True, "Whether visitors may create accounts on the site.", _bool),
-    Setting("session_days", 30, "How long a log-in lasts, in days.", _int),
-    Setting(
-        "cookie_secure",
-        "auto",
-        "Mark cookies Secure: auto (when base_url is https), true or false.",
-        _choice("auto", "true", "false"),
-    ),
-    Setting("web_workers", 1, "Web server processes for `paperfeed serve`.", _int),
-    Setting(
-        "worker_queue",
-        "",
-        "Task queue of `paperfeed worker`: empty for a SQLite file in data_dir, or redis://host:port/db.",
-    ),
-    Setting("harvest_days", 3, "How many days back the first scheduled harvest reaches.", _int),
-    Setting("hf_signals", True, "Whether the worker refreshes Hugging Face Daily Papers upvotes hourly.", _bool),
-    Setting("log_level", "INFO", "Logging level.", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
-)
+
+class _Table:
+    """The settings, in the order ``paperfeed config`` lists them. Each row's type comes from its parser."""
+
+    # Empty data_dir / cache_dir: the user data / cache directory (resolved by load_config, so never empty after).
+    data_dir = Setting("", "Directory for the SQLite store and index files (default: the user data dir).")
+    database_url = Setting[str | None](
+        None, "Store URL: sqlite:///path/to.db or postgresql://… (default: SQLite in data_dir).", _str
+    )
+    arxiv_oai_url = Setting("https://oaipmh.arxiv.org/oai", "arXiv OAI-PMH endpoint.")
+    arxiv_api_url = Setting("https://export.arxiv.org/api/query", "arXiv API (Atom) endpoint.")
+    arxiv_rss_url = Setting("https://rss.arxiv.org/atom", "arXiv daily listing feeds (Atom).")
+    hf_url = Setting("https://huggingface.co", "Hugging Face endpoint for api/daily_papers.")
+    arxiv_sets = Setting(
+        ["cs:cs:LG"], "OAI-PMH sets the worker harvests (space or comma separated; empty: none).", _list
+    )
+    request_interval = Setting(3, "Seconds between requests to arXiv (arXiv asks for at least 3).", _int)
+    contact_email = Setting("", "Contact address sent in the User-Agent to remote sources.")
+    ingest_batch_size = Setting(2000, "Papers written per transaction during ingest.", _int)
+    embedding_model = Setting("minilm-l6-int8", "Embedding model for semantic search (see `paperfeed index --help`).")
+    cache_dir = Setting("", "Directory for caches (embedding vectors by text); default: the user cache dir.")
+    base_url = Setting("http://127.0.0.1:8000", "Public URL of this instance (for links in feeds and mail).")
+    secret_key = Setting("", "Key for signing sessions and links; set it in production.", secret=True)
+    smtp_host = Setting("localhost", "SMTP server for digests.")
+    smtp_port = Setting(25, "SMTP port.", _int)
+    smtp_security = Setting(
+        "none", "SMTP transport security: none, starttls or tls.", _choice("none", "starttls", "tls")
+    )
+    smtp_user = Setting("", "SMTP user name.")
+    smtp_password = Setting("", "SMTP password.", secret=True)
+    mail_from = Setting("paperfeed <paperfeed@localhost>", "From address of digests.")
+    reply_to = Setting("", "Reply-To address of digests (default: none).")
+    smtp_connections = Setting(4, "SMTP connections the worker sends digests over at once.", _int)
+    signups = Setting(True, "Whether visitors may create accounts on the site.", _bool)
+    session_days = Setting(30, "How long a log-in lasts, in days.", _int)
+    cookie_secure = Setting(
+        "auto", "Mark cookies Secure: auto (when base_url is https), true or false.", _choice("auto", "true", "false")
+    )
+    web_workers = Setting(1, "Web server processes for `paperfeed serve`.", _int)
+    worker_queue = Setting(
+        "", "Task queue of `paperfeed worker`: empty for a SQLite file in data_dir, or redis://host:port/db."
+    )
+    harvest_days = Setting(3, "How many days back the first scheduled harvest reaches.", _int)
+    hf_signals = Setting(True, "Whether the worker refreshes Hugging Face Daily Papers upvotes hourly.", _bool)
+    log_level = Setting("INFO", "Logging level.", _choice("DEBUG", "INFO", "WARNING", "ERROR"))
+
+
+SETTINGS: tuple[Setting[Any], ...] = tuple(v for v in vars(_Table).values() if isinstance(v, Setting))
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
-def default_setting(name: str) -> Any:
-    return _BY_NAME[name].default
-
-
 @dataclass(frozen=True)
-class Config:
-    values: Mapping[str, Any]
-    origins: Mapping[str, str]  # setting name -> "default" | "env" | file path
+class Config(_Table):
+    """The validated values of every setting; read them as typed attributes (``config.smtp_port``)."""
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    values: Mapping[str, Any]
+    origins: Mapping[str, str]  # setting name -> "default" | "env" | file path | "option"
 
     @property
     def data_path(self) -> Path:
-        return Path(self.values["data_dir"])
+        return Path(self.data_dir)
 
     @property
     def store_url(self) -> str:
-        url: str | None = self.values["database_url"]
-        return url or f"sqlite:///{self.data_path / 'paperfeed.db'}"
+        return self.database_url or f"sqlite:///{self.data_path / 'paperfeed.db'}"
 
     def describe(self) -> list[dict[str, Any]]:
         """Every setting with its effective value (secrets masked), origin and help, for ``paperfeed config``."""
@@ -147,13 +175,13 @@ class Config:
         return rows
 
 
-def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
+def _coerce(setting: Setting[Any], raw: Any, origin: str) -> Any:
     if raw is None:
         return None
     if not isinstance(raw, str):
         if isinstance(setting.default, list) and isinstance(raw, list):
             return [str(x) for x in raw]
-        if (isinstance(setting.default, (bool, int))) and isinstance(raw, int):
+        if isinstance(setting.default, int) and type(raw) is type(setting.default):  # TOML ints and booleans
             return raw
         raw = str(raw)
     try:
@@ -204,7 +232,7 @@ def load_config(
         values[key] = raw
         origins[key] = "option"
 
-    if not values["data_dir"]:
+    if not values["data_dir"]:  # also an explicit empty value
         values["data_dir"] = platformdirs.user_data_dir("paperfeed", appauthor=False)
     values["data_dir"] = str(Path(values["data_dir"]).expanduser())
     if not values["cache_dir"]:

@@ -18,7 +18,6 @@ import os
 import re
 import secrets
 import time
-from pathlib import Path
 
 from paperfeed.config import Config
 from paperfeed.errors import BadInput, ConfigError
@@ -34,8 +33,8 @@ _MAX_TOKEN_LENGTH = 4096
 def instance_secret(config: Config) -> str:
     """The configured secret key, or one generated once and kept (mode 0600) in the data directory."""
     if config.secret_key:
-        return str(config.secret_key)
-    path = Path(config.data_dir) / "secret.key"
+        return config.secret_key
+    path = config.data_path / "secret.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write under a temporary name and link it into place: concurrent first starts agree on one key.

@@ -423,7 +423,7 @@ def test_a_paper_not_embedded_yet_lists_papers_sharing_its_words_without_embeddi
 ) -> None:
     library.add(paper("2610.20099", "Graph neural networks for proteins", "2026-10-09"))
     library.caught_up()  # the keyword index has it; the index job has not embedded it yet
-    embedder = get_embedder(str(library.app.state.site.config.embedding_model))
+    embedder = get_embedder(library.app.state.site.config.embedding_model)
     calls: list[int] = []
     real = embedder.embed
     monkeypatch.setattr(embedder, "embed", lambda texts: calls.append(len(texts)) or real(texts))

@@ -106,7 +106,7 @@ def send_command(
     with app.store() as store, Mailer.from_config(app.config) as mailer:
         with progress(disable=quiet or as_json) as shown:
             bar = Bar(shown, "would send" if dry_run else "digests")
-            sending = connections or int(app.config.smtp_connections)
+            sending = connections or app.config.smtp_connections
             options: dict[str, Any] = {"dry_run": dry_run, "progress": bar, "connections": sending}
             if chosen is not None:
                 report = send_period(store, app.config, mailer, chosen, **options)

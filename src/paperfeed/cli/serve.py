@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import sys
-from pathlib import Path
 
 import click
 from rich.console import Console
@@ -35,7 +34,7 @@ def demo(ctx: click.Context, no_serve: bool, as_json: bool, host: str, port: int
 
     app: App = ctx.obj
     # The demo gets a store of its own (<data dir>/demo) unless told exactly where to go.
-    demo_app = app if app.explicit_store else app.with_data_dir(Path(app.config.data_dir) / "demo")
+    demo_app = app if app.explicit_store else app.with_data_dir(app.config.data_path / "demo")
     with demo_app.store(migrate=True) as store:
         report = run_ingest(store, "demo corpus", load_demo(), strict=False, quiet=as_json)
         indexes = indexes_for(store)
@@ -122,4 +121,4 @@ def serve_command(app: App, host: str, port: int, workers: int | None) -> None:
 
     with app.store() as store:  # refuse to start on a store that is missing or needs `paperfeed init`
         store.check()
-    serve(app.config, host=host, port=port, workers=workers or int(app.config.web_workers))
+    serve(app.config, host=host, port=port, workers=workers or app.config.web_workers)

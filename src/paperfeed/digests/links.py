@@ -29,7 +29,7 @@ _DOMAIN_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?|\[[0-9A-Fa-
 
 def site_url(config: Config) -> str:
     """The public URL of this instance without a trailing slash: links are ``site_url(config) + "/path"``."""
-    return str(config.base_url).rstrip("/")
+    return config.base_url.rstrip("/")
 
 
 def token_for(secret: str, purpose: str, subscriber: Subscriber) -> str:
@@ -81,6 +81,6 @@ def make_message_id(key: str, domain: str) -> str:
 
 def mail_domain(config: Config) -> str:
     """The domain of the From address (Message-IDs are minted under it), else the site's host."""
-    address = parseaddr(str(config.mail_from))[1]
+    address = parseaddr(config.mail_from)[1]
     domain = address.rpartition("@")[2].strip().lower()
     return domain or (urlsplit(site_url(config)).hostname or "localhost").lower()

@@ -231,8 +231,8 @@ def digest_message(
     return compose_digest(
         digest,
         to=subscriber.email,
-        mail_from=str(config.mail_from),
-        reply_to=str(config.reply_to) or None,
+        mail_from=config.mail_from,
+        reply_to=config.reply_to or None,
         message_id=_digest_id(config, subscriber, period),
         date=date,
         unsubscribe_post_url=digest.unsubscribe_url,

@@ -283,7 +283,7 @@ def send_confirmations(
                 url = confirm_url(config, subscriber, secret)
                 mid = message_id(config, "confirm", subscriber.id, subscriber.email, period)
                 render = functools.partial(
-                    _confirmation, to=subscriber.email, url=url, site=site, mail_from=str(config.mail_from), mid=mid
+                    _confirmation, to=subscriber.email, url=url, site=site, mail_from=config.mail_from, mid=mid
                 )
                 outbox.put("confirm", subscriber, period, "pending", render)
     return report.sent

@@ -87,7 +87,7 @@ def harvest(store: Store, config: Config, now: datetime, client: PoliteClient | 
     last = store.get_state("job:harvest")
     if last and last.get("announcement", "") >= due:
         return None
-    from_date = last["from"] if last else (now.date() - timedelta(days=int(config.harvest_days))).isoformat()
+    from_date = last["from"] if last else (now.date() - timedelta(days=config.harvest_days)).isoformat()
     request = FetchRequest(sets=tuple(config.arxiv_sets), from_date=from_date, state=store.get_state)
     report = ingest(store, SOURCES[oai.SOURCE].fetch_batches(config, request, client))
     indexed = indexes_for(store).sync().to_dict()
@@ -181,7 +181,7 @@ def send_digests(store: Store, config: Config, now: datetime) -> dict[str, Any] 
     try:
         with Mailer.from_config(config) as mailer:
             confirmations = send_confirmations(store, config, mailer)
-            report = send_due(store, config, mailer, now, connections=int(config.smtp_connections))
+            report = send_due(store, config, mailer, now, connections=config.smtp_connections)
     except SenderBusy as exc:  # a `paperfeed digest send` run is at it: it sends what is due
         return {"skipped": str(exc)}
     return {"confirmations": confirmations, **report.to_dict()}

@@ -9,7 +9,6 @@ store, so two workers never run a job twice at once, and Huey's own lock keeps o
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
@@ -24,10 +23,10 @@ TICK_MINUTES = 5
 
 
 def make_queue(config: Config) -> Huey:
-    url = str(config.worker_queue or "")
+    url = config.worker_queue
     if url.startswith("redis://"):
         return RedisHuey("paperfeed", url=url, utc=True)
-    path = Path(config.data_dir) / "worker-queue.db"
+    path = config.data_path / "worker-queue.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteHuey("paperfeed", filename=str(path), utc=True)
 
@@ -63,7 +62,7 @@ def build_worker(config: Config) -> tuple[Huey, dict[str, Any]]:
 
 def run_worker(config: Config, threads: int = 1) -> None:
     """Run the consumer in this process until interrupted (Ctrl-C / SIGTERM stop it gracefully)."""
-    logging.basicConfig(level=str(config.log_level), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)
     huey, tasks = build_worker(config)
     for name, task in tasks.items():

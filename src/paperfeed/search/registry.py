@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import platformdirs
 
-from paperfeed.config import Config, default_setting
+from paperfeed.config import Config
 from paperfeed.store import Store
 
 
@@ -29,7 +29,7 @@ class SearchSettings:
     """Where a store's search indexes live, which model embeds, and where the embedding cache is."""
 
     index_dir: Path
-    model: str = str(default_setting("embedding_model"))
+    model: str = Config.embedding_model.default
     cache_dir: str | None = None  # None: an in-memory cache (tests, throw-away stores)
 
     @classmethod
@@ -41,7 +41,7 @@ class SearchSettings:
             index_dir = db.parent / f"{db.stem}-index"
         else:
             index_dir = config.data_path / "index"
-        return cls(index_dir, str(config.embedding_model), config.cache_dir)
+        return cls(index_dir, config.embedding_model, config.cache_dir)
 
     @classmethod
     def beside(cls, store: Store) -> SearchSettings:

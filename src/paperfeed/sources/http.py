@@ -127,7 +127,7 @@ def polite_client(config: Config | None = None, *, min_interval: float | None = 
     if config is not None:
         options.setdefault("user_agent", f"{USER_AGENT} {config.contact_email}".strip())
     if min_interval is None and config is not None:
-        min_interval = float(config.request_interval)
+        min_interval = config.request_interval
     if min_interval is not None:
         options["min_interval"] = min_interval
     return PoliteClient(**options)

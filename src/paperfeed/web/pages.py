@@ -233,7 +233,7 @@ def signup(
     s = site(request)
     try:
         user = rules.sign_up(
-            s.store, name, password, email, client=client_address(request), signups_open=bool(s.config.signups)
+            s.store, name, password, email, client=client_address(request), signups_open=s.config.signups
         )
     except BadInput as exc:
         return render(
@@ -269,9 +269,9 @@ def login(
 
 def _logged_in(request: Request, user: User, target: str) -> Response:
     s = site(request)
-    token = rules.start_session(s.store, user, int(s.config.session_days))
+    token = rules.start_session(s.store, user, s.config.session_days)
     response = _done(request, target, {"name": user.name})
-    set_session(response, token, int(s.config.session_days), s.secure_cookies)
+    set_session(response, token, s.config.session_days, s.secure_cookies)
     return response
 
 

@@ -41,15 +41,15 @@ SECURITY_HEADERS = {
 
 def security_headers_for(config: Config) -> dict[str, str]:
     """The headers every answer carries; on an https site also HSTS (a year; subdomains are the operator's call)."""
-    if str(config.base_url).startswith("https://"):
+    if config.base_url.startswith("https://"):
         return {**SECURITY_HEADERS, "Strict-Transport-Security": "max-age=31536000"}
     return dict(SECURITY_HEADERS)
 
 
 def cookie_secure(config: Config) -> bool:
     if config.cookie_secure == "auto":
-        return str(config.base_url).startswith("https://")
-    return bool(config.cookie_secure == "true")
+        return config.base_url.startswith("https://")
+    return config.cookie_secure == "true"
 
 
 @dataclass

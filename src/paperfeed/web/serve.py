@@ -16,7 +16,7 @@ from paperfeed.web.app import create_app
 
 
 def serve(config: Config, *, host: str, port: int, workers: int, log_level: str | None = None) -> None:
-    level = (log_level or str(config.log_level)).lower()
+    level = (log_level or config.log_level).lower()
     if workers <= 1:
         uvicorn.run(create_app(config), host=host, port=port, log_level=level, proxy_headers=True)
         return
