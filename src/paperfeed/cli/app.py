@@ -29,13 +29,9 @@ class App:
             self._config = load_config(file=self._config_file, overrides=self._overrides)
         return self._config
 
-    @property
-    def explicit_store(self) -> bool:
-        """True when the command line named the data dir or the store URL."""
-        return bool(self._overrides.get("data_dir") or self._overrides.get("database_url"))
-
-    def with_data_dir(self, data_dir: Path) -> App:
-        return self.with_overrides(data_dir=str(data_dir))
+    def store_overrides(self) -> dict[str, str]:
+        """The data dir and store URL the command line named (empty when it named neither)."""
+        return {k: str(self._overrides[k]) for k in ("data_dir", "database_url") if self._overrides.get(k)}
 
     def with_overrides(self, **overrides: Any) -> App:
         return App(self._config_file, {**self._overrides, **overrides})

@@ -1,5 +1,5 @@
-"""Running paperfeed: ``serve`` (the web app), ``worker`` (the recurring jobs) and ``demo`` (a store of the
-bundled corpus, served).
+"""Running paperfeed: ``serve`` (the web app), ``worker`` (the recurring jobs) and ``demo`` (the bundled corpus in the
+default store, served).
 
 Thin doors: ``serve`` and ``worker`` check the store before they start; ``worker --once`` exits 9 when a job failed.
 """
@@ -25,17 +25,18 @@ from paperfeed.cli.papers import print_report, run_ingest
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to serve on.")
 @click.pass_context
 def demo(ctx: click.Context, no_serve: bool, as_json: bool, host: str, port: int) -> None:
-    """Create (or reuse) a demo store with the bundled corpus and serve it on http://127.0.0.1:8000.
+    """Load the bundled corpus into the store (the default one unless told otherwise) and serve it on
+    http://127.0.0.1:8000.
 
-    Needs no network and no configuration."""
+    Needs no network and no configuration. Afterwards every other command works on the demo's papers as it is,
+    without --data-dir. A store that already holds papers of its own is left alone."""
     from paperfeed.cli.search import sync_with_progress
-    from paperfeed.demo import load_demo, prime_cache
+    from paperfeed.demo import load_demo, mark_demo_store, prime_cache
     from paperfeed.search.indexes import indexes_for
 
-    app: App = ctx.obj
-    # The demo gets a store of its own (<data dir>/demo) unless told exactly where to go.
-    demo_app = app if app.explicit_store else app.with_data_dir(app.config.data_path / "demo")
+    demo_app: App = ctx.obj
     with demo_app.store(migrate=True) as store:
+        mark_demo_store(store)
         report = run_ingest(store, "demo corpus", load_demo(), strict=False, quiet=as_json)
         indexes = indexes_for(store)
         prime_cache(indexes.cache, indexes.model)
@@ -54,10 +55,12 @@ def demo(ctx: click.Context, no_serve: bool, as_json: bool, host: str, port: int
         console.print(f"Latest announcement day: [bold]{day}[/]\n")
         for paper in papers:
             print_paper(console, paper)
-    where = escape(demo_app.config.data_dir)
     if no_serve:
-        console.print(f'Search it: [bold]paperfeed --data-dir {where} search "gaussian splatting"[/]')
-        console.print(f"Serve it: [bold]paperfeed --data-dir {where} serve[/]")
+        # The same store options the demo was given (none, for a newcomer), so the hint works as printed.
+        overrides = demo_app.store_overrides().items()
+        where = "".join(f" --{name.replace('_', '-')} {escape(value)}" for name, value in overrides)
+        console.print(f'Search it: [bold]paperfeed{where} search "gaussian splatting"[/]')
+        console.print(f"Serve it: [bold]paperfeed{where} serve[/]")
         return
     from paperfeed.web.serve import serve
 

@@ -1,6 +1,8 @@
 """The bundled demo corpus: the "Daily Papers" seed pages and a real slice of recent arXiv listing days.
 
-``paperfeed demo`` loads it through the normal ingest path, so the demo exercises exactly what production does.
+``paperfeed demo`` loads it through the normal ingest path, so the demo exercises exactly what production does,
+into the default store, so that every command a newcomer tries next (``paperfeed search …``) finds the demo's papers.
+A store that already holds papers that did not come from the demo is refused rather than mixed with the corpus.
 The listing slice is built by ``scripts/build_demo_corpus.py`` from the real arXiv listings.
 """
 
@@ -13,8 +15,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from paperfeed.errors import BadInput
 from paperfeed.search.embed import EmbeddingCache
 from paperfeed.sources import Batch
+from paperfeed.store import Store
+
+# The job_state key that says "the demo corpus was loaded into this store".
+DEMO_STATE = "demo"
 
 # Vectors of the demo corpus per embedding model (scripts/build_demo_vectors.py), so the demo starts at once.
 VECTORS_FILE = "vectors-{model}.npz"
@@ -25,6 +32,19 @@ def demo_files() -> list[tuple[Path, str]]:
     root = Path(str(resources.files("paperfeed.demo")))
     seeds = sorted((root / "seeds").glob("*.txt"))
     return [(path, "seeds") for path in seeds] + [(root / "listings.jsonl.gz", "listings")]
+
+
+def mark_demo_store(store: Store) -> None:
+    """Mark ``store`` as the demo's, refusing a store that already holds papers of its own."""
+    if store.get_state(DEMO_STATE) is None:
+        held = store.count_papers()
+        if held:
+            raise BadInput(
+                f"the store at {store.db.safe_url} already holds {held:,} papers that are not the demo's: "
+                "run the demo in a store of its own, e.g. `paperfeed --data-dir ~/paperfeed-demo demo`",
+                where="demo",
+            )
+        store.set_state(DEMO_STATE, {"corpus": "bundled"})
 
 
 def load_demo(batch_size: int = 2000) -> Iterator[Batch]:
