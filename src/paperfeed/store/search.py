@@ -17,7 +17,12 @@ import orjson
 from paperfeed.papers import Paper
 from paperfeed.store.db import Database
 
-_DAY = "COALESCE(p.announced, p.submitted, substr(p.created_at, 1, 10))"
+# A paper's day, for date filters, sorting and recency: its announcement, else the first day a listing showed it
+# (a Daily Papers page's date line for a seed paper), else its submission or update date. A paper with none of
+# these has no day (NULL): it matches no date filter and gets no recency. The day it was loaded is never its day.
+_FIRST_LISTED = "(SELECT min(d.day) FROM paper_days d WHERE d.paper_id = p.id)"
+_UNANNOUNCED_DAY = f"COALESCE({_FIRST_LISTED}, p.submitted, p.updated)"
+_DAY = f"COALESCE(p.announced, {_UNANNOUNCED_DAY})"
 
 
 @dataclass
@@ -118,7 +123,7 @@ class SearchStoreMixin:
     ) -> list[int]:
         """Keys of live papers in any of ``categories`` and within the date range (inclusive), newest first."""
         where, params = self._filter_sql(categories, date_from, date_to)
-        sql = f"SELECT p.pk FROM papers p WHERE {where} ORDER BY {_DAY} DESC, p.pk DESC"
+        sql = f"SELECT p.pk FROM papers p WHERE {where} ORDER BY {_DAY} DESC NULLS LAST, p.pk DESC"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
@@ -146,12 +151,14 @@ class SearchStoreMixin:
                 f"AND c.category IN ({Database.placeholders(len(categories))}))"
             )
             params.extend(categories)
-        if date_from:
-            clauses.append(f"{_DAY} >= ?")
-            params.append(date_from)
-        if date_to:
-            clauses.append(f"{_DAY} <= ?")
-            params.append(date_to)
+        if date_from or date_to:
+            # Announced papers by the papers_announced index; the few others (no announcement day) by their own
+            # day. Both sides are index scans, where one expression over both would read every paper.
+            bounds = [b for b in ((">=", date_from), ("<=", date_to)) if b[1]]
+            announced = " AND ".join(f"p.announced {op} ?" for op, _ in bounds)
+            other = " AND ".join(f"{_UNANNOUNCED_DAY} {op} ?" for op, _ in bounds)
+            clauses.append(f"(({announced}) OR (p.announced IS NULL AND {other}))")
+            params.extend([value for _, value in bounds] * 2)
         return " AND ".join(clauses), params
 
     # -- pgvector (PostgreSQL only) ---------------------------------------------------------------------------

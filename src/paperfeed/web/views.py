@@ -49,6 +49,33 @@ class Entry:
     def on_arxiv(self) -> bool:
         return not self.paper.id.startswith(CONTENT_ID_PREFIX)
 
+    @property
+    def dated(self) -> bool:
+        """Does the paper have a date of its own (submitted, updated or announced)?"""
+        return bool(self.paper.submitted or self.paper.updated or self.paper.announced)
+
+    @property
+    def first_listed(self) -> tuple[str, str] | None:
+        """(day, kind) of the first listing that showed the paper, e.g. the date line of a Daily Papers page."""
+        days = self.paper.listing_days
+        first = min(days, default=None)
+        return (first, days[first]) if first else None
+
+    @property
+    def unknown(self) -> list[str]:
+        """What is not known about the paper, in words for its page (seed papers: authors, date, identifier)."""
+        missing = [] if self.paper.authors else ["authors"]
+        if not self.dated:
+            missing.append("date")
+        if not self.on_arxiv and not self.paper.doi:
+            missing.append("identifier (arXiv id or DOI)")
+        return missing
+
+    @property
+    def citable(self) -> bool:
+        """Enough to cite: an arXiv id or DOI, or authors. A title alone is not a citation."""
+        return self.on_arxiv or bool(self.paper.doi) or bool(self.paper.authors)
+
     def to_dict(self) -> dict[str, Any]:
         p = self.paper
         data: dict[str, Any] = {
@@ -67,6 +94,7 @@ class Entry:
             "comments": self.activity.comments,
             "submitter": self.activity.submitter,
             "voted": self.voted,
+            "unknown": self.unknown,
         }
         if self.why is not None:
             data["why"] = self.why
@@ -301,7 +329,7 @@ class PaperView:
     entry: Entry
     comments: list[tuple[Comment, str]]  # (comment, its sanitised HTML)
     similar: list[Entry]
-    bibtex: str
+    bibtex: str | None  # None when too little is known to cite the paper
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -330,7 +358,7 @@ def paper_view(store: Store, paper_id: str, user: User | None, *, similar_limit:
             near = [h.paper for h in similar(store, paper_id, similar_limit)]
         except NotFound:  # no vector yet (just submitted, index not caught up)
             near = []
-    return PaperView(entry, comments, entries(store, near, user), bibtex(paper))
+    return PaperView(entry, comments, entries(store, near, user), bibtex(paper) if entry.citable else None)
 
 
 @dataclass
