@@ -20,6 +20,7 @@ from huggingface_hub.utils import _http
 
 from paperfeed.formats.hf import (
     PaperActivity,
+    comment_json,
     daily_item_json,
     hf_datetime,
     list_item_json,
@@ -350,3 +351,71 @@ def test_user_json() -> None:
     assert user["name"] == user["user"] == user["fullname"] == "marco-garosi"
     assert user["type"] == "user" and user["avatarUrl"] == f"/avatars/{user['_id']}.svg"
     assert set(REAL_DAILY_2026["submittedBy"]) <= set(user)
+
+
+# -- field for field against the real responses, the spec and docs/hf-api.md ---------------------------------------
+DOCS = (Path(__file__).parents[1] / "docs" / "hf-api.md").read_text("utf-8")
+SPEC_COMMENT_DATA = {
+    *("edited", "hidden", "hiddenBy", "hiddenReason", "latest", "numEdits", "editors", "editorAvatarUrls"),
+    *("reactions", "identifiedLanguage", "relatedEventId", "isReport", "parentCommentId"),
+}
+COMMENT_DATA_UNKNOWN = {"hiddenBy", "identifiedLanguage", "relatedEventId"}  # not recorded: left out
+
+
+def _all_keys(value: Any, prefix: str = "") -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield key
+            yield from _all_keys(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _all_keys(inner)
+
+
+def test_docs_table_names_every_field_hf_sends() -> None:
+    documented = set(re.findall(r"`(?:[a-zA-Z]+\.|[a-zA-Z]+\[\]\.)?([a-zA-Z_]+)`", DOCS))
+    sent_by_hf = {*_all_keys(REAL_DAILY_2026), *_all_keys(REAL_DAILY_2024), *REAL_SEARCH_2024}
+    spec = SPEC_PAPER_PAGE | SPEC_LIST_ITEM | SPEC_COMMENT_DATA | {"submissionDeadline", "comments"}
+    # Inside user overviews and organisations, and the HF author entries, which the tables cover as groups.
+    grouped = {"avatar", "status", "statusLastChangedAt"}
+    assert not (sent_by_hf | spec) - documented - grouped, sorted((sent_by_hf | spec) - documented - grouped)
+
+
+def test_every_daily_paper_has_a_submitter_object() -> None:
+    listed = Paper(id="2611.00009", title="T", announced="2026-11-20", listing_days={"2026-11-20": "new"})
+    seed = Paper(id="pf-000000000009", title="S", listing_days={"2025-03-14": "seed"}, source="seeds")
+    on_hf = Paper(id="2611.00010", title="H", listing_days={"2026-11-20": "hf-daily"}, source="hf-daily",
+                  signals={"submitted_by": "akhaliq"})  # fmt: skip
+    for item, name, kind in [
+        (SHAPES["daily"](listed, PaperActivity()), "arxiv", "org"),
+        (SHAPES["daily"](seed, PaperActivity()), "daily-papers", "org"),
+        (SHAPES["daily"](on_hf, PaperActivity()), "akhaliq", "user"),
+        (SHAPES["daily"](on_hf, PaperActivity(submitter="ada")), "ada", "user"),
+    ]:
+        assert item["submittedBy"] == item["paper"]["submittedOnDailyBy"]
+        assert (item["submittedBy"]["name"], item["submittedBy"]["type"]) == (name, kind)
+        assert set(REAL_DAILY_2026["submittedBy"]) <= set(item["submittedBy"])
+        info = parse(item)
+        assert info.submitted_by is not None and info.submitted_by.username == name
+    # Never in a feed, no member: nothing to name.
+    assert SHAPES["paper"](QUIET, PaperActivity())["submittedOnDailyBy"] is None
+
+
+def test_published_at_is_the_real_submission_time() -> None:
+    (imported,) = parse_daily_papers(json.dumps([REAL_DAILY_2026]).encode(), where="real").items
+    assert isinstance(imported, Paper)
+    ours = SHAPES["daily"](imported, PaperActivity())
+    assert ours["paper"]["publishedAt"] == REAL_DAILY_2026["paper"]["publishedAt"] == "2026-02-26T17:08:18.000Z"
+    # A stamp of another day than the paper's first version (an older sighting) is not used.
+    stale = Paper(id="2611.00011", title="T", submitted="2026-11-18", signals={"submitted_at": "2026-10-01T10:00:00Z"})
+    assert SHAPES["paper"](stale, PaperActivity())["publishedAt"] == "2026-11-18T00:00:00.000Z"
+
+
+def test_comment_fields_follow_the_spec() -> None:
+    shown = comment_json(7, "2026-11-20T10:11:12.345678+00:00", "ada", "Hi", "<p>Hi</p>")
+    hidden = comment_json(8, "2026-11-20T10:11:12+00:00", "bob", "x", "<p>x</p>", hidden=True, hidden_reason="Spam")
+    assert shown["createdAt"] == "2026-11-20T10:11:12.345Z" and TIMESTAMP_RE.match(hidden["createdAt"])
+    assert SPEC_COMMENT_DATA - set(hidden["data"]) == COMMENT_DATA_UNKNOWN
+    assert SPEC_COMMENT_DATA - set(shown["data"]) == COMMENT_DATA_UNKNOWN | {"hiddenReason"}
+    assert hidden["data"]["hiddenReason"] == "Spam" and hidden["data"]["hidden"] is True
+    assert shown["author"]["user"] == "ada" and shown["data"]["latest"]["author"]["name"] == "ada"

@@ -51,7 +51,12 @@ CASES: list[tuple[str, bytes, int, dict[str, Any]]] = [
             code_urls=[],
             project_urls=[],
             listing_days={"2024-10-25": "hf-daily"},
-            signals={"upvotes": 64, "num_comments": 3, "submitted_by": "ClownRat"},
+            signals={
+                "upvotes": 64,
+                "num_comments": 3,
+                "submitted_by": "ClownRat",
+                "submitted_at": "2024-10-22T17:59:30.000Z",  # paper.publishedAt: the first version's time
+            },
         ),
     ),
     (
@@ -64,7 +69,12 @@ CASES: list[tuple[str, bytes, int, dict[str, Any]]] = [
             authors=["Baixiang Huang", "Canyu Chen", "Xiongxiao Xu", "Ali Payani", "Kai Shu"],
             submitted="2024-10-21",
             listing_days={"2024-10-25": "hf-daily"},
-            signals={"upvotes": 41, "num_comments": 2, "submitted_by": "canyuchen"},
+            signals={
+                "upvotes": 41,
+                "num_comments": 2,
+                "submitted_by": "canyuchen",
+                "submitted_at": "2024-10-21T17:55:54.000Z",
+            },
         ),
     ),
     (
@@ -97,7 +107,13 @@ def test_signals_of_a_2026_item() -> None:
     signals = dict(paper.signals)
     assert signals.pop("ai_summary").startswith("Large Multimodal Models demonstrate superior performance")
     assert signals.pop("ai_keywords")[:2] == ["Vision-Language Models", "Large Multimodal Models"]
-    assert signals == {"upvotes": 10, "num_comments": 1, "submitted_by": "marco-garosi", "github_stars": 9}
+    assert signals == {
+        "upvotes": 10,
+        "num_comments": 1,
+        "submitted_by": "marco-garosi",
+        "github_stars": 9,
+        "submitted_at": "2026-02-26T17:08:18.000Z",
+    }
 
 
 def test_day_overrides_the_listing_day() -> None:

@@ -15,7 +15,8 @@ import pytest
 
 from paperfeed.papers import Paper, content_id
 from paperfeed.search.engine import search, similar
-from paperfeed.search.indexes import indexes_for
+from paperfeed.search.indexes import indexes_for, open_indexes
+from paperfeed.search.registry import SearchSettings
 from paperfeed.sources.seeds import parse_seed_page
 from paperfeed.store import Store, open_store
 
@@ -38,7 +39,8 @@ UNDATED = Paper(
 
 @pytest.fixture
 def store(store_url: str, tmp_path: Path, embed_cache_dir: Path) -> Iterator[Store]:
-    with open_store(store_url, migrate=True, index_dir=tmp_path / "index", cache_dir=str(embed_cache_dir)) as store:
+    with open_store(store_url, migrate=True) as store:
+        open_indexes(store, SearchSettings(tmp_path / "index", cache_dir=str(embed_cache_dir)))
         seed = [p for p in parse_seed_page(SEED_PAGE, "page.txt").items if isinstance(p, Paper)]
         store.upsert_papers([DATED, *seed, UNDATED])
         indexes_for(store).sync()

@@ -165,8 +165,9 @@ def check_against_store(info: Any, store: Store) -> None:
     if activity.submitter:
         assert info.submitted_by.username == activity.submitter
         assert info.submitted_at == datetime.fromisoformat(activity.submitted_at or "").astimezone(UTC)
-    else:
-        assert info.submitted_by is None
+    else:  # no member submitted it: the listing that brought it to the feed (HF always names a submitter)
+        assert info.submitted_by is not None
+        assert (info.submitted_by.username, info.submitted_by.user_type) == ("arxiv", "org")
 
 
 # -- list_daily_papers ------------------------------------------------------------------------------------------------

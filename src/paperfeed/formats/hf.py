@@ -14,6 +14,16 @@ them, which has quirks worth knowing:
 - ``User`` takes the account name from ``user``; the older ``submittedBy`` shape names it in ``name``: user objects
   carry both.
 
+- HF always sends ``submittedBy`` (daily items) and ``submittedOnDailyBy`` as an object: ours is the member who
+  submitted the paper here, else the Hugging Face account that submitted it there (imported signals), else the
+  listing that brought it to the feed (an ``org``-type account named after it: ``arxiv`` for arXiv's daily listing,
+  ``daily-papers`` for a saved Daily Papers page). A paper that was never in a feed has no submitter: null.
+- ``publishedAt`` inside ``paper`` is the first version's submission time when a source told us (the arXiv API or
+  Hugging Face itself: the ``submitted_at`` signal), else midnight of its
+  submission day, else of its announcement day.
+
+docs/hf-api.md lists every field HF sends and what we send for it.
+
 Timestamps are ISO 8601 UTC with milliseconds and "Z" (``2026-11-20T00:00:00.000Z``), the one format
 ``huggingface_hub.utils.parse_datetime`` documents. Ids HF gives as 24-hex Mongo ids are derived from stable inputs
 (author name and position, paper id, member name) so they do not change between requests.
@@ -83,17 +93,59 @@ def user_json(name: str) -> dict[str, Any]:
     }
 
 
+# The listing kinds that bring a paper to the daily feed without a person submitting it, as HF-style accounts.
+_LISTING_ACCOUNTS = {
+    "new": ("arxiv", "arXiv daily listing"),
+    "cross": ("arxiv", "arXiv daily listing"),
+    "derived": ("arxiv", "arXiv daily listing"),
+    "seed": ("daily-papers", "Daily Papers page"),
+    "hf-daily": ("huggingface", "Hugging Face Daily Papers"),
+}
+
+
+def listing_account_json(name: str, fullname: str) -> dict[str, Any]:
+    """The listing that brought a paper to the feed, shaped as HF's user overview (``type`` "org")."""
+    return {**user_json(name), "fullname": fullname, "type": "org"}
+
+
 def comment_json(
-    comment_id: int, created_at: str, author: str, body: str, html: str, *, hidden: bool = False
+    comment_id: int,
+    created_at: str,
+    author: str,
+    body: str,
+    html: str,
+    *,
+    hidden: bool = False,
+    hidden_reason: str | None = None,
 ) -> dict[str, Any]:
-    """One element of ``comments`` in ``GET /api/papers/{id}?field=comments``."""
-    return {
-        "id": str(comment_id),
-        "createdAt": created_at,
-        "author": {"name": author},
-        "type": "comment",
-        "data": {"latest": {"raw": body, "html": html, "updatedAt": created_at}, "hidden": hidden},
+    """One element of ``comments`` in ``GET /api/papers/{id}?field=comments``.
+
+    paperfeed's comments are never edited, have no replies and no reactions, so those fields say exactly that
+    (``edited`` false, ``numEdits`` 0, ``parentCommentId`` null, ``reactions`` empty). ``hiddenBy`` (a moderator)
+    and ``identifiedLanguage`` are not known and are left out."""
+    stamp = hf_datetime(_moment(created_at)) or created_at
+    person = user_json(author)
+    data: dict[str, Any] = {
+        "edited": False,
+        "hidden": hidden,
+        "latest": {"raw": body, "html": html, "updatedAt": stamp, "author": person},
+        "numEdits": 0,
+        "editors": [author],
+        "editorAvatarUrls": [person["avatarUrl"]],
+        "reactions": [],
+        "isReport": False,
+        "parentCommentId": None,
     }
+    if hidden and hidden_reason:
+        data["hiddenReason"] = hidden_reason
+    return {"id": str(comment_id), "createdAt": stamp, "author": person, "type": "comment", "data": data}
+
+
+def _moment(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def paper_json(paper: Paper, activity: PaperActivity, *, base_url: str) -> dict[str, Any]:
@@ -158,7 +210,7 @@ def _daily_item(paper: Paper, activity: PaperActivity, base_url: str, daily_at: 
         "mediaUrls": [],
         "thumbnail": _thumbnail(paper, base_url),
         "numComments": activity.num_comments,
-        "submittedBy": user_json(activity.submitter) if activity.submitter else None,
+        "submittedBy": _submitter(paper, activity),
         "isAuthorParticipating": False,
         # Not in HF's daily items (only inside "paper"), but PaperInfo reads these from the top level only: without
         # them the client sees no links, and 0 upvotes as None.
@@ -179,7 +231,7 @@ def _paper(paper: Paper, activity: PaperActivity, daily_at: str | None) -> dict[
         "publishedAt": _published_at(paper) or daily_at,
         "submittedOnDailyAt": daily_at,
         "title": _title(paper),
-        "submittedOnDailyBy": user_json(activity.submitter) if activity.submitter else None,
+        "submittedOnDailyBy": _submitter(paper, activity),
         "summary": paper.abstract,
         "upvotes": activity.upvotes + activity.hf_upvotes,
         "discussionId": object_id("discussion", paper.id),
@@ -203,7 +255,30 @@ def _title(paper: Paper) -> str:
 
 
 def _published_at(paper: Paper) -> str | None:
+    """The first version's submission time a source gave, else midnight of the submission (or announcement) day."""
+    for sighting in [{"signals": paper.signals}, *paper.sightings.values()]:
+        signals = sighting.get("signals")
+        stamp = signals.get("submitted_at") if isinstance(signals, dict) else None
+        moment = _moment(stamp) if isinstance(stamp, str) else None
+        if moment is None:
+            continue
+        day = (moment.astimezone(UTC) if moment.tzinfo else moment).date().isoformat()
+        if paper.submitted is None or day == paper.submitted[:10]:  # a stamp of this paper's first version
+            return hf_datetime(moment)
     return hf_datetime(paper.submitted) or hf_datetime(paper.announced) or hf_datetime(paper.updated)
+
+
+def _submitter(paper: Paper, activity: PaperActivity) -> dict[str, Any] | None:
+    """Who put the paper in the feed: a member here, else HF's submitter, else the listing it came from."""
+    if activity.submitter:
+        return user_json(activity.submitter)
+    on_hf = _hf_signals(paper).get("submitted_by")
+    if isinstance(on_hf, str) and on_hf:
+        return user_json(on_hf)
+    for _day, kind in sorted(paper.listing_days.items()):
+        if kind in _LISTING_ACCOUNTS:
+            return listing_account_json(*_LISTING_ACCOUNTS[kind])
+    return None
 
 
 def _daily_at(paper: Paper, activity: PaperActivity, day: str | None) -> str | None:

@@ -135,6 +135,9 @@ def _entry(entry: ET.Element, index: int, where: str) -> ParsedItem:
         listing_days=derived_days(parse_moment(published)),
         source="arxiv-api",
     )
+    # The first version's submission time, to the second (``submitted`` keeps only its day): HF's publishedAt.
+    if published:
+        paper.signals["submitted_at"] = published
     return checked(with_links(paper), f"{where}:{arxiv_id}")
 
 

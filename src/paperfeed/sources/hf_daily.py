@@ -123,6 +123,7 @@ def _item(record: Any, where: str, day: str | None) -> ParsedItem:
         ("submitted_by", _user(paper.get("submittedOnDailyBy")) or _user(record.get("submittedBy"))),
         ("github_stars", _count(paper.get("githubStars"))),
         ("ai_summary", _str(paper.get("ai_summary"))),
+        ("submitted_at", _str(paper.get("publishedAt"))),  # the first version's submission time, to the second
     ):
         if value is not None:
             signals[key] = value

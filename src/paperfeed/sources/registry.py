@@ -115,6 +115,7 @@ SOURCES: dict[str, Source] = {
             fetch=_fetch_ids,
             remote_name="arxiv-id",
             remote_args="id",
+            signals=("submitted_at",),
         ),
         Source(
             "arxiv-rss",
@@ -129,7 +130,10 @@ SOURCES: dict[str, Source] = {
             parse=hf_daily.parse_daily_papers,
             fetch=_fetch_daily_papers,
             min_interval=hf_daily.MIN_INTERVAL,
-            signals=("upvotes", "num_comments", "submitted_by", "github_stars", "ai_summary", "ai_keywords"),
+            signals=(
+                *("upvotes", "num_comments", "submitted_by", "github_stars", "ai_summary", "ai_keywords"),
+                "submitted_at",
+            ),
         ),
     )
 }

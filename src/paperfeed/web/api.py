@@ -22,7 +22,7 @@ from paperfeed.formats.hf import PaperActivity as HfActivity
 from paperfeed.formats.hf import comment_json, daily_item_json, list_item_json, paper_json, search_item_json
 from paperfeed.papers import Paper
 from paperfeed.periods import Period, day_period, parse_day, parse_period
-from paperfeed.search.engine import MAX_DEPTH, similar
+from paperfeed.search.engine import MAX_DEPTH, search, similar
 from paperfeed.search.fusion import explain_ranking
 from paperfeed.store import Store
 from paperfeed.store.community import Activity
@@ -119,10 +119,12 @@ def search_papers(
     s = site(request)
     if not q.strip():
         return []
-    view = search_view(s.store, None, q, limit=min(limit, 100))
+    # HF allows 120 results here, more than a page of our own search: ask the engine directly, not the page view.
+    results = search(s.store, q, limit)
+    listed = entries(s.store, [h.paper for h in results.hits], None)
     return [
-        search_item_json(e.paper, _hf_activity(e.activity), base_url=s.base_url, highlight=e.title_html)
-        for e in view.entries
+        search_item_json(e.paper, _hf_activity(e.activity), base_url=s.base_url, highlight=hit.title_html)
+        for e, hit in zip(listed, results.hits, strict=True)
     ]
 
 
@@ -244,7 +246,15 @@ def paper_api(request: Request, who: Who, paper_id: str) -> dict[str, Any]:
     if "comments" in request.query_params.getlist("field"):
         # Moderators see hidden comments too, marked hidden.
         data["comments"] = [
-            comment_json(c.id, c.created_at, c.author, c.body, html, hidden=c.hidden_at is not None)
+            comment_json(
+                c.id,
+                c.created_at,
+                c.author,
+                c.body,
+                html,
+                hidden=c.hidden_at is not None,
+                hidden_reason=c.hidden_reason,
+            )
             for c, html in view.comments
         ]
     return data
