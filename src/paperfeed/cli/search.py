@@ -131,8 +131,11 @@ def similar(
             hits = similar_papers(store, paper_id, limit, recent_days=recent_days)
     if as_json:
         emit_json([h.to_dict() for h in hits])
-    else:
+    elif hits:
         _print_hits(hits)
+    else:
+        within = f" announced in the last {recent_days} days" if recent_days else ""
+        click.echo(f"no similar papers{within}", err=True)
 
 
 @click.group()
