@@ -130,6 +130,7 @@ def test_only_http_urls_are_web_urls(url: object, ok: bool) -> None:
         ({"authors": ["A"] * 10_001}, "more than 10,000 authors"),
         ({"authors": ["A" * 1_001]}, "one of the authors is longer than 1,000 characters"),
         ({"categories": ["cs.LG"] * 101}, "more than 100 categories"),
+        ({"categories": ["x" * 2_001]}, "one of the categories is longer than 2,000 characters"),
         ({"code_urls": ["https://x.org/"] * 101}, "more than 100 code_urls"),
         ({"listing_days": {f"{i:05d}": "new" for i in range(10_001)}}, "more than 10,000 listing days"),
         ({"signals": {"k": ["x" * 2**20] * 17}}, "larger than 16 MB"),
@@ -149,6 +150,12 @@ def test_a_record_at_every_limit_is_taken_and_loses_only_its_bad_links() -> None
         title="t" * 2_000,
         abstract="a" * 19_960 + " \\u0000 is how JSON writes NUL",
         authors=["A" * 1_000] * 100,
+        # arXiv's category field carries MSC and ACM classes; this one is real (2505.01754).
+        categories=[
+            "cs.AI",
+            "68T09, 68T50, 68T05, 62R07, 68U15, 68T27, 68T20 68T09, 68T50, 68T05,\n  62R07, 68U15, 68T27, 68T20 68T09, 68T50, 68T05, 62R07, 68U15, 68T27, 68T20"
+            + " 68T09" * 10,
+        ],
         code_urls=["https://github.com/a/b", "javascript:alert(1)"],
         project_urls=["data:text/html,x", "http://example.org"],
         signals={"upvotes": 3, "ai_keywords": ["é", "ü"]},

@@ -249,7 +249,7 @@ def with_links(paper: Paper) -> Paper:
 MAX_TEXT = {"title": 2_000, "abstract": 20_000, "comments": 10_000, "journal_ref": 2_000, "doi": 500, "license": 500}
 MAX_ID = 100
 MAX_AUTHORS, MAX_AUTHOR = 10_000, 1_000
-MAX_CATEGORIES, MAX_CATEGORY = 100, 100
+MAX_CATEGORIES, MAX_CATEGORY = 100, 2_000  # arXiv puts MSC and ACM classes here: up to 153 characters today
 MAX_LINKS, MAX_URL = 100, 2_000
 MAX_LISTING_DAYS = 10_000
 MAX_RECORD = 16 * 2**20  # the whole record as JSON (bounds signals and sightings, which have no field limits)
