@@ -63,6 +63,11 @@ class DenseIndex(Protocol):
         """The stored vector of a paper, or None when it has none yet."""
         ...
 
+    def vectors_of(self, pks: Sequence[int]) -> tuple[Vector, npt.NDArray[np.bool_]]:
+        """The stored vectors of many papers as one (len(pks), dim) matrix, and which rows were found (the others
+        are zero): what a ranking of a period's papers reads, in one call instead of one per paper."""
+        ...
+
     def info(self) -> dict[str, Any]:
         """What kind of index it is (``mode``) and how many vectors it holds (``count``), for status and benchmarks."""
         ...
@@ -135,6 +140,14 @@ class FileDenseIndex:
             found: Vector = self._index.get([pk])[0]
             return found
 
+    def vectors_of(self, pks: Sequence[int]) -> tuple[Vector, npt.NDArray[np.bool_]]:
+        out = np.zeros((len(pks), self.dim), dtype=np.float32)
+        with self._lock:
+            found = np.fromiter((int(pk) in self._index for pk in pks), dtype=bool, count=len(pks))
+            if found.any():
+                out[found] = self._index.get(np.asarray(pks, dtype=np.int64)[found])
+        return out, found
+
     def info(self) -> dict[str, Any]:
         with self._lock:
             return self._index.info()
@@ -187,6 +200,15 @@ class PgvectorDenseIndex:
     def vector_of(self, pk: int) -> Vector | None:
         found = self.store.vector_of(self.model, pk)
         return None if found is None else np.asarray(found, dtype=np.float32)
+
+    def vectors_of(self, pks: Sequence[int]) -> tuple[Vector, npt.NDArray[np.bool_]]:
+        out = np.zeros((len(pks), self.dim), dtype=np.float32)
+        found = np.zeros(len(pks), dtype=bool)
+        row = {int(pk): i for i, pk in enumerate(pks)}
+        for pk, vector in self.store.vectors_of_many(self.model, list(row)).items():
+            out[row[pk]] = vector
+            found[row[pk]] = True
+        return out, found
 
     def info(self) -> dict[str, Any]:
         return {"mode": "pgvector-hnsw", "count": self.store.count_vectors(self.model)}

@@ -21,6 +21,7 @@ from paperfeed.store.community import CommunityStoreMixin
 from paperfeed.store.db import Database
 from paperfeed.store.listing import ListingStoreMixin
 from paperfeed.store.migrations import LATEST, MIGRATIONS
+from paperfeed.store.recommend import RecommendStoreMixin
 from paperfeed.store.search import SearchStoreMixin
 from paperfeed.store.subscriptions import SubscriptionStoreMixin
 
@@ -57,7 +58,7 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, SubscriptionStoreMixin):
+class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, SubscriptionStoreMixin, RecommendStoreMixin):
     """paperfeed's data on one URL (``sqlite:///…`` or ``postgresql://…``)."""
 
     def __init__(self, url: str) -> None:

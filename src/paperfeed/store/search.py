@@ -202,6 +202,19 @@ class SearchStoreMixin:
         )
         return None if row is None else [float(x) for x in orjson.loads(row[0])]
 
+    def vectors_of_many(self, model: str, pks: Sequence[int]) -> dict[int, list[float]]:
+        """The stored vectors of many papers for ``model`` (those that have one), in chunks of 900 keys."""
+        found: dict[int, list[float]] = {}
+        for i in range(0, len(pks), 900):
+            chunk = [int(k) for k in pks[i : i + 900]]
+            rows = self.db.query(
+                "SELECT paper_pk, embedding::text FROM paper_vectors WHERE model = ? "
+                f"AND paper_pk IN ({Database.placeholders(len(chunk))})",
+                [model, *chunk],
+            )
+            found.update((int(r[0]), orjson.loads(r[1])) for r in rows)
+        return found
+
     def count_vectors(self, model: str) -> int:
         row = self.db.query_one("SELECT count(*) FROM paper_vectors WHERE model = ?", (model,))
         return int(row[0]) if row else 0

@@ -1,0 +1,245 @@
+"""The per-member interest model: a member's signals in, every candidate paper's personal score and its reasons out.
+
+It is trained per request and has no state of its own, so it is incremental by construction: a rating changes the
+next ranking at once, and there is no nightly job. What it learns from is small (a library of a few hundred papers)
+and what it ranks is one period's feed, so a ranking is two small matrix products over vectors the search index
+already holds; nothing here grows with the size of the store.
+
+The score of a candidate (chosen by ``bench/recommend.py``, see docs/benchmarks.md) adds four parts:
+
+* **closeness**: the mean cosine of the candidate to its ``NEIGHBOURS`` closest liked papers (saved, "more like
+  this", upvoted). Nearest neighbours rather than one centroid: a researcher has several interests, and a centroid
+  sits between them; the neighbours are also the reason given ("close to A and B in your library").
+* **less like this**: minus ``LESS_WEIGHT`` times the cosine to the closest paper rated "less", so a paper like a
+  rejected one sinks, and the rejected paper itself goes to the end.
+* **author pull**: ``AUTHOR_WEIGHT`` when an author of the candidate wrote liked papers (up to three count).
+* **category pull**: ``CATEGORY_WEIGHT`` times the share of liked papers in the candidate's closest category.
+
+The model sees vectors, categories and author names only: plain arrays and lists, so the benchmark runs the very
+same function over a data set that never enters a store.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+
+NEIGHBOURS = 3  # liked papers whose closeness is averaged (and named as the reason)
+LESS_WEIGHT = 0.5
+SELF_LESS = 3.0  # a paper rated "less" counts as this alike to itself: it goes to the end of the member's ranking
+AUTHOR_WEIGHT = 0.15
+AUTHOR_SATURATION = 3  # liked papers by one author beyond which the pull grows no more
+CATEGORY_WEIGHT = 0.05
+REASON_CLOSE = 0.45  # a neighbour at least this close is named as a reason (MiniLM cosines of related abstracts)
+
+
+def author_key(name: str) -> str:
+    """Authors are matched by name, case and spacing aside (the data has no author ids)."""
+    return " ".join(name.lower().split())
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a member's signals say: liked and disliked papers (ids with their vectors, same order), and the
+    categories and authors of the liked papers (how many liked papers each)."""
+
+    liked_ids: list[str]
+    liked: Vectors
+    disliked_ids: list[str] = field(default_factory=list)
+    disliked: Vectors | None = None
+    categories: Counter[str] = field(default_factory=Counter)
+    authors: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def empty(self) -> bool:
+        return not self.liked_ids and not self.disliked_ids and not self.categories
+
+    @classmethod
+    def build(
+        cls,
+        liked: Sequence[tuple[str, Vectors | None, Sequence[str], Sequence[str]]],
+        disliked: Sequence[tuple[str, Vectors | None]] = (),
+        dim: int = 384,
+        chosen_categories: Sequence[str] = (),
+    ) -> Profile:
+        """From (id, vector or None, categories, authors) of each liked paper and (id, vector) of each disliked one;
+        papers without a vector yet still count for their categories and authors. ``chosen_categories`` (a member's
+        own choice, e.g. at cold start) count as if each had one liked paper."""
+        with_vec = [(pid, v) for pid, v, _, _ in liked if v is not None]
+        cats: Counter[str] = Counter()
+        auths: Counter[str] = Counter()
+        for _, _, categories, authors in liked:
+            cats.update(set(categories))
+            auths.update({author_key(a) for a in authors})
+        cats.update(set(chosen_categories))
+        neg = [(pid, v) for pid, v in disliked if v is not None]
+        return cls(
+            [pid for pid, _ in with_vec],
+            _stack([v for _, v in with_vec], dim),
+            [pid for pid, _ in neg],
+            _stack([v for _, v in neg], dim) if neg else None,
+            cats,
+            auths,
+        )
+
+
+def _stack(vectors: Sequence[Vectors], dim: int) -> Vectors:
+    if not vectors:
+        return np.zeros((0, dim), dtype=np.float32)
+    out: Vectors = np.vstack(vectors).astype(np.float32, copy=False)
+    return out
+
+
+class Candidates:
+    """The papers to rank: ids, one vector row each (``has_vector`` False: a zero row, not embedded yet), and each
+    paper's categories and authors. Built once per period and shared by every member's ranking (``foryou.py``
+    caches it), so the inverted indexes (author -> rows, category -> rows) make a member's pulls cost their
+    library's size, not the period's."""
+
+    def __init__(
+        self,
+        ids: Sequence[str],
+        vectors: Vectors,
+        has_vector: npt.NDArray[np.bool_],
+        categories: Sequence[Sequence[str]],
+        authors: Sequence[Sequence[str]],
+    ) -> None:
+        self.ids = list(ids)
+        self.vectors = vectors
+        self.has_vector = has_vector
+        self.categories = [list(c) for c in categories]
+        self.authors = [list(a) for a in authors]
+        self.row = {pid: i for i, pid in enumerate(self.ids)}
+        self.by_author: dict[str, list[int]] = {}
+        self.by_category: dict[str, list[int]] = {}
+        for i, names in enumerate(self.authors):
+            for key in {author_key(a) for a in names}:
+                self.by_author.setdefault(key, []).append(i)
+        for i, cats in enumerate(self.categories):
+            for cat in set(cats):
+                self.by_category.setdefault(cat, []).append(i)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One candidate's personal score and what made it: closeness (mean cosine to its nearest liked papers), the
+    liked papers it is closest to (id, cosine), the pulls, and the closest disliked paper when one pushed it down."""
+
+    paper_id: str
+    score: float
+    closeness: float
+    nearest: list[tuple[str, float]]
+    author: str | None = None  # the author (as written on the candidate) whose liked papers pulled it in
+    author_papers: int = 0
+    category: str | None = None
+    category_papers: int = 0
+    less: tuple[str, float] | None = None
+    penalty: float = 0.0
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Every candidate's personal score as arrays (row i is candidate i); ``explain(i)`` spells one out."""
+
+    profile: Profile
+    candidates: Candidates
+    total: npt.NDArray[np.float32]
+    closeness: npt.NDArray[np.float32]
+    near_idx: npt.NDArray[np.int64]
+    near_sim: npt.NDArray[np.float32]
+    author_n: npt.NDArray[np.int64]
+    category_n: npt.NDArray[np.int64]
+    penalty: npt.NDArray[np.float32]
+    less_idx: npt.NDArray[np.int64]
+
+    def order(self) -> npt.NDArray[np.int64]:
+        """Candidate rows, best first (ties keep the candidates' order)."""
+        out: npt.NDArray[np.int64] = np.argsort(-self.total, kind="stable")
+        return out
+
+    def explain(self, i: int) -> Scored:
+        profile, cands = self.profile, self.candidates
+        nearest = [
+            (profile.liked_ids[int(j)], float(s)) for j, s in zip(self.near_idx[i], self.near_sim[i], strict=True)
+            if s > -1
+        ]  # fmt: skip
+        author, author_n = _best(profile.authors, cands.authors[i], author_key)
+        category, category_n = _best(profile.categories, cands.categories[i], str)
+        less = None
+        if self.less_idx[i] >= 0:
+            less = (profile.disliked_ids[int(self.less_idx[i])], min(1.0, float(self.penalty[i]) / LESS_WEIGHT))
+        return Scored(
+            cands.ids[i], float(self.total[i]), float(self.closeness[i]), nearest, author, author_n, category,
+            category_n, less, float(self.penalty[i]),
+        )  # fmt: skip
+
+
+def score(profile: Profile, candidates: Candidates) -> Scores:
+    """Every candidate's personal score (sort it with ``order()``, or mix it into the blend)."""
+    n = len(candidates)
+    closeness = np.zeros(n, dtype=np.float32)
+    near_idx = np.zeros((n, 0), dtype=np.int64)
+    near_sim = np.zeros((n, 0), dtype=np.float32)
+    if len(profile.liked_ids) and n:
+        sims = candidates.vectors @ profile.liked.T
+        sims[~candidates.has_vector] = 0.0
+        for col, pid in enumerate(profile.liked_ids):  # a liked paper in the feed is ranked by the rest of the library
+            row = candidates.row.get(pid)
+            if row is not None:
+                sims[row, col] = -1.0
+        k = min(NEIGHBOURS, sims.shape[1])
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        top_sim = np.take_along_axis(sims, top, axis=1)
+        order = np.argsort(-top_sim, axis=1, kind="stable")
+        near_idx = np.take_along_axis(top, order, axis=1)
+        near_sim = np.take_along_axis(top_sim, order, axis=1)
+        closeness = near_sim.mean(axis=1)
+    penalty = np.zeros(n, dtype=np.float32)
+    less_idx = np.full(n, -1, dtype=np.int64)
+    if profile.disliked is not None and len(profile.disliked_ids) and n:
+        neg = candidates.vectors @ profile.disliked.T
+        neg[~candidates.has_vector] = 0.0
+        for col, pid in enumerate(profile.disliked_ids):  # a disliked paper itself sinks below anything merely alike
+            row = candidates.row.get(pid)
+            if row is not None:
+                neg[row, col] = SELF_LESS
+        less_idx = neg.argmax(axis=1)
+        penalty = LESS_WEIGHT * np.maximum(neg.max(axis=1), 0.0)
+    author_n = _pull(profile.authors, candidates.by_author, n)
+    category_n = _pull(profile.categories, candidates.by_category, n)
+    total_liked = max(1, len(profile.liked_ids) or sum(profile.categories.values()))
+    total = (
+        closeness
+        - penalty
+        + AUTHOR_WEIGHT * np.minimum(author_n, AUTHOR_SATURATION) / AUTHOR_SATURATION
+        + CATEGORY_WEIGHT * np.minimum(1.0, category_n / total_liked)
+    ).astype(np.float32)
+    return Scores(profile, candidates, total, closeness, near_idx, near_sim, author_n, category_n, penalty, less_idx)
+
+
+def _pull(counts: Counter[str], rows_of: dict[str, list[int]], n: int) -> npt.NDArray[np.int64]:
+    """Per candidate, the largest count among its keys (authors or categories): one pass over the member's keys."""
+    best = np.zeros(n, dtype=np.int64)
+    for key, count in counts.items():
+        rows = rows_of.get(key)
+        if rows:
+            np.maximum.at(best, rows, count)
+    return best
+
+
+def _best(counts: Counter[str], keys: Sequence[str], normal: Callable[[str], str]) -> tuple[str | None, int]:
+    best, best_n = None, 0
+    for key in keys:
+        count = counts.get(normal(key), 0)
+        if count > best_n:
+            best, best_n = key, count
+    return best, best_n

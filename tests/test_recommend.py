@@ -1,0 +1,152 @@
+"""For you on a real store (SQLite or PostgreSQL) over the demo corpus: the shipped vectors go into the embedding
+cache, so the real index fills without running the model; signals are plain records like the library's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paperfeed.demo import load_demo, prime_cache
+from paperfeed.ingest.writer import ingest
+from paperfeed.papers import Paper
+from paperfeed.recommend import blend, foryou, model
+from paperfeed.recommend.reasons import reasons
+from paperfeed.search.indexes import indexes_for, open_indexes
+from paperfeed.search.registry import SearchSettings
+from paperfeed.store import Store, open_store
+
+DAY = "2026-06-16"  # the demo's busiest listing day (554 papers)
+
+
+@dataclass(frozen=True)
+class Signal:
+    paper_id: str
+    kind: str
+    at: datetime
+
+
+def signals(*pairs: tuple[str, str]) -> list[Signal]:
+    """Newest first, like ``Store.interest_signals``."""
+    start = datetime(2026, 7, 1, tzinfo=UTC)
+    return [Signal(pid, kind, start - timedelta(minutes=i)) for i, (pid, kind) in enumerate(pairs)]
+
+
+@pytest.fixture(scope="module")
+def demo_store(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    root = tmp_path_factory.mktemp("recommend")
+    with open_store(module_store_url) as store:
+        indexes = open_indexes(store, SearchSettings(root / "index", cache_dir=str(root / "cache")))
+        ingest(store, load_demo())
+        prime_cache(indexes.cache, indexes.model)
+        indexes.sync()
+        foryou.forget_candidates()
+        yield store
+
+
+def test_vectors_of_many_match_one_by_one(demo_store: Store) -> None:
+    dense = indexes_for(demo_store).dense
+    feats = demo_store.listed_features(DAY, DAY)[:20]
+    pks = [f.pk for f in feats] + [10**9]
+    matrix, found = dense.vectors_of(pks)
+    assert found.tolist() == [True] * 20 + [False]
+    for row, pk in enumerate(pks[:20]):
+        one = dense.vector_of(pk)
+        assert one is not None
+        assert np.allclose(matrix[row], one, atol=1e-3)
+    assert not matrix[-1].any()
+
+
+def test_a_library_on_one_topic_ranks_that_topic_first_and_says_why(demo_store: Store) -> None:
+    library = [f for f in demo_store.listed_features("2026-06-12", "2026-06-15") if "speech" in f.title.lower()]
+    assert len(library) >= 2
+    ranking = foryou.rank_period(demo_store, signals(*((f.id, "saved") for f in library)), DAY, DAY)
+    assert len(ranking.ids) == len(demo_store.listed_features(DAY, DAY))
+    top = [ranking.ids[i] for i in ranking.order[:5]]
+    papers = demo_store.get_papers(top)
+    assert sum("speech" in (papers[p].title + papers[p].abstract).lower() for p in top) >= 3
+    first = ranking.scores.explain(ranking.order[0])
+    said = reasons(first, ranking.model.titles, ranking.model.liked_count)
+    assert said[0].kind == "close"
+    assert said[0].paper_ids and set(said[0].paper_ids) <= {f.id for f in library}
+    assert "in your library" in said[0].text
+
+
+def test_less_like_this_sinks_the_paper_and_its_neighbours(demo_store: Store) -> None:
+    library = [f for f in demo_store.listed_features("2026-06-12", "2026-06-15") if "speech" in f.title.lower()]
+    liked = signals(*((f.id, "saved") for f in library))
+    before = foryou.rank_period(demo_store, liked, DAY, DAY)
+    top_id = before.ids[before.order[0]]
+    after = foryou.rank_period(demo_store, [*signals((top_id, "less")), *liked], DAY, DAY)
+    order = [after.ids[i] for i in after.order]
+    assert order.index(top_id) >= len(order) * 0.9
+    # its closest neighbours drop too (they were close to the library and are close to the rejected paper)
+    vec = after.scores.candidates.vectors
+    me = after.ids.index(top_id)
+    near = [after.ids[i] for i in np.argsort(-(vec @ vec[me]))[1:6]]
+    rank_before = {pid: i for i, pid in enumerate(before.ids[j] for j in before.order)}
+    assert sum(order.index(pid) > rank_before[pid] for pid in near) >= 4
+    explained = after.scores.explain(after.ids.index(top_id))
+    assert explained.less is not None and explained.less[0] == top_id
+    assert any(r.kind == "less" for r in reasons(explained, after.model.titles, after.model.liked_count))
+    # the newest signal per paper counts: "more" after "less" makes it liked again
+    again = foryou.rank_period(demo_store, [*signals((top_id, "more"), (top_id, "less")), *liked], DAY, DAY)
+    assert top_id in again.model.profile.liked_ids and top_id not in again.model.profile.disliked_ids
+
+
+def test_a_paper_without_a_vector_still_pulls_by_author_and_category(demo_store: Store) -> None:
+    candidates = model.Candidates(
+        ["a", "b"], np.zeros((2, 384), np.float32), np.array([False, False]), [["cs.CL"], ["cs.CV"]],
+        [["Ada Lovelace"], ["Someone Else"]],
+    )  # fmt: skip
+    profile = model.Profile.build([("x", None, ["cs.CL"], ["ada  LOVELACE"])])
+    scores = model.score(profile, candidates)
+    assert [candidates.ids[i] for i in scores.order()] == ["a", "b"]
+    said = reasons(scores.explain(0), {}, 1)
+    assert [r.kind for r in said] == ["author", "category"]
+    assert "Ada Lovelace" in said[0].text
+
+
+def test_the_candidates_are_cached_until_the_store_changes(demo_store: Store) -> None:
+    first = foryou.period_candidates(demo_store, DAY, DAY)
+    assert foryou.period_candidates(demo_store, DAY, DAY) is first
+    demo_store.upsert_papers(
+        [Paper(id="2606.99999", version=1, title="A new paper on the day", abstract="Fresh.", authors=["A B"],
+               categories=["cs.CL"], announced=DAY, listing_days={DAY: "new"}, source="test")]
+    )  # fmt: skip
+    again = foryou.period_candidates(demo_store, DAY, DAY)
+    assert again is not first and "2606.99999" in again.candidates.ids
+    assert not again.candidates.has_vector[again.candidates.ids.index("2606.99999")]
+
+
+def test_the_blend_goes_from_votes_to_personal_and_explains_both_parts(demo_store: Store) -> None:
+    library = [f for f in demo_store.listed_features("2026-06-12", "2026-06-15") if "speech" in f.title.lower()]
+    ranking = foryou.rank_period(demo_store, signals(*((f.id, "saved") for f in library)), DAY, DAY)
+    voted = ranking.ids[ranking.order[-1]]  # the worst personal fit has the most votes
+    upvotes = {voted: 10, ranking.ids[ranking.order[1]]: 5}
+    community, top = blend.blend(ranking, upvotes, 0)
+    assert top == 10 and community[0].paper_id == voted
+    personal, _ = blend.blend(ranking, upvotes, 100)
+    assert [b.paper_id for b in personal] == [ranking.ids[i] for i in ranking.order]
+    half, _ = blend.blend(ranking, upvotes, 50)
+    assert half[0].paper_id == ranking.ids[ranking.order[1]]  # 5 votes and a good fit beat either alone
+    text = half[0].explain(top, "day")
+    assert "community 0.50 (5 upvotes of the day's top 10) × 50%" in text and "personal 1.00" in text
+    assert blend.check_weight(60) == 50 and blend.check_weight(1000) == 100
+
+
+def test_a_member_with_no_signals_gets_an_empty_profile(demo_store: Store) -> None:
+    ranking = foryou.rank_period(demo_store, [], DAY, DAY)
+    assert ranking.model.profile.empty
+    said = reasons(ranking.scores.explain(0), {}, 0)
+    assert said[0].kind == "none"
+
+
+def test_ids_not_in_the_store_are_ignored(demo_store: Store, tmp_path: Path) -> None:
+    ranking = foryou.rank_period(demo_store, signals(("9999.99999", "saved")), DAY, DAY)
+    assert ranking.model.liked_count == 0
