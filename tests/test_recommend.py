@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from paperfeed.demo import load_demo, prime_cache
+from paperfeed.errors import BadInput
 from paperfeed.ingest.writer import ingest
 from paperfeed.papers import Paper
 from paperfeed.recommend import blend, foryou, model
@@ -150,3 +151,36 @@ def test_a_member_with_no_signals_gets_an_empty_profile(demo_store: Store) -> No
 def test_ids_not_in_the_store_are_ignored(demo_store: Store, tmp_path: Path) -> None:
     ranking = foryou.rank_period(demo_store, signals(("9999.99999", "saved")), DAY, DAY)
     assert ranking.model.liked_count == 0
+
+
+def test_digest_sections_for_many_members_match_each_members_own_ranking(demo_store: Store) -> None:
+    from paperfeed.recommend.digest import for_you_sections
+
+    feats = demo_store.listed_features("2026-06-12", "2026-06-15")
+    speech = [f.id for f in feats if "speech" in f.title.lower()]
+    other = [f.id for f in feats if "diffusion" in f.title.lower()][:8]
+    members = {
+        1: signals(*((pid, "saved") for pid in speech)),
+        2: signals((speech[0], "less"), *((pid, "more") for pid in other)),
+        3: signals(("9999.99999", "saved")),
+    }
+    picked = for_you_sections(demo_store, DAY, DAY, members, 10)
+    for member in (1, 2):
+        own = foryou.rank_period(demo_store, members[member], DAY, DAY)
+        assert [p.paper_id for p in picked[member]] == [own.ids[i] for i in own.order[:10]]
+        assert all(p.reasons for p in picked[member])
+    assert picked[3] == []
+
+
+def test_similar_to_a_set_of_papers_leaves_the_set_out_and_says_why(demo_store: Store) -> None:
+    from paperfeed.recommend.similar import similar_to_papers
+
+    speech = [f.id for f in demo_store.listed_features("2026-06-12", "2026-06-15") if "speech" in f.title.lower()]
+    found = similar_to_papers(demo_store, speech, 10)
+    assert len(found) == 10 and not {s.paper_id for s in found} & set(speech)
+    papers = demo_store.get_papers([s.paper_id for s in found[:5]])
+    assert sum("speech" in (p.title + p.abstract).lower() for p in papers.values()) >= 3
+    assert found[0].reasons[0].kind == "close"
+    assert similar_to_papers(demo_store, ["9999.99999"]) == []
+    with pytest.raises(BadInput):
+        similar_to_papers(demo_store, speech, 0)

@@ -183,14 +183,16 @@ class Scores:
         )  # fmt: skip
 
 
-def score(profile: Profile, candidates: Candidates) -> Scores:
-    """Every candidate's personal score (sort it with ``order()``, or mix it into the blend)."""
+def score(profile: Profile, candidates: Candidates, liked_sims: Vectors | None = None) -> Scores:
+    """Every candidate's personal score (sort it with ``order()``, or mix it into the blend). ``liked_sims``: the
+    cosines of candidates (rows) to the liked papers (columns) when the caller has them already (a digest run
+    computes them for all its members' papers at once, see ``digest.py``)."""
     n = len(candidates)
     closeness = np.zeros(n, dtype=np.float32)
     near_idx = np.zeros((n, 0), dtype=np.int64)
     near_sim = np.zeros((n, 0), dtype=np.float32)
     if len(profile.liked_ids) and n:
-        sims = candidates.vectors @ profile.liked.T
+        sims = candidates.vectors @ profile.liked.T if liked_sims is None else np.array(liked_sims, dtype=np.float32)
         sims[~candidates.has_vector] = 0.0
         for col, pid in enumerate(profile.liked_ids):  # a liked paper in the feed is ranked by the rest of the library
             row = candidates.row.get(pid)
