@@ -138,6 +138,9 @@ class _Table:
         "auto", "Mark cookies Secure: auto (when base_url is https), true or false.", _choice("auto", "true", "false")
     )
     web_workers = Setting(1, "Web server processes for `paperfeed serve`.", _int)
+    health_max_index_lag = Setting(
+        0, "/healthz fails (503) when the keyword index is more changes than this behind the store; 0: never.", _int
+    )
     worker_queue = Setting(
         "", "Task queue of `paperfeed worker`: empty for a SQLite file in data_dir, or redis://host:port/db."
     )

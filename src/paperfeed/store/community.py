@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from paperfeed.errors import BadInput, NotFound
+from paperfeed.store.changes import ChangesStoreMixin
 from paperfeed.store.db import Database
 
 _USER_COLS = "id, name, email, role, created_at, blocked_at"
@@ -72,7 +73,7 @@ def _user(row: tuple[Any, ...] | None) -> User | None:
     return User(*row) if row else None
 
 
-class CommunityStoreMixin:
+class CommunityStoreMixin(ChangesStoreMixin):
     db: Database
 
     # -- members -------------------------------------------------------------------------------------------------
@@ -137,6 +138,7 @@ class CommunityStoreMixin:
         with self.db.transaction():
             if not self.db.execute("UPDATE users SET blocked_at = ?, blocked_by = ? WHERE id = ?", (now, by, user_id)):
                 raise NotFound(f"no member with id {user_id}")
+            self._content_changed()  # their comments disappear from (or come back to) the pages
             if now is not None:
                 self.db.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
                 self.db.execute(
@@ -220,6 +222,7 @@ class CommunityStoreMixin:
                 changed = self.db.execute("DELETE FROM votes WHERE user_id = ? AND paper_id = ?", (user_id, paper_id))
             if changed:
                 self._bump(paper_id, "upvotes", 1 if up else -1, now)
+                self._content_changed()
             row = self.db.query_one("SELECT upvotes FROM paper_activity WHERE paper_id = ?", (paper_id,))
         return up, int(row[0]) if row else 0
 
@@ -248,6 +251,7 @@ class CommunityStoreMixin:
                 (paper_id, user_id, body, now),
             )
             self._bump(paper_id, "comments", 1, now)
+            self._content_changed()
         assert row is not None
         return int(row[0])
 
@@ -282,6 +286,7 @@ class CommunityStoreMixin:
             )
             if was_hidden != (now is not None):
                 self._bump(comment.paper_id, "comments", -1 if now else 1, None)
+            self._content_changed()
         return self.get_comment(comment_id)
 
     # -- submissions -----------------------------------------------------------------------------------------
@@ -306,6 +311,7 @@ class CommunityStoreMixin:
                 (paper_id, day),
             )
             self._bump(paper_id, "upvotes", 0, now)
+            self._content_changed()
 
     def remove_submission(self, paper_id: str, by: int, now: str) -> None:
         with self.db.transaction():
@@ -320,6 +326,7 @@ class CommunityStoreMixin:
             self.db.execute(
                 "DELETE FROM paper_days WHERE paper_id = ? AND day = ? AND kind = 'submitted'", (paper_id, row[0])
             )
+            self._content_changed()
 
     def submitted_by(self, user_id: int, limit: int = 100) -> list[str]:
         rows = self.db.query(

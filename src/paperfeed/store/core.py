@@ -300,6 +300,8 @@ class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, Subscripti
             self._mark_deleted(list(deleted), now, self._next_seq())
             if checkpoint is not None:
                 self._set_state(*checkpoint, now=now)
+            if result.changed_ids or deleted:
+                self._content_changed()  # signals and listing days change pages without a new seq
         return result
 
     def _next_seq(self) -> int:

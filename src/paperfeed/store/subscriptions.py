@@ -140,6 +140,11 @@ def _subscriber(row: tuple[Any, ...], topics: tuple[Topic, ...]) -> Subscriber:
 class SubscriptionStoreMixin:
     db: Database
 
+    def delivery_counts(self) -> dict[tuple[str, str], int]:
+        """How many messages there are of each (kind, status): what operators watch (sent, failed, still owed)."""
+        rows = self.db.query("SELECT kind, status, count(*) FROM deliveries GROUP BY kind, status")
+        return {(str(r[0]), str(r[1])): int(r[2]) for r in rows}
+
     # -- subscribers ---------------------------------------------------------------------------------------------
     def subscriber(self, subscriber_id: int) -> Subscriber | None:
         found = self._subscribers_where("id = ?", [subscriber_id])

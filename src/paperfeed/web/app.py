@@ -30,7 +30,8 @@ from paperfeed.papers import Paper
 from paperfeed.search.registry import SearchSettings, close_indexes, register
 from paperfeed.store import Store, open_store
 from paperfeed.tokens import instance_secret
-from paperfeed.web import api, api_docs, feed_routes, filters, pages, subscription_routes
+from paperfeed.web import api, api_docs, feed_routes, filters, operations, pages, subscription_routes
+from paperfeed.web.metrics import RequestMetrics
 from paperfeed.web.security import cookie_secure, remember_visitor, security_headers_for
 from paperfeed.web.site import Site, render, wants_json
 
@@ -200,9 +201,11 @@ def create_app(
             remember_visitor(response, who, the_site.secure_cookies, request.url.path)
         return response
 
+    app.add_middleware(RequestMetrics)  # added last: outermost, so it times everything below it
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static")
 
+    app.include_router(operations.router)
     app.include_router(api.router)
     app.include_router(subscription_routes.api_router)
     app.include_router(api_docs.router)

@@ -7,12 +7,14 @@ given on the command line are passed on as ``PAPERFEED_*`` variables first.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping
 
 import uvicorn
 
 from paperfeed.config import ENV_PREFIX, Config
 from paperfeed.web.app import create_app
+from paperfeed.web.metrics import MULTIPROC_ENV
 
 
 def serve(config: Config, *, host: str, port: int, workers: int, log_level: str | None = None) -> None:
@@ -21,6 +23,7 @@ def serve(config: Config, *, host: str, port: int, workers: int, log_level: str 
         uvicorn.run(create_app(config), host=host, port=port, log_level=level, proxy_headers=True)
         return
     os.environ.update(_as_env(config.values, config.origins))
+    _metrics_directory(config, port)
     uvicorn.run(
         "paperfeed.web.app:app_from_env",
         factory=True,
@@ -30,6 +33,17 @@ def serve(config: Config, *, host: str, port: int, workers: int, log_level: str 
         log_level=level,
         proxy_headers=True,
     )
+
+
+def _metrics_directory(config: Config, port: int) -> None:
+    """Worker processes share their request metrics through files (prometheus-client's multiprocess mode): a fresh
+    directory per server (per port: two servers on one machine must not mix or wipe each other's files)."""
+    if MULTIPROC_ENV in os.environ:
+        return  # the operator chose one (and owns cleaning it)
+    directory = config.data_path / f"metrics-{port}"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ[MULTIPROC_ENV] = str(directory)
 
 
 def _as_env(values: Mapping[str, object], origins: Mapping[str, str]) -> dict[str, str]:
