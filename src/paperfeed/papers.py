@@ -8,6 +8,7 @@ same id.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import re
@@ -392,15 +393,17 @@ CONTENT_FIELDS = (
 
 
 def content_hash(paper: Paper) -> str:
-    """A digest of what the paper says (not where it was seen): equal hashes mean an upsert changes nothing."""
-    h = hashlib.blake2b(digest_size=16)
-    for name in CONTENT_FIELDS:
-        value = getattr(paper, name)
-        if isinstance(value, dict):
-            value = sorted(value.items())
-        h.update(repr(value).encode("utf-8"))
-        h.update(b"\x1f")
-    return h.hexdigest()
+    """A digest of what the paper says (not where it was seen): equal hashes mean an upsert changes nothing.
+
+    The fields go through one orjson serialisation (dict keys sorted), which is C; hashing them one ``repr`` at a
+    time was a tenth of ingest. The digest is only ever compared with one computed by this function, never with
+    the stored column, so changing how it is made is safe."""
+    values = tuple(getattr(paper, name) for name in CONTENT_FIELDS)
+    try:
+        blob = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # text orjson refuses (an unpaired surrogate): the store refuses such records anyway
+        blob = repr(values).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(blob, digest_size=16).hexdigest()
 
 
 def _is_newer(new: Paper, old: Paper) -> bool:
@@ -436,7 +439,7 @@ def merge(old: Paper | None, new: Paper) -> Paper:
     day gives way to a real one: ``merge_listing_days``).
     """
     if old is None:
-        return dataclasses.replace(new)
+        return copy.copy(new)  # what dataclasses.replace(new) gives (Paper has no __post_init__), 10x cheaper
     newer = _is_newer(new, old)
     first, second = (new, old) if newer else (old, new)
     merged = Paper(id=old.id, title=first.title or second.title, source=new.source, signals=new.signals)

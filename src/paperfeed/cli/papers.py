@@ -120,6 +120,7 @@ def ingest_command(
     arXiv ids:                    paperfeed ingest arxiv-id 2503.01234 hep-th/9901001v2
     Hugging Face daily papers:    paperfeed ingest hf-daily --date 2026-11-20
     """
+    from paperfeed.ingest.read_ahead import read_ahead
     from paperfeed.sources.files import read_file
     from paperfeed.sources.registry import REMOTE, FetchRequest
 
@@ -150,7 +151,8 @@ def ingest_command(
                 for path in paths:
                     yield from read_file(path, fmt, batch_size=size)
 
-            report = run_ingest(store, ", ".join(p.name for p in paths), batches(), strict, quiet, index)
+            # Files are parsed in a child process while this one writes (read_ahead): the two take a core each.
+            report = run_ingest(store, ", ".join(p.name for p in paths), read_ahead(batches()), strict, quiet, index)
     print_report(report, as_json)
 
 

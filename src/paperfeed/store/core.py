@@ -33,13 +33,10 @@ _PAPER_COLS = (
     "id, version, title, abstract, authors, categories, primary_category, submitted, updated, announced, comments, "
     "journal_ref, doi, license, code_urls, project_urls, content_hash"
 )
-_N_COLS = _PAPER_COLS.count(",") + 1
-_UPSERT_PAPER = (
-    f"INSERT INTO papers ({_PAPER_COLS}, created_at, modified_at, seq) VALUES ({Database.placeholders(_N_COLS + 3)}) "
-    "ON CONFLICT (id) DO UPDATE SET "
-    + ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in _PAPER_COLS.split(","))
-    + ", modified_at = excluded.modified_at, seq = excluded.seq, deleted_at = NULL"
-)
+_PAPER_COLUMNS = tuple(c.strip() for c in _PAPER_COLS.split(","))
+_WRITTEN_PAPER_COLUMNS = (*_PAPER_COLUMNS, "created_at", "modified_at", "seq")
+# On conflict every column but the key and created_at is replaced, and a re-sighted deleted paper lives again.
+_UPDATED_PAPER_COLUMNS = (*_PAPER_COLUMNS[1:], "modified_at", "seq")
 
 
 def utcnow() -> str:
@@ -271,31 +268,49 @@ class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, Subscripti
             result.unchanged = len(pending) - len(changed)
 
             seq = self._next_seq()
-            self.db.executemany(_UPSERT_PAPER, [(*row, seq + i) for i, row in enumerate(paper_rows)])
-            self.db.executemany("DELETE FROM paper_days WHERE paper_id = ? AND day = ?", gone_days)
-            self.db.executemany(
-                "INSERT INTO paper_days (paper_id, day, kind) VALUES (?, ?, ?) "
-                "ON CONFLICT (paper_id, day) DO UPDATE SET kind = excluded.kind",
-                day_rows,
+            # Papers that were not in the store (read above, under the write lock) and their rows are plain inserts
+            # (COPY straight into the table on PostgreSQL); only papers already stored need the merging upsert.
+            db = self.db
+            stamped = [(*row, seq + i) for i, row in enumerate(paper_rows)]
+            db.insert_rows("papers", _WRITTEN_PAPER_COLUMNS, [r for r in stamped if r[0] not in stored])
+            db.upsert_rows(
+                "papers",
+                _WRITTEN_PAPER_COLUMNS,
+                [r for r in stamped if r[0] in stored],
+                key=("id",),
+                update=_UPDATED_PAPER_COLUMNS,
+                extra_set="deleted_at = NULL",
+            )
+            db.executemany("DELETE FROM paper_days WHERE paper_id = ? AND day = ?", gone_days)
+            day_columns = ("paper_id", "day", "kind")
+            db.insert_rows("paper_days", day_columns, [r for r in day_rows if r[0] not in stored])
+            db.upsert_rows(
+                "paper_days",
+                day_columns,
+                [r for r in day_rows if r[0] in stored],
+                key=day_columns[:2],
+                update=("kind",),
             )
             for chunk in _chunks(recategorised, 900):
-                self.db.execute(
+                db.execute(
                     f"DELETE FROM paper_categories WHERE paper_id IN ({Database.placeholders(len(chunk))})", chunk
                 )
-            self.db.executemany(
-                "INSERT INTO paper_categories (paper_id, category, position) VALUES (?, ?, ?)", category_rows
+            db.insert_rows("paper_categories", ("paper_id", "category", "position"), category_rows)
+            source_columns = ("paper_id", "source", "first_seen", "last_seen", "signals")
+            db.insert_rows("paper_sources", source_columns, [r for r in source_rows if r[0] not in stored])
+            db.upsert_rows(
+                "paper_sources",
+                source_columns,
+                [r for r in source_rows if r[0] in stored],
+                key=source_columns[:2],
+                update=("last_seen", "signals"),
             )
-            self.db.executemany(
-                "INSERT INTO paper_sources (paper_id, source, first_seen, last_seen, signals) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (paper_id, source) DO UPDATE SET last_seen = excluded.last_seen, "
-                "signals = excluded.signals",
-                source_rows,
-            )
-            self.db.executemany(
-                "INSERT INTO paper_activity (paper_id, external_upvotes, external_comments) VALUES (?, ?, ?) "
-                "ON CONFLICT (paper_id) DO UPDATE SET external_upvotes = excluded.external_upvotes, "
-                "external_comments = excluded.external_comments",
+            db.upsert_rows(
+                "paper_activity",
+                ("paper_id", "external_upvotes", "external_comments"),
                 _activity_rows(pending, sightings, {pid for pid, source, *_ in source_rows}),
+                key=("paper_id",),
+                update=("external_upvotes", "external_comments"),
             )
             self._mark_deleted(list(deleted), now, self._next_seq())
             if checkpoint is not None:

@@ -5,12 +5,19 @@ owns what differs in how the engines are driven. SQLite runs in WAL mode with a 
 "database is locked", and writers queue on ``BEGIN IMMEDIATE`` (plus an in-process lock, so threads of one
 process queue without spinning). PostgreSQL serialises paperfeed's writers with a transaction-scoped advisory lock,
 which gives both backends the same one-writer semantics for merges that read before they write.
+
+Bulk writes go through ``insert_rows`` (rows known to be new) and ``upsert_rows``. On SQLite both are one prepared
+``INSERT`` (``… ON CONFLICT``) run over the rows: SQLite is in-process, a statement per row costs microseconds. On
+PostgreSQL new rows are streamed with ``COPY`` straight into their table, and upserted ones into a temporary
+staging table merged by one ``INSERT … SELECT … ON CONFLICT`` per table and batch: a statement per row was a
+plan execution and a share of a network round trip each (ingest ran at 2,900 papers/s that way).
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -120,6 +127,58 @@ class Database:
         rows = list(rows)
         if rows:
             self.conn.cursor().executemany(self.sql(text), rows)
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert rows whose keys are known to be absent (on PostgreSQL: one COPY straight into the table)."""
+        if not rows:
+            return
+        cols = ", ".join(columns)
+        if self.dialect == "sqlite":
+            self.conn.executemany(f"INSERT INTO {table} ({cols}) VALUES ({self.placeholders(len(columns))})", rows)
+            return
+        with self.conn.cursor().copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def upsert_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        key: Sequence[str] | None = None,
+        update: Sequence[str] = (),
+        extra_set: str = "",
+    ) -> None:
+        """Insert ``rows`` into ``table``; with ``key``, a row whose key exists updates ``update`` (``excluded.``
+        values) plus ``extra_set`` (SQL, e.g. ``deleted_at = NULL``) instead. Inside the caller's transaction; the
+        rows' keys must be distinct (PostgreSQL refuses to update one row twice in one statement)."""
+        if not rows:
+            return
+        cols = ", ".join(columns)
+        conflict = ""
+        if key is not None:
+            sets = ", ".join([*(f"{c} = excluded.{c}" for c in update), *([extra_set] if extra_set else [])])
+            conflict = f" ON CONFLICT ({', '.join(key)}) DO " + (f"UPDATE SET {sets}" if sets else "NOTHING")
+        if self.dialect == "sqlite":
+            marks = self.placeholders(len(columns))
+            self.conn.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks}){conflict}", rows)
+            return
+        stage = self._staging_table(table, cols)
+        cur = self.conn.cursor()
+        with cur.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage}{conflict}")
+        # Emptied now, not left for the next batch: autovacuum never visits temporary tables.
+        cur.execute(f"TRUNCATE {stage}")
+
+    def _staging_table(self, table: str, cols: str) -> str:
+        """A temporary table of this session with ``table``'s types for ``cols``. Created by every call that needs
+        it (IF NOT EXISTS costs one catalogue lookup): a rolled-back transaction takes a table it created along."""
+        name = f"pf_stage_{table}_{zlib.crc32(cols.encode()):08x}"
+        self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} AS SELECT {cols} FROM {table} WITH NO DATA")
+        return name
 
     def executescript(self, script: str) -> None:
         if self.dialect == "sqlite":
