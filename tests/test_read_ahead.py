@@ -34,9 +34,7 @@ def _listings(path: Path, n: int, broken_at: int | None = None) -> Path:
 
 
 def _shape(batches: Iterator[Batch]) -> list[list[tuple[str, str]]]:
-    return [
-        [(x.where, x.reason) if isinstance(x, Rejection) else (x.id, x.title) for x in b.items] for b in batches
-    ]
+    return [[(x.where, x.reason) if isinstance(x, Rejection) else (x.id, x.title) for x in b.items] for b in batches]
 
 
 def test_same_batches_as_reading_inline(tmp_path: Path) -> None:

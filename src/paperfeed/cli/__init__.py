@@ -1,8 +1,9 @@
 """The ``paperfeed`` command line: a thin door onto the core (parse options, call one function, render).
 
 One module per command group — ``papers`` (init, ingest, stats, export, config), ``search`` (index, search,
-similar, bench), ``digests`` (digest, subscribe, unsubscribe), ``serve`` (serve, worker, demo) — over ``app`` (what
-every command is handed) and ``output`` (JSON, messages, progress bars). This root group registers them.
+similar, bench), ``digests`` (digest, subscribe, unsubscribe), ``serve`` (serve, worker, demo), ``backup`` (backup,
+restore) — over ``app`` (what every command is handed) and ``output`` (JSON, messages, progress bars). This root
+group registers them.
 
 Exit codes: 0 success, 1 unexpected failure, 2 bad configuration or usage, 3 not found, 4 rejected input
 (``--strict``), 5 a remote source failed, 6 the store cannot be used, 7 not allowed, 8 rate limited, 9 a scheduled
@@ -18,7 +19,7 @@ import click
 from rich.markup import escape
 
 from paperfeed import __version__
-from paperfeed.cli import digests, papers, search, serve
+from paperfeed.cli import backup, digests, papers, search, serve
 from paperfeed.cli.app import App
 from paperfeed.cli.output import err
 from paperfeed.errors import PaperfeedError
@@ -51,6 +52,8 @@ for command in (
     serve.demo,
     serve.worker_command,
     serve.serve_command,
+    backup.backup_command,
+    backup.restore_command,
 ):
     cli.add_command(command)
 

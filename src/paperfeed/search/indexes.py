@@ -16,7 +16,6 @@ import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from paperfeed.errors import PaperfeedError
 from paperfeed.search import registry
@@ -57,8 +56,7 @@ class SearchIndexes:
         self.settings = settings
         self.index_dir = settings.index_dir
         self.model = settings.model
-        cache_dir = settings.cache_dir
-        self.cache = EmbeddingCache(Path(cache_dir) / "embeddings.sqlite" if cache_dir else None)
+        self.cache = EmbeddingCache(settings.embedding_cache_file)
         self._keyword: KeywordIndex | None = None
         self._dense: DenseIndex | None = None
         self._embedder: Embedder | None = None

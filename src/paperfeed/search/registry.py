@@ -32,6 +32,11 @@ class SearchSettings:
     model: str = Config.embedding_model.default
     cache_dir: str | None = None  # None: an in-memory cache (tests, throw-away stores)
 
+    @property
+    def embedding_cache_file(self) -> Path | None:
+        """The embedding cache's SQLite file (None: the cache is in memory)."""
+        return Path(self.cache_dir) / "embeddings.sqlite" if self.cache_dir else None
+
     @classmethod
     def from_config(cls, config: Config) -> SearchSettings:
         """The configured model and cache; index files beside a SQLite store, else in the data directory."""
