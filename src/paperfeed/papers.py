@@ -8,9 +8,9 @@ same id.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -392,13 +392,16 @@ CONTENT_FIELDS = (
 )
 
 
+_content_fields = operator.attrgetter(*CONTENT_FIELDS)
+
+
 def content_hash(paper: Paper) -> str:
     """A digest of what the paper says (not where it was seen): equal hashes mean an upsert changes nothing.
 
     The fields go through one orjson serialisation (dict keys sorted), which is C; hashing them one ``repr`` at a
     time was a tenth of ingest. The digest is only ever compared with one computed by this function, never with
     the stored column, so changing how it is made is safe."""
-    values = tuple(getattr(paper, name) for name in CONTENT_FIELDS)
+    values = _content_fields(paper)
     try:
         blob = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # text orjson refuses (an unpaired surrogate): the store refuses such records anyway
@@ -439,7 +442,11 @@ def merge(old: Paper | None, new: Paper) -> Paper:
     day gives way to a real one: ``merge_listing_days``).
     """
     if old is None:
-        return copy.copy(new)  # what dataclasses.replace(new) gives (Paper has no __post_init__), 10x cheaper
+        # A shallow copy, as dataclasses.replace(new) made (Paper has no __post_init__), at a tenth of its cost:
+        # ingest copies every new paper.
+        fresh = object.__new__(Paper)
+        fresh.__dict__.update(new.__dict__)
+        return fresh
     newer = _is_newer(new, old)
     first, second = (new, old) if newer else (old, new)
     merged = Paper(id=old.id, title=first.title or second.title, source=new.source, signals=new.signals)
