@@ -132,6 +132,7 @@ def test_backup_of_a_running_store_under_writes_restores_with_nothing_lost(
             restored.upsert_papers(_batch(k + 1))
             assert restored.count_papers() == (k + 1) * BATCH
         assert not index_dir.exists()  # emptied: `paperfeed index` rebuilds it from the store
+        assert sorted(p.name for p in (tmp_path / "bk").iterdir()) == sorted(["manifest.json", *manifest["files"]])
         with sqlite3.connect(tmp_path / "cache-b" / "embeddings.sqlite") as conn:
             assert conn.execute("SELECT key, blob FROM vectors").fetchall() == [("minilm:abc", b"\x01\x02")]
 

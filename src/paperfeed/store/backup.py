@@ -54,11 +54,7 @@ def backup(store: Store, dest: Path, *, cache_file: Path | None = None) -> dict[
         assert store.db.path is not None
         copy_sqlite_file(store.db.path, dest / SQLITE_FILE)
         files[SQLITE_FILE] = (dest / SQLITE_FILE).stat().st_size
-        copied = Store(f"sqlite:///{dest / SQLITE_FILE}")
-        try:
-            papers, schema = copied.count_papers(), copied.schema_version()
-        finally:
-            copied.close()
+        papers, schema = _sqlite_summary(dest / SQLITE_FILE)
     else:
         # Counted before the dump: the dump's snapshot is as new or newer, so the count is a lower bound.
         papers, schema = store.count_papers(), store.schema_version()
@@ -145,6 +141,17 @@ def restore(
     finally:
         restored.close()
     return {**manifest, "restored_papers": papers, "index_dir_emptied": str(index_dir) if index_dir else None}
+
+
+def _sqlite_summary(path: Path) -> tuple[int, int]:
+    """(live papers, schema version) of a copied store, read-only: opening it as a store would turn it to WAL."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        (papers,) = conn.execute("SELECT count(*) FROM papers WHERE deleted_at IS NULL").fetchone()
+        (schema,) = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    finally:
+        conn.close()
+    return int(papers), int(schema)
 
 
 def _holds_papers(store: Store) -> bool:
