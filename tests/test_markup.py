@@ -241,3 +241,21 @@ def test_check_comment_refuses(name: str, text: str, reason: str) -> None:
 def test_worst_case_comments_render_inert(text: str) -> None:
     html = render_comment(check_comment(text[:MAX_COMMENT_CHARS]))
     assert_inert(html)
+
+
+@pytest.mark.parametrize("text", ["\u200b", "\u200b\u200c\u200d", " \ufeff\u2060 \u00ad\n\u200e", "\u202e\u202c"])
+def test_a_comment_of_only_invisible_characters_is_empty(text: str) -> None:
+    with pytest.raises(BadInput, match="comment is empty"):
+        check_comment(text)
+
+
+def test_bidi_controls_are_dropped_and_joiners_kept() -> None:
+    assert check_comment("see \u202eevil\u202c and \u2067x\u2069") == "see evil and x"
+    assert check_comment("family 👨\u200d👩\u200d👧") == "family 👨\u200d👩\u200d👧"  # zero-width joiners in emoji
+    assert "\u202e" not in render_comment("stored \u202e before")
+
+
+def test_a_comment_that_is_not_unicode_is_refused() -> None:
+    with pytest.raises(BadInput, match="not valid text") as refused:
+        check_comment("x \ud800 y")
+    assert refused.value.where == "body"

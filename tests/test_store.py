@@ -286,3 +286,11 @@ def test_unstorable_text_is_refused_before_anything_is_written(store: Store, bad
         store.upsert_papers([Paper(id="2501.00008", title="Fine", source="t"), bad])
     assert refused.value.where == "2501.00009"
     assert store.count_papers() == 0
+
+
+def test_values_no_door_let_through_are_refused_as_bad_input(store: Store) -> None:
+    # Each door checks its input; the store's last line of defence turns what slipped through into a 422, not a 500.
+    with pytest.raises(BadInput, match="not valid Unicode"):
+        store.db.query("SELECT ?", ("x \ud800",))
+    with pytest.raises(BadInput, match=r"too large|cannot store"):
+        store.db.query("SELECT CAST(? AS BIGINT)", (2**70,))

@@ -322,7 +322,7 @@ def test_comments_render_markdown_safely_and_are_counted(site: Site, alice: Brow
     (comment,) = site.store.comments_on("2610.70001")
     assert answer.headers["location"] == f"/papers/2610.70001#comment-{comment.id}"
     page = alice.get("/papers/2610.70001").text
-    rendered = page.split('<div class="comment-body math">', 1)[1].split("</div>", 1)[0]
+    rendered = page.split('<div class="comment-body math" dir="auto">', 1)[1].split("</div>", 1)[0]
     assert "<strong>Nice</strong>" in rendered
     assert '<a href="https://example.org/x" rel="nofollow ugc noopener">the code</a>' in rendered
     assert "$a_b * c$" in rendered

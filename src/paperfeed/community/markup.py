@@ -40,6 +40,14 @@ _CORE_RULES = ("normalize", "block", "inline", "text_join")
 
 # Control characters other than tab and newline: invisible, and PostgreSQL text cannot hold NUL.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Bidi embeddings, overrides and isolates: a comment could reverse how the text after it reads ("Trojan Source");
+# comments render with dir="auto" instead, so right-to-left writing still displays as written.
+_BIDI_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# What a comment of nothing but "invisible" characters is made of: whitespace and format characters (zero-width
+# spaces and joiners, soft hyphens, word joiners, BOMs), which are kept inside a real comment (emoji, scripts).
+_INVISIBLE_RE = re.compile(
+    "[\\s\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u2060-\u2064\u3164\ufeff\uffa0]+"
+)
 _SCHEME_AT_END_RE = re.compile(r"(?<![A-Za-z0-9])(https?)$", re.IGNORECASE)
 # Brackets end a bare URL so that "[https://a.org](https://a.org)" stays a markdown link.
 _URL_REST_RE = re.compile(r"://[^\s<>\"'`\[\]]+")
@@ -48,9 +56,12 @@ _WS_RE = re.compile(r"\s+")
 
 
 def check_comment(text: str) -> str:
-    """The comment as it will be stored: CRLF → LF, control characters dropped, stripped; BadInput if unusable."""
-    cleaned = _CONTROL_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
-    if not cleaned:
+    """The comment as it will be stored: CRLF → LF, control characters and bidi controls dropped, stripped;
+    BadInput if unusable (empty, or nothing but invisible characters; not Unicode; too long)."""
+    if not text.isascii() and not _is_unicode(text):
+        raise BadInput("comment is not valid text (an unpaired surrogate)", where="body")
+    cleaned = _BIDI_RE.sub("", _CONTROL_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))).strip()
+    if not _INVISIBLE_RE.sub("", cleaned):
         raise BadInput("comment is empty", where="body")
     if len(cleaned) > MAX_COMMENT_CHARS:
         raise BadInput(f"comment is longer than {MAX_COMMENT_CHARS} characters", where="body")
@@ -58,8 +69,17 @@ def check_comment(text: str) -> str:
 
 
 def render_comment(text: str) -> str:
-    """Safe HTML for a comment's Markdown (math spans left as escaped text for KaTeX)."""
-    return _sanitise(_MD.render(text))
+    """Safe HTML for a comment's Markdown (math spans left as escaped text for KaTeX); bidi controls are dropped
+    here too, for comments stored before check_comment dropped them."""
+    return _sanitise(_MD.render(_BIDI_RE.sub("", text)))
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def comment_preview(text: str, limit: int = 200) -> str:

@@ -23,7 +23,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from paperfeed.errors import StoreError
+from paperfeed.errors import BadInput, StoreError
 
 _WRITE_LOCK_ID = 0x70617065  # advisory lock key for paperfeed writers on PostgreSQL ("pape")
 
@@ -33,12 +33,16 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._unstorable: tuple[type[Exception], ...] = _UNSTORABLE
         if url.startswith("sqlite:///"):
             self.dialect = "sqlite"
             self.path: Path | None = Path(url.removeprefix("sqlite:///"))
         elif url.startswith(("postgresql://", "postgres://")):
+            import psycopg
+
             self.dialect = "postgres"
             self.path = None
+            self._unstorable = (*_UNSTORABLE, psycopg.DataError)
         else:
             raise StoreError(f"unsupported store URL {url!r}: use sqlite:///path or postgresql://…")
         self._local = threading.local()
@@ -112,7 +116,10 @@ class Database:
         return cached
 
     def query(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cur = self.conn.execute(self.sql(text), params)
+        try:
+            cur = self.conn.execute(self.sql(text), params)
+        except self._unstorable as exc:
+            raise _unstorable(exc) from exc
         return list(cur.fetchall())
 
     def query_one(self, text: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
@@ -120,13 +127,19 @@ class Database:
         return rows[0] if rows else None
 
     def execute(self, text: str, params: Sequence[Any] = ()) -> int:
-        cur = self.conn.execute(self.sql(text), params)
+        try:
+            cur = self.conn.execute(self.sql(text), params)
+        except self._unstorable as exc:
+            raise _unstorable(exc) from exc
         return int(cur.rowcount or 0)
 
     def executemany(self, text: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = list(rows)
         if rows:
-            self.conn.cursor().executemany(self.sql(text), rows)
+            try:
+                self.conn.cursor().executemany(self.sql(text), rows)
+            except self._unstorable as exc:
+                raise _unstorable(exc) from exc
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Insert rows whose keys are known to be absent (on PostgreSQL: one COPY straight into the table)."""
@@ -217,6 +230,21 @@ class Database:
                 with conn.transaction():
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK_ID,))
                     yield
+
+
+# Values no door should have let through (each door checks its input), refused here as the last line of defence
+# instead of surfacing as a 500: text with an unpaired surrogate (both drivers), a NUL (psycopg: DataError), an
+# integer past 64 bits (sqlite3: OverflowError; psycopg: DataError, NumericValueOutOfRange). psycopg's is added
+# when a PostgreSQL store opens (importing psycopg costs a third of a second, which SQLite users need not pay).
+_UNSTORABLE: tuple[type[Exception], ...] = (UnicodeEncodeError, OverflowError)
+
+
+def _unstorable(exc: Exception) -> BadInput:
+    if isinstance(exc, UnicodeEncodeError):
+        return BadInput("text that is not valid Unicode (an unpaired surrogate)")
+    if isinstance(exc, OverflowError):
+        return BadInput("a number too large to store")
+    return BadInput(f"a value the database cannot store ({str(exc).splitlines()[0][:200]})")
 
 
 def _split_sql(script: str) -> Iterator[str]:

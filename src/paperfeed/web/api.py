@@ -27,7 +27,7 @@ from paperfeed.search.fusion import explain_ranking
 from paperfeed.store import Store
 from paperfeed.store.community import Activity
 from paperfeed.web.security import Visitor, check_csrf
-from paperfeed.web.site import Site, site, visitor
+from paperfeed.web.site import Site, Text, site, visitor
 from paperfeed.web.views import MAX_PAGE, daily_ids, entries, paper_view, search_view, trending_view
 
 router = APIRouter(prefix="/api")
@@ -178,11 +178,11 @@ class VoteBody(BaseModel):
 
 
 class CommentBody(BaseModel):
-    body: str = Field(description="Plain text or a small Markdown subset; at most 5000 characters")
+    body: Text = Field(description="Plain text or a small Markdown subset; at most 5000 characters")
 
 
 class SubmitBody(BaseModel):
-    paper: str = Field(description="An arXiv id or arxiv.org URL")
+    paper: Text = Field(description="An arXiv id or arxiv.org URL")
 
 
 @router.get("/me", tags=OWN)

@@ -23,6 +23,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from paperfeed.config import Config
 from paperfeed.errors import PaperfeedError, RateLimited, SourceError
@@ -36,6 +37,8 @@ from paperfeed.web.security import cookie_secure, remember_visitor, security_hea
 from paperfeed.web.site import Site, render, wants_json
 
 log = logging.getLogger("paperfeed.web")
+# The largest request body taken (413 beyond): a comment of 5,000 characters is at most 20 KB of UTF-8.
+MAX_BODY = 64 * 1024
 PACKAGE = Path(__file__).parent
 
 
@@ -180,6 +183,9 @@ def create_app(
         _static_versions(),
     )
     app.state.site = the_site
+    # Innermost, so that its 413 passes the header middleware; FastAPI's own max_body_size sits outside every
+    # user middleware and would answer without the security headers.
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY)
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)  # 9 cost ~5 ms on 189 KB of JSON
 
     security_headers = security_headers_for(config)

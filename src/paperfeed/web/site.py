@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from pydantic import AfterValidator
 
 from paperfeed.config import Config
 from paperfeed.digests.links import site_url
@@ -36,6 +37,21 @@ class Site:
     @property
     def base_url(self) -> str:
         return site_url(self.config)
+
+
+def _unicode(value: str) -> str:
+    # JSON may escape half a surrogate pair ("\\ud800"), which decodes to a str that is not Unicode: the store
+    # cannot encode it, so it is refused here, naming the field, rather than failing there.
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("not valid text (an unpaired surrogate)") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_unicode)]
+"""The type of every text field of a JSON body."""
 
 
 def site(request: Request) -> Site:

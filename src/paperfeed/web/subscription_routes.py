@@ -20,7 +20,7 @@ from paperfeed.digests import subscriptions
 from paperfeed.errors import BadInput, PaperfeedError
 from paperfeed.store import Store
 from paperfeed.web.security import Visitor, check_csrf, client_address
-from paperfeed.web.site import render, site, visitor, wants_json
+from paperfeed.web.site import Text, render, site, visitor, wants_json
 
 log = logging.getLogger("paperfeed.web")
 router = APIRouter(include_in_schema=False)
@@ -139,13 +139,13 @@ def update(
 
 
 class SubscribeBody(BaseModel):
-    email: str
+    email: Text
     frequency: str = Field("daily", pattern="^(daily|weekly)$")
-    topics: list[str] = Field(default_factory=list, description='e.g. ["cat:cs.LG", "query:diffusion models"]')
+    topics: list[Text] = Field(default_factory=list, description='e.g. ["cat:cs.LG", "query:diffusion models"]')
     include_trending: bool = True
     max_papers: int = Field(10, ge=1, le=50)
     send_hour: int = Field(8, ge=0, le=23)
-    timezone: str = "UTC"
+    timezone: Text = "UTC"
 
 
 @api_router.post("/subscriptions")
