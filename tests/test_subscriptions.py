@@ -420,3 +420,32 @@ def test_a_member_cannot_claim_someone_elses_active_subscription(store: Store, c
     # A new address (confirmation pending) is the requester's: the confirmation proves it.
     fresh = subscribe(store, config, "eve2@example.org", user_id=eve.id)
     assert (fresh.status, fresh.user_id) == ("pending", eve.id)
+
+
+def test_a_stranger_cannot_rewrite_a_pending_subscription(store: Store, config: Config, sink: Sink) -> None:
+    owner = subscribe(store, config, "owner@example.org", frequency="weekly", topics=["cat:cs.LG"])
+    eve = store.create_user("eve", "eve@example.org", "x", "member", "2026-11-20T00:00:00+00:00")
+    # A stranger (anonymous, then logged in) asks for other settings before the owner has confirmed.
+    subscribe(store, config, "owner@example.org", topics=["query:spam"], include_trending=False, max_papers=1)
+    again = subscribe(store, config, "Owner@example.org", topics=["author:Eve Mallory"], user_id=eve.id)
+    assert (again.id, again.status, again.user_id, again.frequency, again.max_papers) == (
+        owner.id,
+        "pending",
+        None,
+        "weekly",
+        10,
+    )
+    assert [t.text for t in again.topics] == ["cat:cs.LG"]
+    with mailer(config) as m:
+        assert send_confirmations(store, config, m) == 1  # the owner gets a fresh link to what they asked for
+    confirmed = confirm(store, config, link_token(sink.to("owner@example.org")[-1], "/subscribe/confirm"))
+    assert (confirmed.status, confirmed.user_id, confirmed.frequency) == ("active", None, "weekly")
+    assert [t.text for t in confirmed.topics] == ["cat:cs.LG"]
+    assert subscriptions_for_user(store, eve.id) == []
+
+
+def test_the_member_a_pending_subscription_belongs_to_may_change_it(store: Store, config: Config) -> None:
+    ada = store.create_user("ada", "ada@example.org", "x", "member", "2026-11-20T00:00:00+00:00")
+    subscribe(store, config, "ada@example.org", user_id=ada.id)
+    changed = subscribe(store, config, "ada@example.org", user_id=ada.id, frequency="weekly")
+    assert (changed.status, changed.user_id, changed.frequency) == ("pending", ada.id, "weekly")

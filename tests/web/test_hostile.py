@@ -179,6 +179,11 @@ PROBES = [
     Probe("trending daily_papers p huge", "GET", "/api/daily_papers?p=99999999999&sort=trending", 422, where="p"),
     Probe("hide comment id 2^64", "POST", "/comments/18446744073709551616/hide", 422, member=True),
     Probe("revoke token id 2^64", "POST", "/settings/tokens/18446744073709551616/revoke", 422, member=True),
+    # The search feed skipped the 500-character query cap the search page has (32 KB answered 200).
+    Probe("search feed 32 KB query", "GET", "/feeds/search.rss?q=" + "learning+" * 3641, 422, where="q"),
+    Probe("search feed 501 characters", "GET", "/feeds/search.atom?q=" + "x" * 501, 422, where="q"),
+    Probe("api search 501 characters", "GET", "/api/papers/search?q=" + "x" * 501, 422),
+    Probe("search feed 500 characters", "GET", "/feeds/search.rss?q=" + "x" * 500, 200),
     # Already refused: injection-shaped parameters, open redirects, traversal, CSRF.
     Probe("sql-ish query", "GET", "/api/search?q=' OR 1=1; DROP TABLE papers; --", 200),
     Probe("sql-ish paper id", "GET", "/api/papers/1' OR '1'='1", 404),

@@ -66,7 +66,10 @@ def sign_up(
     signups_open: bool = True,
 ) -> User:
     """Create a member; the first member of a site becomes its admin. A site whose ``signups`` setting is off
-    refuses everyone; ``client`` (the visitor's address) counts against the sign-up rate limit."""
+    refuses everyone; ``client`` (the visitor's address) counts against the sign-up rate limit.
+
+    An email another member has is not an error (that would tell anyone whose address is registered, as log-in's
+    one vague answer does not): the member is made without it, and the answer is the same as with a free one."""
     if not signups_open:
         raise BadInput("this site does not take new sign-ups", where="name")
     if client is not None:
@@ -81,7 +84,7 @@ def sign_up(
         raise BadInput("that does not look like an email address", where="email")
     check_password(password)
     role = "admin" if store.count_users() == 0 else "member"
-    return store.create_user(name, email, _hasher.hash(password), role, now_iso())
+    return store.create_user(name, email, _hasher.hash(password), role, now_iso(), drop_taken_email=True)
 
 
 def check_password(password: str) -> None:

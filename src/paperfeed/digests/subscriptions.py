@@ -8,9 +8,11 @@ status machine:
                             ▲                         │ 3 refusals in a row
                             └──subscribe again────────┴──▶ bounced / unsubscribed
 
-Nothing but the confirmation mail goes to a pending address; subscribing an active address again changes nothing
-(no mail, no settings: only the member it belongs to, in settings, or the operator may change them); an
-unsubscribed or bounced one must confirm again. ``confirmed=True`` is for callers that
+Nothing but the confirmation mail goes to a pending address; subscribing it again sends a fresh confirmation link
+but keeps the settings waiting for it (unless the member it belongs to asks): anyone may type any address, and the
+owner's link must not activate a stranger's topics. Subscribing an active address again changes nothing (no mail,
+no settings: only the member it belongs to, in settings, or the operator may change them); an unsubscribed or
+bounced one must confirm again. ``confirmed=True`` is for callers that
 already know the address belongs to the person (the CLI's operator, say) and skips both confirmation and the rate
 limit, which exists to stop anyone from mail-bombing an address with confirmation mails.
 
@@ -178,6 +180,11 @@ def subscribe(
             # Anyone may type any address: an active subscription's settings change only through its owner (the
             # member it belongs to, in settings) or the operator, never through a stranger's form post.
             return existing
+        if existing is not None and existing.status == "pending" and (user_id is None or existing.user_id != user_id):
+            # Nor does a pending one's: its confirmation link would activate whatever was asked last, so a stranger
+            # could replace the topics the owner is about to confirm. The request only sends the owner a fresh link
+            # to the settings already waiting (and links no account to them).
+            settings, user_id = existing.settings, None
     # The confirmation's period names the request, to the microsecond: each request is a message of its own.
     request = datetime.now(UTC).isoformat(timespec="microseconds")
     subscriber, _ = store.save_subscriber(

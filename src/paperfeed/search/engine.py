@@ -35,6 +35,9 @@ _WORD = re.compile(r"\w+")
 # No search serves results past the 1000th (GitHub's search stops there too): the index's top-k allocates memory in
 # proportion to offset + limit, so an unbounded page lets one request exhaust the machine, and nobody reads that far.
 MAX_DEPTH = 1000
+# The longest query taken (a title and a few filters fit many times over): every door's searches come through here,
+# so a feed or the API cannot skip the cap the search page has.
+MAX_QUERY = 500
 
 
 @dataclass
@@ -105,6 +108,8 @@ def search(
     "published" orders the matches newest first (semantic search finds neighbours of anything, so "the matches"
     are the best ``depth``, as ranked by relevance)."""
     started = time.perf_counter()
+    if len(query) > MAX_QUERY:
+        raise BadInput(f"the query is longer than {MAX_QUERY} characters", "q")
     if sort not in SORTS:
         raise BadInput(f"sort must be one of {', '.join(SORTS)}", "sort")
     if mode not in MODES:

@@ -77,7 +77,11 @@ class CommunityStoreMixin(ChangesStoreMixin):
     db: Database
 
     # -- members -------------------------------------------------------------------------------------------------
-    def create_user(self, name: str, email: str | None, password_hash: str, role: str, now: str) -> User:
+    def create_user(
+        self, name: str, email: str | None, password_hash: str, role: str, now: str, *, drop_taken_email: bool = False
+    ) -> User:
+        """A new member; a taken name is BadInput, and so is a taken email unless ``drop_taken_email``: then the
+        member is made without one (sign-up must not tell a stranger whose address is registered)."""
         with self.db.transaction():
             taken = self.db.query_one(
                 # The cast: PostgreSQL cannot tell the type of a bare parameter that is only tested for NULL.
@@ -85,9 +89,12 @@ class CommunityStoreMixin(ChangesStoreMixin):
                 "AND lower(email) = lower(?))",
                 (name, email, email),
             )
+            if taken and taken[0].lower() == name.lower():
+                raise BadInput("that name is already taken", where="name")
+            if taken and not drop_taken_email:
+                raise BadInput("that email is already taken", where="email")
             if taken:
-                what = "name" if taken[0].lower() == name.lower() else "email"
-                raise BadInput(f"that {what} is already taken", where=what)
+                email = None
             self.db.execute(
                 "INSERT INTO users (name, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)",
                 (name, email, password_hash, role, now),

@@ -16,7 +16,7 @@ from paperfeed.errors import BadInput, NotFound
 from paperfeed.formats.bibtex import bibtex
 from paperfeed.papers import CONTENT_ID_PREFIX, Paper, canonical_id, is_web_url
 from paperfeed.periods import Period, day_period, parse_day
-from paperfeed.search.engine import MAX_DEPTH, search, similar
+from paperfeed.search.engine import MAX_DEPTH, MAX_QUERY, search, similar
 from paperfeed.search.engine import SORTS as SEARCH_SORTS
 from paperfeed.store import Store
 from paperfeed.store.community import Activity, Comment, User
@@ -298,8 +298,8 @@ def search_view(
     for name, value in (("from", date_from), ("to", date_to)):
         if value:
             parse_day(value, where=name)
-    if len(query) > 500:
-        raise BadInput("the query is longer than 500 characters", where="q")
+    if len(query) > MAX_QUERY:
+        raise BadInput(f"the query is longer than {MAX_QUERY} characters", where="q")
     if sort not in SEARCH_SORTS:
         raise BadInput(f"sort must be one of {', '.join(SEARCH_SORTS)}", where="sort")
     filters = {"category": category, "author": author, "from": date_from, "to": date_to}
