@@ -17,8 +17,10 @@ import orjson
 
 from paperfeed.errors import BadInput, NotFound, StoreError
 from paperfeed.papers import MAX_ID, Paper, content_hash, merge, record_problem
+from paperfeed.store.account import AccountStoreMixin
 from paperfeed.store.community import CommunityStoreMixin
 from paperfeed.store.db import Database
+from paperfeed.store.library import LibraryStoreMixin
 from paperfeed.store.listing import ListingStoreMixin
 from paperfeed.store.migrations import LATEST, MIGRATIONS
 from paperfeed.store.recommend import RecommendStoreMixin
@@ -55,7 +57,15 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class Store(SearchStoreMixin, CommunityStoreMixin, ListingStoreMixin, SubscriptionStoreMixin, RecommendStoreMixin):
+class Store(
+    SearchStoreMixin,
+    CommunityStoreMixin,
+    ListingStoreMixin,
+    SubscriptionStoreMixin,
+    RecommendStoreMixin,
+    LibraryStoreMixin,
+    AccountStoreMixin,
+):
     """paperfeed's data on one URL (``sqlite:///…`` or ``postgresql://…``)."""
 
     def __init__(self, url: str) -> None:

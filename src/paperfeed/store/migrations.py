@@ -313,5 +313,81 @@ NO_SQL_KEYWORD_INDEX = Migration(
     postgres="DROP INDEX IF EXISTS papers_search_tsv;\nALTER TABLE papers DROP COLUMN IF EXISTS search_tsv;",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, SEARCH, LIVE_KEYS, COMMUNITY, NO_SQL_KEYWORD_INDEX)
+_LIBRARY_TABLES = """
+-- A member's library: one row per saved paper, with a private note and a reading state. Tags are rows of their own
+-- so that two tabs tagging at once both land (no read-modify-write of a list) and filtering by tag is an index scan.
+CREATE TABLE library_entries (
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    paper_id TEXT NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+    state TEXT NOT NULL DEFAULT 'to-read' CHECK (state IN ('to-read', 'read')),
+    note TEXT NOT NULL DEFAULT '',
+    saved_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, paper_id)
+);
+CREATE INDEX library_entries_saved ON library_entries (user_id, saved_at);
+CREATE INDEX library_entries_paper ON library_entries (paper_id);
+
+CREATE TABLE library_tags (
+    user_id INTEGER NOT NULL,
+    paper_id TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (user_id, paper_id, tag),
+    FOREIGN KEY (user_id, paper_id) REFERENCES library_entries (user_id, paper_id) ON DELETE CASCADE
+);
+CREATE INDEX library_tags_tag ON library_tags (user_id, tag);
+
+-- Named, hand-ordered lists of papers in the owner's library (a paper can be in several); public ones have a page.
+CREATE TABLE collections (
+    id {key},
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    slug TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    public INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (user_id, slug)
+);
+
+-- Items reference the owner's library entry: unsaving a paper (or the paper going away) takes it out of every
+-- collection in the same statement, so a collection never lists a paper its owner's library lacks.
+CREATE TABLE collection_items (
+    collection_id INTEGER NOT NULL REFERENCES collections (id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL,
+    paper_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    added_at TEXT NOT NULL,
+    PRIMARY KEY (collection_id, paper_id),
+    FOREIGN KEY (user_id, paper_id) REFERENCES library_entries (user_id, paper_id) ON DELETE CASCADE
+);
+CREATE INDEX collection_items_order ON collection_items (collection_id, position);
+CREATE INDEX collection_items_entry ON collection_items (user_id, paper_id);
+
+-- Private "more like this" (+1) / "less like this" (-1), one per member and paper; never shown to anyone else.
+CREATE TABLE ratings (
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    paper_id TEXT NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+    value INTEGER NOT NULL CHECK (value IN (-1, 1)),
+    rated_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, paper_id)
+);
+CREATE INDEX ratings_paper ON ratings (paper_id);
+
+-- A deleted account keeps its row as a nameless tombstone, so that its public comments stay as anonymised text.
+ALTER TABLE users ADD COLUMN deleted_at TEXT;
+CREATE INDEX votes_user ON votes (user_id, created_at);
+-- Imports match references without an arXiv id or DOI by title: candidates by index, not by reading every paper.
+CREATE INDEX papers_title_lower ON papers (lower(title));
+CREATE INDEX papers_doi_lower ON papers (lower(doi)) WHERE doi IS NOT NULL;
+"""
+
+LIBRARY = Migration(
+    6,
+    "members' libraries (entries, tags), collections and their items, private ratings; deleted accounts",
+    sqlite=_LIBRARY_TABLES.format(key="INTEGER PRIMARY KEY"),
+    postgres=_LIBRARY_TABLES.format(key="INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, SEARCH, LIVE_KEYS, COMMUNITY, NO_SQL_KEYWORD_INDEX, LIBRARY)
 LATEST = MIGRATIONS[-1].version
