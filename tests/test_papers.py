@@ -153,8 +153,8 @@ def test_a_record_at_every_limit_is_taken_and_loses_only_its_bad_links() -> None
         # arXiv's category field carries MSC and ACM classes; this one is real (2505.01754).
         categories=[
             "cs.AI",
-            "68T09, 68T50, 68T05, 62R07, 68U15, 68T27, 68T20 68T09, 68T50, 68T05,\n  62R07, 68U15, 68T27, 68T20 68T09, 68T50, 68T05, 62R07, 68U15, 68T27, 68T20"
-            + " 68T09" * 10,
+            "68T09, 68T50, 68T05, 62R07, 68U15, 68T27, 68T20 68T09, 68T50, 68T05,\n  62R07, 68U15, 68T27, 68T20 "
+            "68T09, 68T50, 68T05, 62R07, 68U15, 68T27, 68T20" + " 68T09" * 10,
         ],
         code_urls=["https://github.com/a/b", "javascript:alert(1)"],
         project_urls=["data:text/html,x", "http://example.org"],
