@@ -1,29 +1,40 @@
-"""Similar papers: how well ``similar()`` finds a CACM paper's citation neighbours, against a tf-idf baseline.
+"""Similar papers: how well ``similar()`` finds a paper's related papers, against tf-idf baselines.
 
-    nice -n 5 python bench/similar.py ../shared/data/ir/cacm ../shared/data/similarity/cacm_citation_graph [--json]
+    nice -n 5 python bench/similar.py ../shared/data/ir/cacm ../shared/data/similarity/cacm_citation_graph \
+        --co-relevant ../shared/data/ir/cacm ../shared/data/ir/cisi ../shared/data/ir/med \
+        ../shared/data/ir/scifact-dev [--sweep] [--json]
 
-Ground truth is the citation graph shipped inside the CACM collection (``PROVENANCE.md`` beside the TSVs): direct
-citation links, co-citation and bibliographic coupling, plus "any" (their union). Every document with at least one
-relation of a type is a query for that type; the related documents are relevant (binary gain). Weak ground truth:
-citing papers are not always topically close, and about half the documents are title-only, so the numbers are
-also given for the query documents that have an abstract.
+Two kinds of paper-to-paper ground truth. The citation graph shipped inside the CACM collection (``PROVENANCE.md``
+beside the TSVs): direct citation links, co-citation and bibliographic coupling, plus "any" (their union); every
+document with a relation of a type is a query for that type. And co-relevance (``--co-relevant``), built from a
+test collection's expert relevance judgements: two documents judged relevant to the same query are related, so
+every document relevant to a query that has another relevant document is a query paper. Binary gain throughout.
+Weak ground truth both: citing papers are not always topically close, co-relevant ones share a topic but are not
+always alike; about half the CACM documents are title-only, so the graph's numbers are also given for the query
+documents that have an abstract.
 
-Two rankers see the same text (title + abstract): the product path (the corpus ingested into a temporary SQLite
-store through the normal ingest + index path, then ``search.engine.similar``), and a tf-idf cosine baseline
-(lowercased alphanumeric tokens, English stop words dropped, sublinear tf, smoothed idf, L2-normalised). The
-embedding cache defaults to the user cache dir so vectors computed by ``paperfeed bench quality`` are reused.
+Rankers, all over the same text (title + abstract) and in the same run: the product path (each collection ingested
+once into a temporary SQLite store through the normal ingest + index path, then ``search.engine.similar``); its two
+sides alone (nearest by stored vector, which is what ``similar()`` was before; BM25 of the paper's distinctive words,
+``KeywordIndex.like_text``); tf-idf cosine with arxiv-sanity-lite's exact ``TfidfVectorizer`` settings (scikit-learn,
+``pip install scikit-learn``); and this file's earlier tf-idf (unigrams, no document-frequency cut-offs).
+``--sweep`` adds the fusion weights and term counts tried. The embedding cache defaults to the user cache dir so
+vectors computed by ``paperfeed bench quality`` are reused.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import re
+import statistics
 import sys
 import tempfile
+import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +43,7 @@ import orjson
 import platformdirs
 
 from paperfeed.search.evaluation import BEIR_ID_PREFIX, mrr_at, ndcg_at, recall_at
+from paperfeed.search.fusion import fuse
 
 RELATIONS = {"links": "links.tsv", "co-citation": "co_citation.tsv", "coupling": "bibliographic_coupling.tsv"}
 ANY = "any"
@@ -60,6 +72,19 @@ STOP_WORDS = frozenset(
 )
 
 Graph = dict[str, dict[str, set[str]]]  # relation -> query doc -> related docs
+Rankings = dict[str, list[str]]  # query doc -> ranked other docs
+# arxiv-sanity-lite's vectorizer, exactly as it builds it (its compute.py).
+ASL_TFIDF = {
+    "ngram_range": (1, 2),
+    "max_features": 20000,
+    "min_df": 5,
+    "max_df": 0.1,
+    "sublinear_tf": True,
+    "stop_words": "english",
+    "strip_accents": "unicode",
+}
+# --sweep: the fusions of the two sides tried (dense weight, distinctive words, times a title word counts).
+SWEEP = [(w, t, 2.0) for w in (0.5, 0.6, 0.7) for t in (15, 25, 40, 60, 100)] + [(0.6, t, 1.0) for t in (25, 40, 60)]
 
 
 def read_graph(directory: Path) -> Graph:
@@ -90,6 +115,22 @@ def read_corpus(path: Path) -> dict[str, tuple[str, str]]:
     return docs
 
 
+def co_relevance(qrels_dir: Path, docs: Mapping[str, object]) -> dict[str, set[str]]:
+    """Document -> the other documents judged relevant to a query it is relevant to (every ``qrels/*.tsv``)."""
+    by_query: dict[str, set[str]] = {}
+    for path in sorted(qrels_dir.glob("*.tsv")):
+        for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+            query, doc, grade = line.split("\t")[:3]
+            if float(grade) > 0 and doc in docs:
+                by_query.setdefault(f"{path.stem}:{query}", set()).add(doc)
+    related: dict[str, set[str]] = {}
+    for group in by_query.values():
+        for doc in group:
+            if len(group) > 1:
+                related.setdefault(doc, set()).update(group - {doc})
+    return related
+
+
 def tokens(text: str) -> list[str]:
     return [t for t in _TOKEN.findall(text.lower()) if t not in STOP_WORDS]
 
@@ -116,6 +157,24 @@ def tfidf_rankings(docs: Mapping[str, str], queries: Sequence[str], k: int) -> d
     return out
 
 
+def asl_tfidf_rankings(docs: Mapping[str, str], queries: Sequence[str], k: int) -> Rankings:
+    """Top ``k`` other documents by cosine of arxiv-sanity-lite's tf-idf vectors (scikit-learn, ``ASL_TFIDF``)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped, unused-ignore]
+
+    ids = list(docs)
+    matrix = TfidfVectorizer(**ASL_TFIDF).fit_transform([docs[d] for d in ids])  # rows are L2-normalised
+    position = {d: i for i, d in enumerate(ids)}
+    out = {}
+    for start in range(0, len(queries), 256):
+        chunk = queries[start : start + 256]
+        sims = np.asarray((matrix[[position[q] for q in chunk]] @ matrix.T).toarray())
+        for q, scores in zip(chunk, sims, strict=True):
+            scores[position[q]] = 0.0
+            order = np.argsort(-scores, kind="stable")[:k]
+            out[q] = [ids[i] for i in order if scores[i] > 0]
+    return out
+
+
 def _cosines(rows: list[dict[int, float]], query_rows: list[int], n_terms: int) -> np.ndarray:
     """Query rows × all rows; scipy.sparse when installed, else accumulation over an inverted index."""
     try:
@@ -136,29 +195,6 @@ def _cosines(rows: list[dict[int, float]], query_rows: list[int], n_terms: int) 
     data = np.fromiter((w for r in rows for w in r.values()), dtype=np.float64, count=int(indptr[-1]))
     matrix = csr_matrix((data, indices, indptr), shape=(len(rows), n_terms))
     return np.asarray((matrix[query_rows] @ matrix.T).toarray())
-
-
-def product_rankings(corpus: Path, queries: Sequence[str], k: int, model: str, cache_dir: str) -> dict[str, list[str]]:
-    """``similar()`` over a temporary store loaded the way ``run_quality`` loads a BEIR collection."""
-    from paperfeed.ingest.writer import ingest
-    from paperfeed.search.engine import similar
-    from paperfeed.search.indexes import open_indexes
-    from paperfeed.search.registry import SearchSettings
-    from paperfeed.sources.files import read_file
-    from paperfeed.store import open_store
-
-    with tempfile.TemporaryDirectory(prefix="paperfeed-similar-") as tmp:
-        url = f"sqlite:///{Path(tmp) / 'similar.db'}"
-        settings = SearchSettings(Path(tmp) / "index", model, cache_dir)
-        with open_store(url, migrate=True) as store, open_indexes(store, settings) as indexes:
-            report = ingest(store, read_file(corpus, "beir"))
-            if report.rejected:
-                sys.exit(f"{report.rejected} corpus records rejected")
-            indexes.sync()
-            return {
-                q: [h.paper.id.removeprefix(BEIR_ID_PREFIX) for h in similar(store, BEIR_ID_PREFIX + q, k)]
-                for q in queries
-            }
 
 
 def score(rankings: Mapping[str, Sequence[str]], relevant: Mapping[str, set[str]], k: int) -> dict[str, float]:
@@ -187,46 +223,179 @@ def markdown(rows: list[dict[str, Any]], k: int) -> str:
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def loaded(corpus: Path, model: str, cache_dir: str) -> Iterator[tuple[Any, Any]]:
+    """A temporary store holding ``corpus``, loaded the way ``run_quality`` loads a BEIR collection."""
+    from paperfeed.ingest.writer import ingest
+    from paperfeed.search.indexes import open_indexes
+    from paperfeed.search.registry import SearchSettings
+    from paperfeed.sources.files import read_file
+    from paperfeed.store import open_store
+
+    with tempfile.TemporaryDirectory(prefix="paperfeed-similar-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'similar.db'}"
+        settings = SearchSettings(Path(tmp) / "index", model, cache_dir)
+        with open_store(url, migrate=True) as store, open_indexes(store, settings) as indexes:
+            report = ingest(store, read_file(corpus, "beir"))
+            if report.rejected:
+                print(f"{corpus}: {report.rejected} records rejected (empty documents are skipped)", file=sys.stderr)
+            indexes.sync()
+            yield store, indexes
+
+
+def _strip(pid: str) -> str:
+    return pid.removeprefix(BEIR_ID_PREFIX)
+
+
+def product_rankings(store: Any, queries: Sequence[str], k: int) -> tuple[Rankings, list[float]]:
+    """``similar()`` for each query doc, and the wall time of each call (ms)."""
+    from paperfeed.search.engine import similar
+
+    out, took = {}, []
+    for q in queries:
+        started = time.perf_counter()
+        hits = similar(store, BEIR_ID_PREFIX + q, k)
+        took.append((time.perf_counter() - started) * 1000)
+        out[q] = [_strip(h.paper.id) for h in hits]
+    return out, took
+
+
+Side = dict[str, list[tuple[str, float]]]  # query doc -> (doc, score) best first
+
+
+def dense_side(store: Any, indexes: Any, queries: Sequence[str], depth: int) -> Side:
+    """Nearest papers by the query paper's stored vector (itself left out)."""
+    out: Side = {}
+    pks = store.pks_for_ids([BEIR_ID_PREFIX + q for q in queries])
+    for q in queries:
+        vector = indexes.dense.vector_of(pks[BEIR_ID_PREFIX + q])
+        if vector is None:
+            out[q] = []
+            continue
+        scored = indexes.dense.nearest(vector, depth + 1)
+        ids = store.ids_for_pks([pk for pk, _ in scored])
+        out[q] = [(_strip(ids[pk]), s) for pk, s in scored if pk in ids and _strip(ids[pk]) != q][:depth]
+    return out
+
+
+def keyword_side(store: Any, indexes: Any, queries: Sequence[str], depth: int, terms: int, title_tf: float) -> Side:
+    """BM25 of each query paper's most distinctive words (``KeywordIndex.like_text``)."""
+    papers = store.get_papers([BEIR_ID_PREFIX + q for q in queries])
+    out: Side = {}
+    for q in queries:
+        paper = papers[BEIR_ID_PREFIX + q]
+        hits = indexes.keyword.like_text(
+            paper.title, paper.abstract, depth, terms=terms, title_tf=title_tf, exclude_id=paper.id
+        )
+        out[q] = [(_strip(h.paper_id), h.score) for h in hits]
+    return out
+
+
+def ranked(side: Side, k: int) -> Rankings:
+    return {q: [d for d, _ in hits[:k]] for q, hits in side.items()}
+
+
+def fused(keyword: Side, dense: Side, dense_weight: float, k: int) -> Rankings:
+    return {q: [d for d, _ in fuse(keyword.get(q, []), dense.get(q, []), dense_weight)[:k]] for q in dense}
+
+
+Judgements = dict[str, dict[str, set[str]]]  # judgement set -> query doc -> related docs
+
+
+def collection_rankings(
+    corpus: Path, queries: Sequence[str], k: int, model: str, cache_dir: str, sweep: bool
+) -> tuple[dict[str, Rankings], list[float]]:
+    """Every method's rankings of one collection's query docs, and ``similar()``'s per-call times."""
+    from paperfeed.search.keyword import LIKE_TERMS, LIKE_TITLE_TF
+
+    docs = read_corpus(corpus)
+    texts = {d: f"{title} {text}" for d, (title, text) in docs.items() if f"{title}{text}".strip()}
+    queries = [q for q in queries if q in texts]
+    methods: dict[str, Rankings] = {}
+    with loaded(corpus, model, cache_dir) as (store, indexes):
+        methods["paperfeed similar()"], took = product_rankings(store, queries, k)
+        depth = 100
+        dense = dense_side(store, indexes, queries, depth)
+        methods["dense neighbours only (similar() before)"] = ranked(dense, k)
+        methods["keyword neighbours only (like_text)"] = ranked(
+            keyword_side(store, indexes, queries, depth, LIKE_TERMS, LIKE_TITLE_TF), k
+        )
+        if sweep:
+            sides: dict[tuple[int, float], Side] = {}
+            for weight, terms, title_tf in SWEEP:
+                if (terms, title_tf) not in sides:
+                    sides[terms, title_tf] = keyword_side(store, indexes, queries, depth, terms, title_tf)
+                name = f"sweep: dense {weight}, {terms} words, title x{title_tf:g}"
+                methods[name] = fused(sides[terms, title_tf], dense, weight, k)
+    methods["tf-idf cosine, arxiv-sanity-lite settings"] = asl_tfidf_rankings(texts, queries, k)
+    methods["tf-idf cosine, unigrams (earlier baseline)"] = tfidf_rankings(texts, queries, k)
+    return methods, took
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("collection", type=Path, help="BEIR-layout CACM directory (corpus.jsonl)")
     parser.add_argument("graph", type=Path, help="directory with links.tsv, co_citation.tsv, ...")
+    parser.add_argument("--co-relevant", type=Path, nargs="*", default=[], help="BEIR collections (qrels/*.tsv)")
     parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--sweep", action="store_true", help="also score the fusion weights and term counts tried")
     parser.add_argument("--json", action="store_true", help="also print the raw numbers as JSON")
     parser.add_argument("--cache-dir", default=platformdirs.user_cache_dir("paperfeed", appauthor=False))
     parser.add_argument("--model", default="minilm-l6-int8", help="embedding model (paperfeed's default)")
     args = parser.parse_args(argv)
 
+    # collection directory -> its judgement sets
+    plan: dict[Path, Judgements] = {}
     docs = read_corpus(args.collection / "corpus.jsonl")
     graph = {
         rel: {d: r & docs.keys() for d, r in edges.items() if d in docs}
         for rel, edges in read_graph(args.graph).items()
     }
-    graph = {rel: {d: r for d, r in edges.items() if r} for rel, edges in graph.items()}
-    order = {d: i for i, d in enumerate(docs)}
-    queries = sorted(graph[ANY], key=order.__getitem__)
-    with_abstract = {d for d in queries if docs[d][1].strip()}
-    texts = {d: f"{title} {text}" for d, (title, text) in docs.items()}
-    methods = {
-        "paperfeed similar()": product_rankings(
-            args.collection / "corpus.jsonl", queries, args.k, args.model, args.cache_dir
-        ),
-        "tf-idf cosine": tfidf_rankings(texts, queries, args.k),
+    plan[args.collection] = {f"cacm {rel}": {d: r for d, r in e.items() if r} for rel, e in graph.items()}
+    with_abstract = {d for d in graph[ANY] if docs[d][1].strip()}
+    plan[args.collection]["cacm any, with abstract"] = {
+        d: r for d, r in plan[args.collection][f"cacm {ANY}"].items() if d in with_abstract
     }
-    subsets = {"all query docs": None, "query docs with an abstract": with_abstract}
-    results = []
-    for subset, keep in subsets.items():
+    for directory in args.co_relevant:
+        name = directory.name.removesuffix("-dev")
+        related = co_relevance(directory / "qrels", read_corpus(directory / "corpus.jsonl"))
+        plan.setdefault(directory, {})[f"{name} co-relevant"] = related
+
+    results: list[dict[str, Any]] = []
+    timings: dict[str, list[float]] = {}
+    for directory, judgements in plan.items():
+        queries = sorted({q for rel in judgements.values() for q in rel})
+        methods, took = collection_rankings(
+            directory / "corpus.jsonl", queries, args.k, args.model, args.cache_dir, args.sweep
+        )
+        timings[directory.name] = took
         for method, rankings in methods.items():
-            for rel, edges in graph.items():
-                relevant = {d: r for d, r in edges.items() if keep is None or d in keep}
-                results.append(
-                    {"subset": subset, "method": method, "relation": rel, **score(rankings, relevant, args.k)}
-                )
-    print(f"{len(queries)} query docs with a relation, {len(with_abstract)} of them with an abstract; k = {args.k}")
-    for subset in subsets:
-        print(f"\n### {subset}\n\n{markdown([r for r in results if r['subset'] == subset], args.k)}")
+            for judgement, relevant in judgements.items():
+                results.append({"method": method, "judgements": judgement, **score(rankings, relevant, args.k)})
+    print(f"k = {args.k}; model {args.model}\n")
+    print(summary(results, "ndcg", args.k))
+    print("\n" + summary(results, "mrr", args.k))
+    print("\n" + summary(results, "recall", args.k))
+    print("\nsimilar() per call, ms (median / p95 / max over the query docs, in process, vectors in the index):")
+    for name, took in timings.items():
+        took = sorted(took)
+        p95 = took[min(len(took) - 1, int(0.95 * len(took)))]
+        print(f"  {name}: {statistics.median(took):.1f} / {p95:.1f} / {took[-1]:.1f} ({len(took)} calls)")
     if args.json:
-        print(json.dumps({"k": args.k, "model": args.model, "results": results}, indent=1))
+        print(json.dumps({"k": args.k, "model": args.model, "results": results, "timings": timings}, indent=1))
+
+
+def summary(results: list[dict[str, Any]], metric: str, k: int) -> str:
+    """One row per method, one column per judgement set; the last row counts the query docs."""
+    sets = list(dict.fromkeys(r["judgements"] for r in results))
+    cell: dict[tuple[str, str], dict[str, Any]] = {(r["method"], r["judgements"]): r for r in results}
+    lines = [f"| {metric}@{k} | " + " | ".join(sets) + " |", "|---|" + "---:|" * len(sets)]
+    for method in dict.fromkeys(r["method"] for r in results):
+        row = [cell.get((method, s)) for s in sets]
+        lines.append(f"| {method} | " + " | ".join(f"{c[metric]:.3f}" if c else "" for c in row) + " |")
+    counts = [next(r["queries"] for r in results if r["judgements"] == s) for s in sets]
+    lines.append("| query docs | " + " | ".join(str(n) for n in counts) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -112,3 +112,37 @@ def test_markdown_has_a_row_per_method_and_metric() -> None:
     assert table[0] == "| method | metric | links | co-citation | coupling | any |"
     assert len(table) == 2 + 2 * 4 + 1
     assert table[-1] == "| | query docs | 4 | 4 | 4 | 4 |"
+
+
+def test_co_relevance_relates_the_documents_judged_relevant_to_one_query(tmp_path: Path) -> None:
+    (tmp_path / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\nq1\t1\t1\nq1\t2\t1\nq1\t3\t0\nq2\t2\t2\nq2\t4\t1\nq3\t5\t1\nq3\t9\t1\n",
+        encoding="utf-8",
+    )
+    related = sim.co_relevance(tmp_path, DOCS)
+    # Grade 0 is not relevant; doc 9 is not in the corpus, so q3 relates nothing (5 alone).
+    assert related == {"1": {"2"}, "2": {"1", "4"}, "4": {"2"}}
+
+
+def test_asl_tfidf_uses_arxiv_sanity_lites_vectorizer() -> None:
+    pytest.importorskip("sklearn")
+    # min_df 5: a term must be in five documents; max_df 0.1: in at most a tenth of them. 60 filler documents
+    # make "binary" (in 5) and "algol" (in 5) count and leave everything else out.
+    docs = {str(i): f"filler{i} text{i}" for i in range(60)}
+    docs |= {f"b{i}": f"binary trees {i}" for i in range(5)} | {f"a{i}": f"ALGOL compilers {i}" for i in range(5)}
+    rankings = sim.asl_tfidf_rankings(docs, ["b0", "a0", "0"], 10)
+    assert set(rankings["b0"]) == {"b1", "b2", "b3", "b4"}
+    assert set(rankings["a0"]) == {"a1", "a2", "a3", "a4"}
+    assert rankings["0"] == []  # none of its terms passes the cut-offs
+
+
+def test_summary_has_a_column_per_judgement_set_and_a_row_per_method() -> None:
+    rows = [
+        {"method": m, "judgements": j, "ndcg": 0.25, "mrr": 0.5, "recall": 0.75, "queries": n}
+        for m in ("a", "b")
+        for j, n in (("cacm any", 4), ("med co-relevant", 7))
+    ]
+    table = sim.summary(rows, "ndcg", 10).splitlines()
+    assert table[0] == "| ndcg@10 | cacm any | med co-relevant |"
+    assert table[2] == "| a | 0.250 | 0.250 |"
+    assert table[-1] == "| query docs | 4 | 7 |"

@@ -234,6 +234,12 @@ def test_index_search_and_similar_from_the_command_line(store_url: str, tmp_path
     assert found["hits"][0]["id"] == record["id"] and "<mark>" in found["hits"][0]["title_html"]
     similar = json.loads(run(store_url, "similar", record["id"], "-n", "3", "--json", env=env).stdout)
     assert len(similar) == 3 and record["id"] not in [h["id"] for h in similar]
+    newest = json.loads(run(store_url, "similar", record["id"], "--sort", "recency", "--json", env=env).stdout)
+    assert record["id"] not in [h["id"] for h in newest]
+    days = [h["announced"] or "" for h in newest]
+    assert days == sorted(days, reverse=True)
+    refused = run(store_url, "similar", "--text", "graphs", "--sort", "popularity", env=env, ok=False)
+    assert refused.returncode == 2 and "--sort" in refused.stderr
     like = json.loads(run(store_url, "similar", "--text", record["summary"], "-n", "1", "--json", env=env).stdout)
     assert like[0]["id"] == record["id"]
     proc = run(store_url, "similar", env=env, ok=False)

@@ -192,6 +192,34 @@ def test_similar_papers(search_store: Store) -> None:
     assert ids(like)[0] == "2501.00001"
 
 
+def test_similar_papers_fuse_the_vector_neighbours_with_the_distinctive_word_neighbours(search_store: Store) -> None:
+    hits = similar(search_store, "2501.00001", 10)
+    assert all(h.keyword_rank is not None or h.dense_rank is not None for h in hits)
+    assert any(h.keyword_rank is not None for h in hits) and any(h.dense_rank is not None for h in hits)
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_similar_papers_of_a_paper_without_a_vector_share_its_distinctive_words(search_store: Store) -> None:
+    # Just added, the index job has not embedded it: similar() never embeds, the keyword side answers alone.
+    search_store.upsert_papers(
+        [
+            Paper(
+                id="2503.00009", title="Denoising diffusion for protein backbone design", version=1,
+                abstract="Protein backbones sampled by diffusion are folded and scored.", source="test",
+            )
+        ]
+    )  # fmt: skip
+    indexes_for(search_store).sync_keyword()
+    hits = similar(search_store, "2503.00009", 5)
+    assert ids(hits)[0] == "2501.00001"
+    assert all(h.dense_rank is None and h.keyword_rank is not None for h in hits)
+
+
+def test_similar_papers_within_recent_days_are_all_recent(search_store: Store) -> None:
+    assert similar(search_store, "2501.00001", 5, recent_days=1) == []  # the corpus is from 2025 and before
+
+
 @pytest.mark.parametrize(
     ("limit", "offset"), [(100, 100_000_000), (10**12, 0), (1, MAX_DEPTH), (MAX_DEPTH + 1, 0), (10, 10**30)]
 )

@@ -435,3 +435,28 @@ def test_filter_ids(hand: KeywordIndex) -> None:
     assert hand.filter_ids(parse_query('-"graph neural" cat:cs'), candidates) == {"swapped", "title-hit"}
     assert hand.filter_ids(parse_query("network"), []) == set()
     assert hand.filter_ids(parse_query(""), candidates) == set()
+
+
+# -- more like this (the keyword side of similar papers) --------------------------------------------------------
+
+
+def test_like_text_finds_papers_sharing_the_distinctive_words_and_leaves_the_paper_out(hand: KeywordIndex) -> None:
+    found = hand.like_text("Diffusion Sampling", "Images of cats and other animals.", 10, exclude_id="title-hit")
+    assert [h.paper_id for h in found] == ["abstract-hit"]
+    assert [h.rank for h in found] == [1]
+    # Words only the paper itself holds (or no paper) find nothing; neither does an empty index.
+    assert hand.like_text("Zebrafish", "Zebrafish.", 10) == []
+    assert KeywordIndex.in_memory().like_text("Graph networks", "", 10) == []
+
+
+def test_like_text_reads_at_most_the_given_number_of_words(hand: KeywordIndex) -> None:
+    text = ("Graph Neural Networks", "Molecular graphs of cats.")
+    every = {h.paper_id for h in hand.like_text(*text, 10, exclude_id="gnn")}
+    assert every == {"swapped", "title-hit", "abstract-hit"}  # graph, neural, network; cats
+    one = hand.like_text(*text, 10, exclude_id="gnn", terms=1)
+    assert len({h.paper_id for h in one}) < len(every)
+
+
+def test_like_text_respects_the_date_bound(hand: KeywordIndex) -> None:
+    found = hand.like_text("Graph Neural Networks", "", 10, date_from="2024-01-01")
+    assert [h.paper_id for h in found] == ["gnn"]

@@ -80,6 +80,7 @@ def searchable(api: Api) -> Api:
         ("/api/papers/hep-th/0000000", 404, None),
         ("/api/papers/2699.99999/comments", 404, None),
         ("/api/papers/2699.99999/similar", 404, None),
+        ("/api/papers/2699.99999/similar?sort=votes", 422, "sort"),
         ("/api/no-such-endpoint", 404, None),
         ("/api/daily_papers?date=2026-02-30", 422, "date"),
         ("/api/daily_papers?date=tomorrow", 422, "date"),
@@ -258,6 +259,10 @@ def test_comments_and_similar(searchable: Api) -> None:
     similar = searchable.http.get("/api/papers/2610.00001/similar?limit=2").json()
     assert len(similar) == 2 and "2610.00001" not in [p["id"] for p in similar]
     assert {"id", "title", "upvotes", "comments", "voted"} <= set(similar[0])
+    newest = searchable.http.get("/api/papers/2610.00001/similar?limit=3&sort=recency").json()
+    days = [p["announced"] or "" for p in newest]
+    assert len(newest) == 3 and days == sorted(days, reverse=True)
+    assert len(searchable.http.get("/api/papers/2610.00001/similar?sort=popularity").json()) >= 1
 
 
 def test_pages_answer_in_json_when_asked(api: Api) -> None:

@@ -273,6 +273,34 @@ def test_anchor_targets_stay_clear_of_the_sticky_header(watched: tuple[Page, Wat
     assert top >= page.evaluate(HEADER_BOTTOM), "the comments heading is under the header"
 
 
+def test_the_similar_list_sorts_without_javascript(browser: Browser, site: str, math_id: str, tmp_path: Path) -> None:
+    context, watch = new_context(browser, site, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"/papers/{math_id}")
+    similar = page.locator("section.similar")
+    expect(similar.locator("p.count strong")).to_have_text("similarity")
+    by_similarity = similar.locator("a.paper-link").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    similar.get_by_role("link", name="newest").click()
+    page.wait_for_url(f"**/papers/{math_id}?similar=recency#similar-h")
+    expect(similar.locator("p.count strong")).to_have_text("newest")
+    top = page.locator("#similar-h").evaluate("el => el.getBoundingClientRect().top")
+    assert top >= page.evaluate(HEADER_BOTTOM), "the page lands on the similar list, clear of the header"
+    newest = similar.locator("a.paper-link").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert len(newest) == len(by_similarity) >= 2
+    view = page.request.get(f"/papers/{math_id}?similar=recency", headers={"Accept": "application/json"}).json()
+    assert newest == [f"/papers/{e['id']}" for e in view["similar"]]
+    days = [e["announced"] or "" for e in view["similar"]]
+    assert days == sorted(days, reverse=True)
+    page.screenshot(path=str(tmp_path / "similar-newest.png"))
+    similar.get_by_role("link", name="popularity").click()
+    page.wait_for_url(f"**/papers/{math_id}?similar=popularity#similar-h")
+    expect(similar.locator("p.count strong")).to_have_text("popularity")
+    similar.get_by_role("link", name="similarity").click()
+    page.wait_for_url(f"**/papers/{math_id}#similar-h")
+    context.close()
+    assert watch.problems() == [], "\n".join(watch.problems())
+
+
 def test_slash_focuses_search_and_question_mark_shows_help(watched: tuple[Page, Watch]) -> None:
     page, _ = watched
     page.goto("/")

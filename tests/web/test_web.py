@@ -414,6 +414,32 @@ def test_paper_page_escapes_links_cites_and_lists_similar_papers(library: Site) 
     assert f'href="/papers/2610.20004">{escaped_title}</a>' in listing and "<script>alert" not in listing
 
 
+def test_the_similar_list_sorts_by_similarity_recency_or_popularity(library: Site) -> None:
+    def near(path: str) -> tuple[str, list[str]]:
+        text = library.browser().get(path).text.split('<h2 id="similar-h">Similar papers</h2>', 1)[1]
+        return text.split("</p>", 1)[0], listed_in(text)
+
+    control, by_similarity = near("/papers/2610.20001")
+    # A no-JS control: links, the current order in bold, landing back on the list.
+    assert "<strong>similarity</strong>" in control
+    assert 'href="/papers/2610.20001?similar=recency#similar-h"' in control
+    assert 'href="/papers/2610.20001?similar=popularity#similar-h"' in control
+    control, newest = near("/papers/2610.20001?similar=recency")
+    assert "<strong>newest</strong>" in control and 'href="/papers/2610.20001#similar-h"' in control
+    days = {pid: day for pid, _, day, _, _ in LIBRARY} | {"2610.20004": "2026-10-08"}
+    assert sorted(newest) == sorted(by_similarity)  # the library is smaller than the sorted pool: same papers
+    assert [days[p] for p in newest] == sorted((days[p] for p in newest), reverse=True)
+    voter = library.person("voter")
+    library.store.set_vote(voter.id, by_similarity[-1], True, "2026-10-09T00:00:00Z")
+    control, popular = near("/papers/2610.20001?similar=popularity")
+    assert "<strong>popularity</strong>" in control
+    assert popular[0] == by_similarity[-1] and popular[1:] == by_similarity[:-1]
+    as_json = library.browser().get("/papers/2610.20001?similar=recency", headers={"Accept": "application/json"})
+    assert as_json.json()["similar_sort"] == "recency" and [e["id"] for e in as_json.json()["similar"]] == newest
+    refused = library.browser().get("/papers/2610.20001?similar=votes", headers={"Accept": "application/json"})
+    assert refused.status_code == 422 and refused.json()["where"] == "sort"
+
+
 def listed_in(fragment: str) -> list[str]:
     return LISTED_RE.findall(fragment)
 

@@ -112,23 +112,33 @@ def search_command(app: App, query: str, limit: int, offset: int, mode: str, rec
 @click.option("--text", help="Instead of a paper: papers like this text (an abstract, a draft; '-' reads stdin).")
 @click.option("-n", "--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--recent-days", type=click.IntRange(0, 36_500), help="Only papers from the last N days.")
+@click.option(
+    "--sort",
+    type=click.Choice(["relevance", "recency", "popularity"]),
+    default="relevance",
+    show_default=True,
+    help="recency: the most similar papers newest first; popularity: by upvotes and comments (trending's points).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.pass_obj
 def similar(
-    app: App, paper_id: str | None, text: str | None, limit: int, recent_days: int | None, as_json: bool
+    app: App, paper_id: str | None, text: str | None, limit: int, recent_days: int | None, sort: str, as_json: bool
 ) -> None:
-    """Papers similar to PAPER_ID (nearest neighbours by embedding, other versions of it removed), or to --text."""
-    from paperfeed.search.engine import similar as similar_papers
+    """Papers similar to PAPER_ID (nearest by embedding fused with its distinctive words, other versions of it
+    removed), or to --text (by embedding)."""
+    from paperfeed.community.related import similar_papers
     from paperfeed.search.engine import similar_to_text
 
     if (paper_id is None) == (text is None):
         raise click.UsageError("give either a PAPER_ID or --text")
+    if text is not None and sort != "relevance":
+        raise click.UsageError("--sort applies to a PAPER_ID's similar papers, not to --text")
     with app.store() as store:
         if text is not None:
             hits = similar_to_text(store, sys.stdin.read() if text == "-" else text, limit, recent_days=recent_days)
         else:
             assert paper_id is not None
-            hits = similar_papers(store, paper_id, limit, recent_days=recent_days)
+            hits = similar_papers(store, paper_id, limit, sort=sort, recent_days=recent_days)
     if as_json:
         emit_json([h.to_dict() for h in hits])
     elif hits:

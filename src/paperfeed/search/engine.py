@@ -10,7 +10,6 @@ hit satisfies the whole query. The store's indexes are the ones ``registry.py`` 
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -21,7 +20,7 @@ from paperfeed.errors import BadInput, NotFound
 from paperfeed.papers import Paper, normalise_title
 from paperfeed.search.dense import Vector
 from paperfeed.search.embed import embed_cached
-from paperfeed.search.fusion import fuse, newest_first, prefer_recent
+from paperfeed.search.fusion import fuse, fuse_similar, newest_first, prefer_recent
 from paperfeed.search.indexes import SearchIndexes, indexes_for
 from paperfeed.search.query import Query, parse_query
 from paperfeed.store import Store
@@ -30,8 +29,7 @@ Mode = Literal["hybrid", "keyword", "dense"]
 MODES: tuple[Mode, ...] = ("hybrid", "keyword", "dense")
 SORTS = ("relevance", "published")  # published: the matches (the best ``depth`` of them) newest first
 DEPTH = 300  # candidates taken from each side before fusion (the normalisation is over these)
-SIMILAR_WORDS = 40  # words of a paper without a vector yet that find its neighbours by keyword (title first)
-_WORD = re.compile(r"\w+")
+SIMILAR_DEPTH = 100  # neighbours taken from each side of similar papers before fusion
 # No search serves results past the 1000th (GitHub's search stops there too): the index's top-k allocates memory in
 # proportion to offset + limit, so an unbounded page lets one request exhaust the machine, and nobody reads that far.
 MAX_DEPTH = 1000
@@ -196,36 +194,44 @@ def _days(store: Store, ids: list[str]) -> dict[str, str | None]:
 
 
 def similar(store: Store, paper_id: str, limit: int = 10, *, recent_days: int | None = None) -> list[Hit]:
-    """Nearest papers to ``paper_id`` by its stored vector, without the paper itself or other versions of it.
+    """Papers like ``paper_id``, best first, without the paper itself or other versions of it.
 
-    Never embeds (embedding is the index job's, not a page's): a paper the dense index has no vector for yet (just
-    added, the index job has not run) gets the papers that share most of its words instead (BM25 over its title and
-    the start of its abstract)."""
+    Two neighbour lists fused as search fuses (``fusion.fuse_similar``): nearest by the paper's stored vector, and
+    BM25 of its most distinctive words ("more like this", ``KeywordIndex.like_text``). Never embeds (embedding is
+    the index job's, not a page's): a paper the dense index has no vector for yet gets the keyword list alone."""
     _check_neighbours(limit, recent_days)
     paper = store.get_papers([paper_id]).get(paper_id)
     if paper is None:
         raise NotFound(f"no paper with id {paper_id!r}")
     indexes = indexes_for(store)
+    depth = max(SIMILAR_DEPTH, limit + 10)
+    indexes.catch_up_keyword()
+    keyword = [
+        (h.paper_id, h.score)
+        for h in indexes.keyword.like_text(
+            paper.title, paper.abstract, depth, exclude_id=paper_id, date_from=_since(recent_days)
+        )
+    ]
     pk = store.pks_for_ids([paper_id]).get(paper_id)
     vector = indexes.dense.vector_of(pk) if pk is not None else None
+    dense: list[tuple[str, float]] = []
     if vector is not None:
-        hits = _nearest(store, indexes, vector, limit + 10, recent_days)
-    else:
-        hits = _sharing_words(store, indexes, paper, limit + 10, recent_days)
+        scored = indexes.dense.nearest(vector, depth, date_from=_since(recent_days))
+        ids_by_pk = store.ids_for_pks([p for p, _ in scored])
+        dense = [(ids_by_pk[p], score) for p, score in scored if p in ids_by_pk and ids_by_pk[p] != paper_id]
+    fused = fuse_similar(keyword, dense)
     same = normalise_title(paper.title)
-    return [h for h in hits if h.paper.id != paper_id and normalise_title(h.paper.title) != same][:limit]
-
-
-def _sharing_words(store: Store, indexes: SearchIndexes, paper: Paper, k: int, recent_days: int | None) -> list[Hit]:
-    words = tuple(dict.fromkeys(_WORD.findall(f"{paper.title} {paper.abstract}")))[:SIMILAR_WORDS]
-    query = Query(raw=paper.title, words=words, text_parts=words, date_from=_since(recent_days))
-    found = indexes.keyword.search(query, k)
-    papers = store.get_papers([h.paper_id for h in found])
-    return [
-        Hit(papers[h.paper_id], h.score, keyword_rank=h.rank, title_html=_esc(papers[h.paper_id].title))
-        for h in found
-        if h.paper_id in papers
+    kw_rank = {pid: i + 1 for i, (pid, _) in enumerate(keyword)}
+    dn_rank = {pid: i + 1 for i, (pid, _) in enumerate(dense)}
+    # Other versions of the paper (the same title) are not "similar": over-fetch a little, then drop them.
+    candidates = fused[: limit + 10]
+    papers = store.get_papers([pid for pid, _ in candidates])
+    hits = [
+        Hit(papers[pid], score, kw_rank.get(pid), dn_rank.get(pid), title_html=_esc(papers[pid].title))
+        for pid, score in candidates
+        if pid in papers and pid != paper_id and normalise_title(papers[pid].title) != same
     ]
+    return hits[:limit]
 
 
 def similar_to_text(store: Store, text: str, limit: int = 10, *, recent_days: int | None = None) -> list[Hit]:

@@ -19,6 +19,9 @@ from datetime import date
 
 DENSE_WEIGHT = 0.6
 KEYWORD_WEIGHT = 1.0 - DENSE_WEIGHT
+# Similar papers fuse the same way: a paper's nearest neighbours by vector and by its most distinctive words
+# (docs/benchmarks.md, "Similar papers": one weight for every collection).
+SIMILAR_DENSE_WEIGHT = 0.6
 RECENCY_HALF_LIFE_DAYS = 30.0
 _UNDATED_AGE_DAYS = 10_000  # a paper without a day counts as very old
 
@@ -34,10 +37,12 @@ def explain_ranking() -> str:
     )
 
 
-def fuse(keyword: Sequence[tuple[str, float]], dense: Sequence[tuple[str, float]]) -> Ranking:
+def fuse(
+    keyword: Sequence[tuple[str, float]], dense: Sequence[tuple[str, float]], dense_weight: float = DENSE_WEIGHT
+) -> Ranking:
     """The fused ranking of two (id, score) rankings, best first (ties by id)."""
     scores: dict[str, float] = {}
-    for weight, ranking in ((KEYWORD_WEIGHT, keyword), (DENSE_WEIGHT, dense)):
+    for weight, ranking in ((1.0 - dense_weight, keyword), (dense_weight, dense)):
         if not ranking:
             continue
         values = [score for _, score in ranking]
@@ -48,6 +53,11 @@ def fuse(keyword: Sequence[tuple[str, float]], dense: Sequence[tuple[str, float]
             norm = (score - low) / span if span > 0 else 1.0
             scores[pid] = scores.get(pid, 0.0) + weight * norm
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def fuse_similar(keyword: Sequence[tuple[str, float]], dense: Sequence[tuple[str, float]]) -> Ranking:
+    """Similar papers: the keyword and dense neighbour lists fused with ``SIMILAR_DENSE_WEIGHT``."""
+    return fuse(keyword, dense, SIMILAR_DENSE_WEIGHT)
 
 
 def prefer_recent(ranking: Ranking, days: Mapping[str, str | None], recency: float, today: date) -> Ranking:

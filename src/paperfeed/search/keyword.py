@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import html
 import json
+import math
 import os
 import re
 import tempfile
@@ -52,6 +53,11 @@ AUTHORS_BOOST = 1.0
 ALL_WORDS_FIRST = True
 ALL_WORDS_MAX = 6
 _TEXT_FIELDS = (("text", TEXT_BOOST), ("title", TITLE_BOOST), ("authors", AUTHORS_BOOST))
+# "More like this" (``like_text``, the keyword side of similar papers): how many of a paper's most distinctive words
+# make its query, and how many times a title word counts. Chosen once on the similar-paper benchmarks
+# (docs/benchmarks.md, "Similar papers").
+LIKE_TERMS = 25
+LIKE_TITLE_TF = 2.0
 
 
 # Free words too common to rank by or to be worth a <mark> ("for", "of", "the" are in nearly every abstract, and
@@ -400,6 +406,66 @@ class KeywordIndex:
         searcher = self._searcher()
         hits = searcher.search(restricted, len(wanted), count=False).hits
         return {str(searcher.doc(addr).get_first("paper_id")) for _, addr in hits}
+
+    def like_text(
+        self,
+        title: str,
+        abstract: str,
+        limit: int,
+        *,
+        terms: int = LIKE_TERMS,
+        title_tf: float = LIKE_TITLE_TF,
+        exclude_id: str | None = None,
+        date_from: str | None = None,
+    ) -> list[KeywordHit]:
+        """Papers sharing the most distinctive words of a title and abstract (BM25 of those words), best first.
+
+        "More like this": the text's stemmed words (title words counted ``title_tf`` times, as a title states
+        what the paper is about), weighted by sublinear tf × idf over this index, stopwords and words no
+        other paper holds left out; the best ``terms`` of them, each boosted by its weight, are one OR query.
+        Bounded work whatever the abstract's length: at most ``terms`` posting lists are read.
+        """
+        searcher = self._searcher()
+        n_docs = int(searcher.num_docs)
+        if n_docs == 0 or limit <= 0:
+            return []
+        counts: dict[str, float] = {}
+        for weight, text in ((title_tf, title), (1.0, abstract)):
+            for token in self._analyzers.stemmed.analyze(text or ""):
+                if token not in self._analyzers.stopwords and not token.isdigit():
+                    counts[token] = counts.get(token, 0.0) + weight
+        weighted = []
+        for token, tf in counts.items():
+            df = int(searcher.doc_freq("text", token))
+            if df < 2:  # only this paper (or none) holds it: it finds nothing
+                continue
+            weighted.append(((1.0 + math.log(tf)) * math.log(n_docs / df), token))
+        weighted.sort(reverse=True)
+        chosen = [(w, t) for w, t in weighted[:terms] if w > 0]
+        if not chosen:
+            return []
+        words = tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Should, tantivy.Query.boost_query(tantivy.Query.term_query(self._schema, "text", t), w))
+                for w, t in chosen
+            ]
+        )
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = [(tantivy.Occur.Must, words)]
+        if exclude_id:
+            clauses.append(
+                (tantivy.Occur.MustNot, tantivy.Query.term_query(self._schema, "paper_id", exclude_id, "basic"))
+            )
+        if date_from:
+            days = tantivy.Query.range_query(
+                self._schema, "day", tantivy.FieldType.Integer, _day_number(date_from), None
+            )
+            clauses.append((tantivy.Occur.Must, _filter(days)))
+        query = words if len(clauses) == 1 else tantivy.Query.boolean_query(clauses)
+        result = searcher.search(query, limit, count=False)
+        return [
+            KeywordHit(str(searcher.doc(addr).get_first("paper_id")), float(score), i + 1)
+            for i, (score, addr) in enumerate(result.hits)
+        ]
 
     def highlight(self, text: str, query: Query, *, authors: bool = False, snippet: int | None = None) -> str:
         """``text`` HTML-escaped with the query's terms (as the index matches them: stemmed) in ``<mark>``."""

@@ -17,12 +17,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from paperfeed.community import rules
+from paperfeed.community.related import similar_papers
 from paperfeed.errors import BadInput
 from paperfeed.formats.hf import PaperActivity as HfActivity
 from paperfeed.formats.hf import comment_json, daily_item_json, list_item_json, paper_json, search_item_json
 from paperfeed.papers import Paper
 from paperfeed.periods import Period, day_period, parse_day, parse_period
-from paperfeed.search.engine import MAX_DEPTH, search, similar
+from paperfeed.search.engine import MAX_DEPTH, search
 from paperfeed.search.fusion import explain_ranking
 from paperfeed.store import Store
 from paperfeed.store.community import Activity
@@ -204,11 +205,16 @@ def submit_api(request: Request, who: Who, body: SubmitBody) -> dict[str, Any]:
 
 @router.get("/papers/{paper_id:path}/similar", tags=OWN)
 def similar_api(
-    request: Request, who: Who, paper_id: str, limit: Annotated[int, Query(ge=1, le=50)] = 10
+    request: Request,
+    who: Who,
+    paper_id: str,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    sort: Annotated[str, Query(description="relevance, recency (newest first) or popularity")] = "relevance",
 ) -> list[dict[str, Any]]:
-    """Papers most like this one (semantic nearest neighbours)."""
+    """Papers most like this one (nearest by meaning and by distinctive words), most similar first; ``sort=recency``
+    or ``popularity`` orders the most similar ones newest first or by upvotes and comments (trending's points)."""
     s = site(request)
-    hits = similar(s.store, paper_id, limit)
+    hits = similar_papers(s.store, paper_id, limit, sort=sort)
     return [e.to_dict() for e in entries(s.store, [h.paper for h in hits], who.user)]
 
 

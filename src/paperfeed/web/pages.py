@@ -169,11 +169,11 @@ def arxiv_style(paper_id: str) -> Response:
 
 
 @router.get("/papers/{paper_id:path}")
-def paper_page(request: Request, who: Who, paper_id: str) -> Response:
+def paper_page(request: Request, who: Who, paper_id: str, similar: str = "relevance") -> Response:
     canonical = canonical_id(paper_id)
     if canonical != paper_id:  # a version or an arXiv: prefix: one page per paper, at its stored id
         return RedirectResponse(f"/papers/{canonical}", status_code=301)
-    view = paper_view(site(request).store, paper_id, who.user)
+    view = paper_view(site(request).store, paper_id, who.user, similar_sort=similar)
     return _page(request, "paper.html", view)
 
 

@@ -11,12 +11,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from paperfeed.community.markup import render_comment
+from paperfeed.community.related import similar_papers
 from paperfeed.community.trending import FORMULA, WINDOW_DAYS, TrendingEntry, as_of, rank, trending, window
 from paperfeed.errors import BadInput, NotFound
 from paperfeed.formats.bibtex import bibtex
 from paperfeed.papers import CONTENT_ID_PREFIX, Paper, canonical_id, is_web_url
 from paperfeed.periods import Period, day_period, parse_day
-from paperfeed.search.engine import MAX_DEPTH, MAX_QUERY, search, similar
+from paperfeed.search.engine import MAX_DEPTH, MAX_QUERY, search
 from paperfeed.search.engine import SORTS as SEARCH_SORTS
 from paperfeed.store import Store
 from paperfeed.store.community import Activity, Comment, User
@@ -330,6 +331,7 @@ class PaperView:
     comments: list[tuple[Comment, str]]  # (comment, its sanitised HTML)
     similar: list[Entry]
     bibtex: str | None  # None when too little is known to cite the paper
+    similar_sort: str = "relevance"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -339,12 +341,16 @@ class PaperView:
                 for c, html in self.comments
             ],
             "similar": [e.to_dict() for e in self.similar],
+            "similar_sort": self.similar_sort,
             "bibtex": self.bibtex,
         }
 
 
-def paper_view(store: Store, paper_id: str, user: User | None, *, similar_limit: int = 8) -> PaperView:
-    """One paper, found by any way of writing its id (a version suffix, an ``arXiv:`` prefix)."""
+def paper_view(
+    store: Store, paper_id: str, user: User | None, *, similar_limit: int = 8, similar_sort: str = "relevance"
+) -> PaperView:
+    """One paper, found by any way of writing its id (a version suffix, an ``arXiv:`` prefix), with its similar
+    papers in the order ``similar_sort`` names (``community.related.SIMILAR_SORTS``)."""
     paper_id = canonical_id(paper_id)
     paper = store.get_papers([paper_id]).get(paper_id)
     if paper is None:
@@ -355,10 +361,11 @@ def paper_view(store: Store, paper_id: str, user: User | None, *, similar_limit:
     near: list[Paper] = []
     if similar_limit > 0:
         try:
-            near = [h.paper for h in similar(store, paper_id, similar_limit)]
+            near = [h.paper for h in similar_papers(store, paper_id, similar_limit, sort=similar_sort)]
         except NotFound:  # no vector yet (just submitted, index not caught up)
             near = []
-    return PaperView(entry, comments, entries(store, near, user), bibtex(paper) if entry.citable else None)
+    citation = bibtex(paper) if entry.citable else None
+    return PaperView(entry, comments, entries(store, near, user), citation, similar_sort)
 
 
 @dataclass
