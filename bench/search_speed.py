@@ -33,7 +33,7 @@ import platformdirs
 from paperfeed.ingest.writer import ingest
 from paperfeed.papers import Paper
 from paperfeed.search.embed import embed_cached, paper_text, text_hash
-from paperfeed.search.engine import search
+from paperfeed.search.engine import search, similar
 from paperfeed.search.indexes import indexes_for, open_indexes
 from paperfeed.search.registry import SearchSettings, register
 from paperfeed.sources import batched
@@ -118,6 +118,22 @@ def run_queries(spec_path: Path) -> dict[str, Any]:
                 started = time.perf_counter()
                 search(store, q, 10, mode=mode)  # type: ignore[arg-type]
                 timings.setdefault(mode, []).append((time.perf_counter() - started) * 1000)
+        # A paper page's similar papers (8), and each side of them alone, for real papers picked at random.
+        papers = store.get_papers(rng.sample(spec["ids"], min(spec["queries"], len(spec["ids"]))))
+        sides = {
+            "similar": lambda p: similar(store, p.id, 8),
+            "similar: vector side": lambda p: indexes.dense.nearest(
+                indexes.dense.vector_of(store.pks_for_ids([p.id])[p.id]), 100
+            ),
+            "similar: keyword side": lambda p: indexes.keyword.like_text(p.title, p.abstract, 100, exclude_id=p.id),
+        }
+        for paper in list(papers.values())[:20]:
+            similar(store, paper.id, 8)
+        for name, call in sides.items():
+            for paper in papers.values():
+                started = time.perf_counter()
+                call(paper)
+                timings.setdefault(name, []).append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         for q in queries[:50]:
             indexes.embedder.embed([q])
@@ -178,11 +194,12 @@ def main() -> None:
             result["rss_after_build_mb"] = rss_mb()
 
             titles = [r.title for r in store.changes_since(0, real_papers)]
+            ids = [r.id for r in store.changes_since(0, real_papers)]
             result["vector_mode"] = indexes.dense.info()["mode"]
         # Queries run in a fresh process that only opens the store and its indexes, as a web worker would: its RSS
         # is what serving needs, not what building needed.
         spec = {"url": url, "index_dir": str(tmp / "index"), "cache_dir": cache_dir, "titles": titles,
-                "queries": args.queries}  # fmt: skip
+                "ids": ids, "queries": args.queries}  # fmt: skip
         (tmp / "spec.json").write_text(json.dumps(spec))
         out = subprocess.run([sys.executable, __file__, "--query-spec", str(tmp / "spec.json"), str(args.data)],
                              check=True, capture_output=True, text=True).stdout  # fmt: skip

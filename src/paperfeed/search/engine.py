@@ -16,8 +16,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
+import numpy as np
+
 from paperfeed.errors import BadInput, NotFound
 from paperfeed.papers import Paper, normalise_title
+from paperfeed.search import fusion
 from paperfeed.search.dense import Vector
 from paperfeed.search.embed import embed_cached
 from paperfeed.search.fusion import fuse, fuse_similar, newest_first, prefer_recent
@@ -142,8 +145,14 @@ def search(
         keyword = [(h.paper_id, h.score) for h in indexes.keyword.search(q, depth)]
     dense: list[tuple[str, float]] = []
     if mode != "keyword" and q.has_text:
-        dense = _dense_candidates(store, indexes, q, depth)
+        vector = embed_cached(indexes.embedder, indexes.cache, [q.text_for_dense])[0]
+        dense = _dense_candidates(store, indexes, q, depth, vector)
     fused = fuse(keyword, dense)
+    if mode == "hybrid" and dense and fusion.FEEDBACK_DOCS > 0:
+        moved = _feedback(store, indexes, vector, [pid for pid, _ in fused[: fusion.FEEDBACK_DOCS]])
+        if moved is not None:
+            dense = _dense_candidates(store, indexes, q, depth, moved)
+            fused = fuse(keyword, dense)
     if recency > 0 and fused:
         fused = prefer_recent(fused, _days(store, [pid for pid, _ in fused]), recency, date.today())
     if sort == "published" and fused:
@@ -165,8 +174,21 @@ def search(
     return SearchResults(q, mode, hits, len(fused), offset, _ms(started), notes)
 
 
-def _dense_candidates(store: Store, indexes: SearchIndexes, q: Query, depth: int) -> list[tuple[str, float]]:
-    vector = embed_cached(indexes.embedder, indexes.cache, [q.text_for_dense])[0]
+def _feedback(store: Store, indexes: SearchIndexes, vector: Vector, top: list[str]) -> Vector | None:
+    """The query vector moved towards the stored vectors of the best fused hits (Rocchio pseudo-relevance
+    feedback, ``fusion.FEEDBACK_WEIGHT``), or None when none of them has a vector."""
+    found = [indexes.dense.vector_of(pk) for pk in store.pks_for_ids(top).values()]
+    vectors = [v for v in found if v is not None]
+    if not vectors:
+        return None
+    moved = vector + fusion.FEEDBACK_WEIGHT * np.mean(vectors, axis=0)
+    norm = float(np.linalg.norm(moved))
+    return (moved / norm).astype(np.float32) if norm > 0 else None
+
+
+def _dense_candidates(
+    store: Store, indexes: SearchIndexes, q: Query, depth: int, vector: Vector
+) -> list[tuple[str, float]]:
     constrained = bool(q.phrases or q.exclude_words or q.exclude_phrases or q.authors or q.exclude_authors
                        or q.title_terms or q.exclude_categories)  # fmt: skip
     oversample = depth * 4 if constrained else depth

@@ -19,6 +19,11 @@ from datetime import date
 
 DENSE_WEIGHT = 0.6
 KEYWORD_WEIGHT = 1.0 - DENSE_WEIGHT
+# Pseudo-relevance feedback on the dense side of hybrid search (0 docs = off): the query vector plus
+# FEEDBACK_WEIGHT x the mean vector of the FEEDBACK_DOCS best fused hits searches the dense side again, and the two
+# sides are fused once more (docs/benchmarks.md, "Search ideas").
+FEEDBACK_DOCS = 0
+FEEDBACK_WEIGHT = 0.5
 # Similar papers fuse the same way: a paper's nearest neighbours by vector and by its most distinctive words
 # (docs/benchmarks.md, "Similar papers": one weight for every collection).
 SIMILAR_DENSE_WEIGHT = 0.6
