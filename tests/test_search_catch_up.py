@@ -162,7 +162,7 @@ def test_similar_papers_never_embed_on_the_request_path(
     indexes.sync()
     embedded = model.embedded
     near = similar(store, "2611.00007", 5)  # has a vector: its own, from the index
-    assert near and all(h.keyword_rank is None for h in near)  # found by vector
+    assert near and any(h.dense_rank is not None for h in near)  # found by its vector (fused with its words)
     assert {h.paper.id for h in near} <= {p.id for p in papers(0, 40)} - {"2611.00007"}
 
     store.upsert_papers(papers(40, 1))  # just added; the index job has not embedded it yet
@@ -170,7 +170,7 @@ def test_similar_papers_never_embed_on_the_request_path(
     assert indexes.pending()["vectors"] == 1
     like = similar(store, "2611.00040", 5)
     assert model.embedded == embedded  # nothing was embedded for either page
-    assert like and all(h.keyword_rank is not None for h in like)  # neighbours by the words it shares
+    assert like and all(h.keyword_rank is not None and h.dense_rank is None for h in like)  # by its words alone
     rare = {"quantum", "method1", "baseline0"}  # the words paper 40 shares with few others
     assert all(rare & set(f"{h.paper.title} {h.paper.abstract}".rstrip(".").split()) for h in like)
     assert "2611.00040" not in [h.paper.id for h in like]

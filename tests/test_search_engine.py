@@ -17,6 +17,7 @@ from conftest import FIXTURES
 from paperfeed.errors import BadInput
 from paperfeed.ingest.writer import ingest
 from paperfeed.papers import Paper
+from paperfeed.search import fusion
 from paperfeed.search.engine import MAX_DEPTH, search, similar, similar_to_text
 from paperfeed.search.indexes import indexes_for, open_indexes
 from paperfeed.search.registry import SearchSettings
@@ -119,6 +120,21 @@ def test_exclusions_and_phrases_hold_for_semantic_candidates(search_store: Store
     assert all("languages" not in (h.paper.title + h.paper.abstract).lower() for h in hits)
     hits = search(search_store, '"diffusion model"', 50).hits
     assert hits and all("diffusion model" in (h.paper.title + " " + h.paper.abstract).lower() for h in hits)
+
+
+def test_dense_feedback_keeps_every_filter_and_moves_the_dense_side(
+    search_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    without = search(search_store, "protein structure", 20)
+    monkeypatch.setattr(fusion, "FEEDBACK_DOCS", 3)
+    monkeypatch.setattr(fusion, "FEEDBACK_WEIGHT", 1.0)
+    moved = search(search_store, "protein structure", 20)
+    assert ids(moved.hits)[0] == ids(without.hits)[0] == "2501.00001"
+    assert [h.dense_rank for h in moved.hits] != [h.dense_rank for h in without.hits]
+    hits = search(search_store, "machine learning cat:cs.CL -speech", 50).hits
+    assert hits and all("cs.CL" in h.paper.categories for h in hits)
+    assert all("speech" not in (h.paper.title + h.paper.abstract).lower() for h in hits)
+    assert search(search_store, "protein structure", 5, mode="dense").hits  # single modes are left as they are
 
 
 def test_highlights_mark_matches_and_escape_text(search_store: Store) -> None:

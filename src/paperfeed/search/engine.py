@@ -177,11 +177,10 @@ def search(
 def _feedback(store: Store, indexes: SearchIndexes, vector: Vector, top: list[str]) -> Vector | None:
     """The query vector moved towards the stored vectors of the best fused hits (Rocchio pseudo-relevance
     feedback, ``fusion.FEEDBACK_WEIGHT``), or None when none of them has a vector."""
-    found = [indexes.dense.vector_of(pk) for pk in store.pks_for_ids(top).values()]
-    vectors = [v for v in found if v is not None]
-    if not vectors:
+    vectors, found = indexes.dense.vectors_of(list(store.pks_for_ids(top).values()))
+    if not found.any():
         return None
-    moved = vector + fusion.FEEDBACK_WEIGHT * np.mean(vectors, axis=0)
+    moved = vector + fusion.FEEDBACK_WEIGHT * vectors[found].mean(axis=0)
     norm = float(np.linalg.norm(moved))
     return (moved / norm).astype(np.float32) if norm > 0 else None
 
