@@ -10,6 +10,7 @@ import time.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -43,6 +44,14 @@ def _str(value: str) -> str:
 
 def _list(value: str) -> list[str]:
     return [part.strip() for part in value.replace(",", " ").split() if part.strip()]
+
+
+def _networks(value: str) -> list[str]:
+    """Addresses and networks (``10.0.0.1``, ``10.0.0.0/8``, ``::1``), each checked."""
+    parts = _list(value)
+    for part in parts:
+        ipaddress.ip_network(part, strict=False)  # a ValueError names the bad one
+    return parts
 
 
 def _choice(*options: str) -> Callable[[str], str]:
@@ -137,6 +146,12 @@ class _Table:
     cookie_secure = Setting(
         "auto", "Mark cookies Secure: auto (when base_url is https), true or false.", _choice("auto", "true", "false")
     )
+    trusted_proxies: Setting[list[str]] = Setting(
+        [],
+        "Reverse proxies (addresses or networks) whose X-Forwarded-For names the visitor, for rate limits; "
+        "empty: none, the peer's address counts.",
+        _networks,
+    )
     web_workers = Setting(1, "Web server processes for `paperfeed serve`.", _int)
     health_max_index_lag = Setting(
         0, "/healthz fails (503) when the keyword index is more changes than this behind the store; 0: never.", _int
@@ -183,7 +198,7 @@ def _coerce(setting: Setting[Any], raw: Any, origin: str) -> Any:
         return None
     if not isinstance(raw, str):
         if isinstance(setting.default, list) and isinstance(raw, list):
-            return [str(x) for x in raw]
+            raw = " ".join(str(x) for x in raw)  # parsed as the environment's text is, so it is checked the same
         if isinstance(setting.default, int) and type(raw) is type(setting.default):  # TOML ints and booleans
             return raw
         raw = str(raw)

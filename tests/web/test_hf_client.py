@@ -24,7 +24,7 @@ from huggingface_hub import HfApi, constants
 from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import _detect_agent
 
-from browser_support import live
+from browser_support import free_port, live
 from paperfeed.community import rules
 from paperfeed.community.trending import rank
 from paperfeed.config import load_config
@@ -129,18 +129,20 @@ class Served:
 @pytest.fixture(scope="module")
 def served(module_store_url: str, tmp_path_factory: pytest.TempPathFactory, embed_cache: Path) -> Iterator[Served]:
     data = tmp_path_factory.mktemp("data")
+    port = free_port()
     config = load_config(
         env={
             "PAPERFEED_DATA_DIR": str(data),
             "PAPERFEED_DATABASE_URL": module_store_url,
             "PAPERFEED_CACHE_DIR": str(embed_cache),
+            "PAPERFEED_BASE_URL": f"http://127.0.0.1:{port}",  # the Link header's URLs are built from it
         }
     )
     with open_store(config.store_url) as store, pytest.MonkeyPatch.context() as patch:
         seed(store)
         open_indexes(store, SearchSettings.from_config(config)).sync()
         app = create_app(config, store=store, fetch_paper=lambda _: None)
-        with live(app) as url:
+        with live(app, port) as url:
             # Keep huggingface_hub on loopback: no telemetry, no harness registry, and its Hub is this server.
             patch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
             patch.setattr(constants, "ENDPOINT", url)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import feedparser
@@ -23,6 +25,7 @@ from fastapi import Request
 from browser_support import live
 from paperfeed.community import rules
 from paperfeed.config import load_config
+from paperfeed.errors import ConfigError
 from paperfeed.search.indexes import open_indexes
 from paperfeed.search.registry import SearchSettings
 from paperfeed.store import Store, open_store
@@ -130,6 +133,11 @@ def _rss_descriptions_are_text(served: Served, response: httpx.Response) -> None
     assert "<img" not in entry.summary and "<script" not in entry.summary and "&lt;img" in entry.summary
 
 
+def _next_link_from_the_base_url(served: Served, response: httpx.Response) -> None:
+    link = response.headers["link"]
+    assert link.startswith("<http://127.0.0.1:8000/api/papers?") and "evil.example" not in link, link
+
+
 class _Markup(HTMLParser):
     """The elements and attributes of a piece of HTML, as a browser would build them."""
 
@@ -184,6 +192,15 @@ PROBES = [
     Probe("search feed 501 characters", "GET", "/feeds/search.atom?q=" + "x" * 501, 422, where="q"),
     Probe("api search 501 characters", "GET", "/api/papers/search?q=" + "x" * 501, 422),
     Probe("search feed 500 characters", "GET", "/feeds/search.rss?q=" + "x" * 500, 200),
+    # Links the answer gives are built from PAPERFEED_BASE_URL, not from a Host header anyone can send.
+    Probe(
+        "forged Host in rel=next",
+        "GET",
+        "/api/papers?limit=1",
+        200,
+        kwargs={"headers": {"Host": "evil.example"}},
+        check=_next_link_from_the_base_url,
+    ),
     # Already refused: injection-shaped parameters, open redirects, traversal, CSRF.
     Probe("sql-ish query", "GET", "/api/search?q=' OR 1=1; DROP TABLE papers; --", 200),
     Probe("sql-ish paper id", "GET", "/api/papers/1' OR '1'='1", 404),
@@ -337,3 +354,43 @@ def test_a_crash_answers_500_with_the_security_headers_and_the_server_lives_on(s
 def test_method_not_allowed_says_what_is(served: Served) -> None:
     response = httpx.delete(f"{served.url}/api/papers")
     assert response.status_code == 405 and response.headers["allow"] == "GET"
+
+
+@contextmanager
+def _server(store_url: str, data: Path, **settings: str) -> Iterator[str]:
+    env = {"PAPERFEED_DATA_DIR": str(data), "PAPERFEED_DATABASE_URL": store_url, "PAPERFEED_CACHE_DIR": str(data)}
+    config = load_config(env={**env, **{f"PAPERFEED_{k.upper()}": v for k, v in settings.items()}})
+    with (
+        open_store(config.store_url) as store,
+        live(create_app(config, store=store, fetch_paper=lambda _: None)) as url,
+    ):
+        yield url
+
+
+def _log_in_attempts(url: str, forwarded_for: Callable[[int], str]) -> list[int]:
+    with httpx.Client(base_url=url, timeout=30) as client:
+        csrf = _csrf(client)
+        return [
+            client.post(
+                "/login",
+                data={"login": "nobody", "password": "wrong password", "csrf": csrf},
+                headers={"X-Forwarded-For": forwarded_for(i)},
+            ).status_code
+            for i in range(11)
+        ]
+
+
+def test_x_forwarded_for_counts_only_from_a_trusted_proxy(store_url: str, tmp_path: Path) -> None:
+    # By default nobody is a proxy: a client that makes up a new X-Forwarded-For per guess is still one client.
+    with _server(store_url, tmp_path) as url:
+        assert _log_in_attempts(url, lambda i: f"203.0.113.{i}")[-1] == 429
+    # Behind a configured proxy (here: the loopback peer) the address it forwards is the visitor's.
+    with _server(store_url, tmp_path, trusted_proxies="127.0.0.0/8, ::1") as url:
+        assert _log_in_attempts(url, lambda i: f"spoofed, 198.51.100.{i}") == [401] * 11
+        assert _log_in_attempts(url, lambda i: "198.51.100.200")[-1] == 429
+        assert httpx.get(f"{url}/api/papers?limit=1").status_code == 200
+
+
+def test_trusted_proxies_are_checked() -> None:
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
+        load_config(env={"PAPERFEED_TRUSTED_PROXIES": "10.0.0.0/8 proxy.example"})

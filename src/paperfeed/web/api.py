@@ -105,8 +105,9 @@ def list_papers(
     s = site(request)
     page = s.store.published_page(_parse_cursor(cursor) if cursor else None, limit)
     if len(page) == limit:
-        next_url = request.url.include_query_params(cursor=_cursor(page[-1][1], page[-1][0]))
-        response.headers["Link"] = f'<{next_url}>; rel="next"'
+        # From the configured base URL, never the Host header: a forged Host must not put its link in a cache.
+        query = request.url.include_query_params(cursor=_cursor(page[-1][1], page[-1][0])).query
+        response.headers["Link"] = f'<{s.base_url}{request.url.path}?{query}>; rel="next"'
     return [list_item_json(paper, act, base_url=s.base_url) for paper, act in _papers(s.store, [i for i, _ in page])]
 
 

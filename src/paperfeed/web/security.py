@@ -9,8 +9,10 @@ a CORS preflight, which this site never grants. Bearer-token requests carry no a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from dataclasses import dataclass
 
@@ -115,4 +117,28 @@ def clear_session(response: Response, secure: bool) -> None:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The visitor's address, as rate limits count it: the peer's, unless the peer is one of the configured
+    ``trusted_proxies``; then the nearest address in X-Forwarded-For that is not one of them. Anyone can send that
+    header, so it means something only when it comes from a proxy of ours (by default none)."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = _trusted(tuple(request.app.state.site.config.trusted_proxies))
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [hop.strip() for value in request.headers.getlist("x-forwarded-for") for hop in value.split(",")]
+    for hop in reversed(hops):
+        if not _within(hop, trusted):
+            return hop or peer
+    return peer
+
+
+@functools.lru_cache(maxsize=8)
+def _trusted(networks: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(n, strict=False) for n in networks)
+
+
+def _within(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False  # not an address (a forged header's junk): never one of our proxies
+    return any(ip in network for network in networks)

@@ -1,7 +1,9 @@
 """Running the web app: uvicorn in this process (one worker) or in N worker processes sharing one socket.
 
 Worker processes build their own app from the environment (``app_from_env``), so the settings this process was
-given on the command line are passed on as ``PAPERFEED_*`` variables first.
+given on the command line are passed on as ``PAPERFEED_*`` variables first. uvicorn's own proxy-header handling is
+off: it believes X-Forwarded-For from any loopback peer, and the app decides whom to believe (``trusted_proxies``,
+``web.security.client_address``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from paperfeed.web.metrics import MULTIPROC_ENV
 def serve(config: Config, *, host: str, port: int, workers: int, log_level: str | None = None) -> None:
     level = (log_level or config.log_level).lower()
     if workers <= 1:
-        uvicorn.run(create_app(config), host=host, port=port, log_level=level, proxy_headers=True)
+        uvicorn.run(create_app(config), host=host, port=port, log_level=level, proxy_headers=False)
         return
     os.environ.update(_as_env(config.values, config.origins))
     _metrics_directory(config, port)
@@ -31,7 +33,7 @@ def serve(config: Config, *, host: str, port: int, workers: int, log_level: str 
         port=port,
         workers=workers,
         log_level=level,
-        proxy_headers=True,
+        proxy_headers=False,
     )
 
 
