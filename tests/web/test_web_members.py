@@ -170,6 +170,27 @@ def test_changing_the_password_ends_the_other_sessions(site: Site, alice: Browse
     assert elsewhere.logged_in_as() is None
 
 
+def _feed_url(browser: Browser) -> str:
+    found = re.search(r'href="(/feeds/u/[^"]+/feed)\.rss"', browser.get("/settings").text)
+    assert found
+    return found[1] + ".rss"
+
+
+def test_private_feed_urls_are_revoked_by_a_reset_and_by_a_password_change(site: Site, alice: Browser) -> None:
+    reader = site.browser()  # a feed reader: no cookies, the URL is its credential
+    first = _feed_url(alice)
+    assert reader.get(first).status_code == 200
+    reset = alice.post("/settings/feed/reset", {})
+    assert reset.status_code == 200 and "the old one no longer works" in reset.text
+    second = _feed_url(alice)
+    assert second != first
+    assert reader.get(first).status_code == 404 and reader.get(second).status_code == 200
+    assert alice.post("/settings/password", {"old": PASSWORD, "new": "another password"}).status_code == 200
+    third = _feed_url(alice)
+    assert reader.get(second).status_code == 404 and reader.get(third).status_code == 200
+    assert site.browser().post("/settings/feed/reset", {}).status_code in (401, 403)  # only a member, with CSRF
+
+
 # -- CSRF: every form post needs the token of the visitor's own page ---------------------------------------------------
 @pytest.fixture
 def stage(site: Site, alice: Browser, bob: Browser) -> dict[str, str]:
@@ -199,6 +220,7 @@ FORMS: dict[str, tuple[str, dict[str, str]]] = {
     "/logout": ("/logout", {}),
     "/u/{name}/block": ("/u/bob/block", {}),
     "/settings/password": ("/settings/password", {"old": PASSWORD, "new": "a new password"}),
+    "/settings/feed/reset": ("/settings/feed/reset", {}),
     "/settings/tokens": ("/settings/tokens", {"name": "forged"}),
     "/settings/tokens/{token_id}/revoke": ("/settings/tokens/{token}/revoke", {}),
     "/subscribe": ("/subscribe", {"email": "someone@example.org"}),

@@ -118,7 +118,8 @@ def log_in(store: Store, login: str, password: str, *, client: str | None = None
 def change_password(
     store: Store, user: User, old: str, new: str, keep_session: str | None = None, *, client: str | None = None
 ) -> None:
-    """Change the password and end every other session of the member (a stolen session dies with the old one).
+    """Change the password, end every other session of the member (a stolen session dies with the old one) and
+    revoke their private feed URL.
     Guessing the old password counts against the log-in rate limit of ``client`` (the visitor's address) and member."""
     if client is not None:
         check_rate(store, "login", f"{client}:{user.id}")
@@ -126,6 +127,12 @@ def change_password(
     check_password(new)
     store.set_password_hash(user.id, _hasher.hash(new))
     store.end_sessions(user.id, keep=digest(keep_session) if keep_session else None)
+    reset_feed_url(store, user)  # whoever had the old password may have copied the feed URL too
+
+
+def reset_feed_url(store: Store, user: User) -> None:
+    """Revoke the member's private feed URL: it is signed with a key of theirs, and this replaces the key."""
+    store.renew_feed_key(user.id, secrets.token_urlsafe(16), now_iso())
 
 
 def start_session(store: Store, user: User, days: int) -> str:

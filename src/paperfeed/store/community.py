@@ -179,6 +179,20 @@ class CommunityStoreMixin(ChangesStoreMixin):
         with self.db.transaction():
             self.db.execute("DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?", (user_id, keep or ""))
 
+    # A member's private feed URL is signed with a key of theirs, kept in job_state (a key-value table: no migration
+    # for one value per member); none until the first reset, so URLs made before resets existed keep working.
+    def feed_key(self, user_id: int) -> str:
+        row = self.db.query_one("SELECT value FROM job_state WHERE key = ?", (f"member-feed:{user_id}",))
+        return str(row[0]) if row else ""
+
+    def renew_feed_key(self, user_id: int, key: str, now: str) -> None:
+        with self.db.transaction():
+            self.db.execute(
+                "INSERT INTO job_state (key, value, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (f"member-feed:{user_id}", key, now),
+            )
+
     def create_api_token(self, user_id: int, name: str, token_hash: str, now: str) -> None:
         with self.db.transaction():
             self.db.execute(

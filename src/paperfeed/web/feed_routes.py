@@ -7,6 +7,7 @@ them to ``paperfeed.formats.feeds.render_feed``; nothing here knows feed syntax.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -242,7 +243,17 @@ def search_feed(request: Request, fmt: str, q: str = "", sort: str = "published"
 
 
 def member_feed_token(s: Site, user_id: int) -> str:
-    return sign(s.key, MEMBER_FEED_PURPOSE, str(user_id))
+    """The credential in a member's private feed URL: their id and their feed key (``rules.reset_feed_url``
+    replaces the key, which revokes every URL made with the old one), signed."""
+    key = s.store.feed_key(user_id)
+    return sign(s.key, MEMBER_FEED_PURPOSE, f"{user_id}:{key}" if key else str(user_id))
+
+
+def _member_feed_user(s: Site, token: str) -> int:
+    user_id, _, key = verify(s.key, MEMBER_FEED_PURPOSE, token).partition(":")
+    if not user_id.isdigit() or not hmac.compare_digest(key, s.store.feed_key(int(user_id))):
+        raise NotFound("no such feed")  # revoked: as if it never existed
+    return int(user_id)
 
 
 @router.get("/u/{token}/{name}")
@@ -251,7 +262,7 @@ def member_feed(request: Request, token: str, name: str) -> Response:
     signed token in the URL is the credential, so a feed reader can poll it."""
     _, fmt = _split(name)
     s = site(request)
-    user_id = int(verify(s.key, MEMBER_FEED_PURPOSE, token))
+    user_id = _member_feed_user(s, token)
     user = s.store.user_by_id(user_id)
     if user is None or user.blocked:
         raise NotFound("no such feed")

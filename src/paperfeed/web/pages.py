@@ -342,7 +342,19 @@ def change_password(
         rules.change_password(s.store, member, old, new, keep_session=who.session_token, client=client_address(request))
     except (BadInput, Unauthorized, Forbidden) as exc:
         return _settings(request, who, status=exc.http_status, error=str(exc))
-    return _settings(request, who, message="Password changed.")
+    return _settings(request, who, message="Password changed. Your private feed has a new URL.")
+
+
+@router.post("/settings/feed/reset")
+def reset_feed(request: Request, who: Who, csrf: Csrf = "") -> Response:
+    """A new private feed URL; the old one stops working (a feed reader that has it gets 404)."""
+    check_csrf(request, who, csrf)
+    s = site(request)
+    member = rules.require_member(who.user)
+    rules.reset_feed_url(s.store, member)
+    if wants_json(request):
+        return JSONResponse({"feed": f"{s.base_url}/feeds/u/{member_feed_token(s, member.id)}/feed.rss"})
+    return _settings(request, who, message="Your private feed has a new URL; the old one no longer works.")
 
 
 @router.post("/settings/tokens")
