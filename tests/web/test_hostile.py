@@ -201,6 +201,28 @@ PROBES = [
         kwargs={"headers": {"Host": "evil.example"}},
         check=_next_link_from_the_base_url,
     ),
+    # Found by schemathesis: an empty day crashed trending (500).
+    Probe("trending with an empty day", "GET", "/api/trending?day=", 200),
+    Probe("trending with a bad day", "GET", "/api/trending?day=yesterday", 422, where="day"),
+    # Refusals the API documents (see test_every_api_refusal_is_documented).
+    Probe("unknown paper", "GET", "/api/papers/2699.99999/similar", 404),
+    Probe("me without credentials", "GET", "/api/me", 401),
+    Probe("vote without credentials", "POST", "/api/papers/2611.00001/vote", 401, kwargs={"json": {"up": True}}),
+    Probe(
+        "body that is not JSON",
+        "POST",
+        "/api/subscriptions",
+        400,
+        kwargs={"content": b"\x80 not UTF-8", "headers": JSON},
+    ),
+    Probe(
+        "subscription with a bad topic",
+        "POST",
+        "/api/subscriptions",
+        422,
+        kwargs={"json": {"email": "ada@example.org", "topics": ["nonsense"]}},
+        where="topic",
+    ),
     # Already refused: injection-shaped parameters, open redirects, traversal, CSRF.
     Probe("sql-ish query", "GET", "/api/search?q=' OR 1=1; DROP TABLE papers; --", 200),
     Probe("sql-ish paper id", "GET", "/api/papers/1' OR '1'='1", 404),
@@ -394,3 +416,35 @@ def test_x_forwarded_for_counts_only_from_a_trusted_proxy(store_url: str, tmp_pa
 def test_trusted_proxies_are_checked() -> None:
     with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
         load_config(env={"PAPERFEED_TRUSTED_PROXIES": "10.0.0.0/8 proxy.example"})
+
+
+def _operation(document: dict[str, Any], method: str, path: str) -> dict[str, Any] | None:
+    for template, operations in document["paths"].items():
+        if re.fullmatch(re.sub(r"\\{[^}]+\\}", ".+", re.escape(template)), path.split("?")[0]):
+            return operations.get(method.lower())  # type: ignore[no-any-return]
+    return None
+
+
+def test_every_api_refusal_is_documented(served: Served) -> None:
+    """Every status a probe of the JSON API gets is one its OpenAPI operation lists (as schemathesis checks)."""
+    document = httpx.get(f"{served.url}/openapi.json").json()
+    replayed = 0
+    for probe in PROBES:
+        operation = _operation(document, probe.method, probe.path)
+        if not probe.path.startswith("/api/") or operation is None:
+            continue
+        statuses = probe.status if isinstance(probe.status, tuple) else (probe.status,)
+        for status in statuses:
+            assert str(status) in operation["responses"], (probe.name, status, sorted(operation["responses"]))
+        replayed += 1
+    assert replayed >= 15
+    limited = _operation(document, "POST", "/api/papers/2611.00001/comments")
+    assert limited is not None and {"401", "403", "404", "413", "422", "429"} <= set(limited["responses"])
+
+
+def test_a_path_served_by_several_routes_allows_all_their_methods(served: Served) -> None:
+    response = httpx.request("OPTIONS", f"{served.url}/api/papers/2611.00001/comments")
+    assert response.status_code == 405 and response.headers["allow"] == "GET, POST"
+    # /api/papers/{paper_id:path} would take this path too (as the id "2611.00001/vote"): the vote route's is meant.
+    response = httpx.request("OPTIONS", f"{served.url}/api/papers/hep-th/9901001/vote")
+    assert response.status_code == 405 and response.headers["allow"] == "POST"

@@ -28,7 +28,7 @@ from paperfeed.search.fusion import explain_ranking
 from paperfeed.store import Store
 from paperfeed.store.community import Activity
 from paperfeed.web.security import Visitor, check_csrf
-from paperfeed.web.site import Site, Text, site, visitor
+from paperfeed.web.site import BODY_ANSWERS, Site, Text, answers, site, visitor
 from paperfeed.web.views import MAX_PAGE, daily_ids, entries, paper_view, search_view, trending_view
 
 router = APIRouter(prefix="/api")
@@ -55,7 +55,7 @@ def _papers(store: Store, ids: list[str]) -> list[tuple[Paper, HfActivity]]:
 
 
 # -- Hugging Face compatible ---------------------------------------------------------------------------------------
-@router.get("/daily_papers", tags=HF)
+@router.get("/daily_papers", tags=HF, responses=answers(422))
 def daily_papers(
     request: Request,
     p: Annotated[int, Query(ge=0, le=MAX_PAGE, description="Page, from 0")] = 0,
@@ -94,7 +94,7 @@ def _parse_cursor(cursor: str) -> tuple[str, str]:
     return published, paper_id
 
 
-@router.get("/papers", tags=HF)
+@router.get("/papers", tags=HF, responses=answers(422))
 def list_papers(
     request: Request,
     response: Response,
@@ -111,7 +111,7 @@ def list_papers(
     return [list_item_json(paper, act, base_url=s.base_url) for paper, act in _papers(s.store, [i for i, _ in page])]
 
 
-@router.get("/papers/search", tags=HF)
+@router.get("/papers/search", tags=HF, responses=answers(422))
 def search_papers(
     request: Request,
     q: Annotated[str, Query(max_length=250)] = "",
@@ -137,7 +137,7 @@ _SEARCH_HELP = (
 )
 
 
-@router.get("/search", tags=OWN, description=_SEARCH_HELP)
+@router.get("/search", tags=OWN, description=_SEARCH_HELP, responses=answers(422))
 def search_filtered(
     request: Request,
     who: Who,
@@ -167,12 +167,12 @@ def search_filtered(
     return view.to_dict()
 
 
-@router.get("/trending", tags=OWN)
+@router.get("/trending", tags=OWN, responses=answers(422))
 def trending_api(request: Request, who: Who, day: str | None = None) -> dict[str, Any]:
     """Trending papers with the formula and, per paper, why it ranks where it does."""
     if day:
         parse_day(day, where="day")
-    return trending_view(site(request).store, who.user, day).to_dict()
+    return trending_view(site(request).store, who.user, day or None).to_dict()
 
 
 class VoteBody(BaseModel):
@@ -187,14 +187,14 @@ class SubmitBody(BaseModel):
     paper: Text = Field(description="An arXiv id or arxiv.org URL")
 
 
-@router.get("/me", tags=OWN)
+@router.get("/me", tags=OWN, responses=answers(401, 403))
 def me(who: Who) -> dict[str, Any]:
     """The member this token or session belongs to."""
     user = rules.require_member(who.user)
     return {"name": user.name, "role": user.role, "joined": user.created_at}
 
 
-@router.post("/submit", tags=OWN)
+@router.post("/submit", tags=OWN, responses=answers(*BODY_ANSWERS, 401, 403, 404, 429, 502))
 def submit_api(request: Request, who: Who, body: SubmitBody) -> dict[str, Any]:
     """Submit a paper to today's feed (fetched from arXiv when new here)."""
     check_csrf(request, who, None)
@@ -204,7 +204,7 @@ def submit_api(request: Request, who: Who, body: SubmitBody) -> dict[str, Any]:
     return {"paper": paper.id, "day": today, "submitter": rules.require_member(who.user).name}
 
 
-@router.get("/papers/{paper_id:path}/similar", tags=OWN)
+@router.get("/papers/{paper_id:path}/similar", tags=OWN, responses=answers(404, 422))
 def similar_api(
     request: Request,
     who: Who,
@@ -219,7 +219,7 @@ def similar_api(
     return [e.to_dict() for e in entries(s.store, [h.paper for h in hits], who.user)]
 
 
-@router.get("/papers/{paper_id:path}/comments", tags=OWN)
+@router.get("/papers/{paper_id:path}/comments", tags=OWN, responses=answers(404, 422))
 def comments_api(request: Request, paper_id: str) -> list[dict[str, Any]]:
     s = site(request)
     s.store.get_paper(paper_id)
@@ -229,14 +229,14 @@ def comments_api(request: Request, paper_id: str) -> list[dict[str, Any]]:
     ]
 
 
-@router.post("/papers/{paper_id:path}/comments", tags=OWN)
+@router.post("/papers/{paper_id:path}/comments", tags=OWN, responses=answers(*BODY_ANSWERS, 401, 403, 404, 429))
 def comment_api(request: Request, who: Who, paper_id: str, body: CommentBody) -> dict[str, Any]:
     check_csrf(request, who, None)
     made = rules.comment(site(request).store, who.user, paper_id, body.body)
     return {"id": made.id, "author": made.author, "created_at": made.created_at, "body": made.body}
 
 
-@router.post("/papers/{paper_id:path}/vote", tags=OWN)
+@router.post("/papers/{paper_id:path}/vote", tags=OWN, responses=answers(*BODY_ANSWERS, 401, 403, 404))
 def vote_api(request: Request, who: Who, paper_id: str, body: VoteBody) -> dict[str, Any]:
     """Upvote (``{"up": true}``) or withdraw the upvote (``{"up": false}``); idempotent."""
     check_csrf(request, who, None)
@@ -244,7 +244,7 @@ def vote_api(request: Request, who: Who, paper_id: str, body: VoteBody) -> dict[
     return {"paper": result.paper_id, "upvoted": result.upvoted, "upvotes": result.upvotes}
 
 
-@router.get("/papers/{paper_id:path}", tags=HF)
+@router.get("/papers/{paper_id:path}", tags=HF, responses=answers(404, 422))
 def paper_api(request: Request, who: Who, paper_id: str) -> dict[str, Any]:
     """One paper, in the Hugging Face shape (plus ``comments`` when asked for with ``field=comments``)."""
     s = site(request)

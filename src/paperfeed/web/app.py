@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,8 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Scope
 
 from paperfeed.config import Config
 from paperfeed.errors import PaperfeedError, RateLimited, SourceError
@@ -78,7 +80,34 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = "no such page" if exc.status_code == 404 else str(exc.detail)
         response = _error_response(request, exc.status_code, message)
         response.headers.update(exc.headers or {})  # e.g. the Allow header of a 405
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route whose path matched; a path served by several (GET and
+            # POST of /api/papers/{id}/comments) allows them all.
+            response.headers["Allow"] = _allowed_methods(request.app.routes, request.scope)
         return response
+
+
+def _allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> str:
+    """The methods of the routes whose path matches most specifically: ``/api/papers/X/vote`` is the vote route's
+    path, even though ``/api/papers/{paper_id:path}`` would also take it (as the id "X/vote")."""
+    found: dict[str, int] = {}  # method -> fewest "/" the path parameters of a route allowing it had to swallow
+    for route in _walk(routes):
+        match, child = route.matches(scope)
+        if match != Match.NONE and route.methods:
+            swallowed = sum(str(v).count("/") for v in child.get("path_params", {}).values())
+            for method in route.methods:
+                found[method] = min(swallowed, found.get(method, swallowed))
+    fewest = min(found.values(), default=0)
+    return ", ".join(sorted(m for m, swallowed in found.items() if swallowed == fewest))
+
+
+def _walk(routes: Sequence[BaseRoute]) -> Iterator[Route]:
+    for route in routes:
+        inner = getattr(route, "original_router", None)  # FastAPI wraps included routers
+        if inner is not None:
+            yield from _walk(inner.routes)
+        elif isinstance(route, Route):
+            yield route
 
 
 def crash_response(request: Request, exc: Exception) -> Response:

@@ -1,5 +1,6 @@
 """The kit every router uses: ``Site`` (what a request handler needs, made once per app), ``site(request)``,
-``visitor(request)`` (who is asking, identified once per request), ``wants_json`` and ``render``.
+``visitor(request)`` (who is asking, identified once per request), ``wants_json``, ``render``, and ``answers`` (the
+refusals an API route documents).
 
 It lives apart from ``app.py`` so that routers import it and ``app.py`` imports routers, never the other way round.
 """
@@ -13,7 +14,7 @@ from typing import Annotated, Any
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel, Field
 
 from paperfeed.config import Config
 from paperfeed.digests.links import site_url
@@ -81,3 +82,32 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         request=request, user=who.user, csrf=who.csrf, site=s, path=request.url.path, **context
     )
     return HTMLResponse(html, status_code=status)
+
+
+class ErrorBody(BaseModel):
+    """Every refusal's JSON body (the app's one error handler writes it)."""
+
+    error: str = Field(description="What went wrong, for people")
+    status: int = Field(description="The HTTP status again")
+    where: str | None = Field(None, description="The parameter or field at fault, when one is")
+
+
+_MEANINGS = {
+    400: "The body is not JSON",
+    401: "Needs a member: a session cookie or `Authorization: Bearer pf_…`",
+    403: "Not allowed: a blocked member, a moderator's action, or a cookie request without its CSRF token",
+    404: "No such paper (or comment, token)",
+    413: "The body is larger than 64 KB",
+    422: "A parameter or field is out of range or malformed; `where` names it",
+    429: "Too many attempts; `Retry-After` says when to come back",
+    502: "The remote source (arXiv) did not answer",
+}
+
+
+def answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The refusals an API route really gives, for its OpenAPI ``responses`` (a test checks each is documented)."""
+    return {status: {"model": ErrorBody, "description": _MEANINGS[status]} for status in statuses}
+
+
+# What every request with a JSON body may be refused with, besides its own rules.
+BODY_ANSWERS = (400, 413, 422)

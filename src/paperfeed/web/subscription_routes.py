@@ -20,7 +20,7 @@ from paperfeed.digests import subscriptions
 from paperfeed.errors import BadInput, PaperfeedError
 from paperfeed.store import Store
 from paperfeed.web.security import Visitor, check_csrf, client_address
-from paperfeed.web.site import Text, render, site, visitor, wants_json
+from paperfeed.web.site import BODY_ANSWERS, Text, answers, render, site, visitor, wants_json
 
 log = logging.getLogger("paperfeed.web")
 router = APIRouter(include_in_schema=False)
@@ -148,7 +148,7 @@ class SubscribeBody(BaseModel):
     timezone: Text = "UTC"
 
 
-@api_router.post("/subscriptions")
+@api_router.post("/subscriptions", responses=answers(*BODY_ANSWERS, 403, 429))
 def subscribe_api(request: Request, who: Who, body: SubscribeBody, background: BackgroundTasks) -> dict[str, Any]:
     """Subscribe an address to digests; a confirmation mail with a signed link is sent first (double opt-in)."""
     check_csrf(request, who, None)
