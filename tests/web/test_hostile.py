@@ -93,7 +93,10 @@ def served(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
             raise RuntimeError("a bug")
 
         with live(app) as url, httpx.Client(base_url=url, timeout=30) as member:
-            signed = member.post("/signup", data={"name": "alice", "password": PASSWORD, "csrf": _csrf(member)})
+            signed = member.post(
+                "/signup",
+                data={"name": "alice", "password": PASSWORD, "email": "alice@example.org", "csrf": _csrf(member)},
+            )
             assert signed.status_code == 303, signed.text
             yield Served(url, store, member, _csrf(member))
 
@@ -113,6 +116,7 @@ class Probe:
     member: bool = False  # sent by the logged-in member (forms get its CSRF token) instead of a stranger
     kwargs: dict[str, Any] = field(default_factory=dict)
     where: str | None = None  # the parameter a refusal must name
+    csrf: bool = False  # a stranger's form post carrying the CSRF token of the stranger's own page
     check: Callable[[Served, httpx.Response], None] | None = None
 
 
@@ -131,6 +135,12 @@ def _rss_descriptions_are_text(served: Served, response: httpx.Response) -> None
     parsed = feedparser.parse(response.content, sanitize_html=False)  # a reader that trusts the feed's HTML
     (entry,) = [e for e in parsed.entries if e.link.endswith("/papers/2611.00003")]
     assert "<img" not in entry.summary and "<script" not in entry.summary and "&lt;img" in entry.summary
+
+
+def _registered_address_not_told(served: Served, response: httpx.Response) -> None:
+    assert "taken" not in response.text and response.headers["location"] == "/"
+    mallory = served.store.user_by_name("mallory")
+    assert mallory is not None and mallory.email is None
 
 
 def _next_link_from_the_base_url(served: Served, response: httpx.Response) -> None:
@@ -192,6 +202,16 @@ PROBES = [
     Probe("search feed 501 characters", "GET", "/feeds/search.atom?q=" + "x" * 501, 422, where="q"),
     Probe("api search 501 characters", "GET", "/api/papers/search?q=" + "x" * 501, 422),
     Probe("search feed 500 characters", "GET", "/feeds/search.rss?q=" + "x" * 500, 200),
+    # Sign-up said "that email is already taken": anyone could learn whose address is registered.
+    Probe(
+        "sign-up with a registered email",
+        "POST",
+        "/signup",
+        303,
+        kwargs={"data": {"name": "mallory", "password": PASSWORD, "email": "Alice@Example.org"}},
+        csrf=True,
+        check=_registered_address_not_told,
+    ),
     # Links the answer gives are built from PAPERFEED_BASE_URL, not from a Host header anyone can send.
     Probe(
         "forged Host in rel=next",
@@ -341,6 +361,8 @@ def test_probe_is_refused_and_the_server_lives_on(served: Served, probe: Probe) 
         response = served.member.request(probe.method, probe.path, follow_redirects=False, **kwargs)
     else:
         with served.anonymous() as stranger:
+            if probe.csrf:
+                kwargs["data"] = {"csrf": _csrf(stranger), **kwargs.get("data", {})}
             response = stranger.request(probe.method, probe.path, follow_redirects=False, **kwargs)
     expected = probe.status if isinstance(probe.status, tuple) else (probe.status,)
     assert response.status_code in expected, response.text[:500]
