@@ -153,6 +153,8 @@ class _Table:
         _networks,
     )
     web_workers = Setting(1, "Web server processes for `paperfeed serve`.", _int)
+    page_cache_mb = Setting(64, "MB per web process for anonymous pages rendered once per change; 0: off.", _int)
+    page_cache_seconds = Setting(60, "Longest an anonymous page is served from cache, even with no change.", _int)
     health_max_index_lag = Setting(
         0, "/healthz fails (503) when the keyword index is more changes than this behind the store; 0: never.", _int
     )

@@ -33,7 +33,7 @@ from paperfeed.papers import Paper
 from paperfeed.search.registry import SearchSettings, close_indexes, register
 from paperfeed.store import Store, open_store
 from paperfeed.tokens import instance_secret
-from paperfeed.web import api, api_docs, feed_routes, filters, operations, pages, subscription_routes
+from paperfeed.web import api, api_docs, feed_routes, filters, operations, page_cache, pages, subscription_routes
 from paperfeed.web.metrics import RequestMetrics
 from paperfeed.web.security import cookie_secure, remember_visitor, security_headers_for
 from paperfeed.web.site import Site, render, wants_json
@@ -236,6 +236,14 @@ def create_app(
             remember_visitor(response, who, the_site.secure_cookies, request.url.path)
         return response
 
+    the_site.page_cache = page_cache.install(
+        app,
+        the_store,
+        the_site.key,
+        the_site.secure_cookies,
+        config.page_cache_mb,
+        config.page_cache_seconds,
+    )
     app.add_middleware(RequestMetrics)  # added last: outermost, so it times everything below it
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static")

@@ -34,6 +34,7 @@ class Site:
     secure_cookies: bool
     fetch_paper: Callable[[str], Paper | None]
     static_versions: dict[str, str] = field(default_factory=dict)
+    page_cache: Any = None  # web/page_cache.PageCache, installed by the app (tests look inside)
 
     @property
     def base_url(self) -> str:
