@@ -155,6 +155,9 @@ class _Table:
     web_workers = Setting(1, "Web server processes for `paperfeed serve`.", _int)
     page_cache_mb = Setting(64, "MB per web process for anonymous pages rendered once per change; 0: off.", _int)
     page_cache_seconds = Setting(60, "Longest an anonymous page is served from cache, even with no change.", _int)
+    index_follow_seconds = Setting(
+        2, "How often a web process checks the store for changes its keyword index lacks; 0: only on searches.", _int
+    )
     health_max_index_lag = Setting(
         0, "/healthz fails (503) when the keyword index is more changes than this behind the store; 0: never.", _int
     )

@@ -35,7 +35,7 @@ def test_healthz_reports_store_schema_and_index_lag(site: Site) -> None:
 
 
 def test_healthz_is_503_when_the_index_lags_past_the_bound(site_with: Callable[..., Site]) -> None:
-    site = site_with(PAPERFEED_HEALTH_MAX_INDEX_LAG="1")
+    site = site_with(PAPERFEED_HEALTH_MAX_INDEX_LAG="1", PAPERFEED_INDEX_FOLLOW_SECONDS="0")
     site.caught_up()
     from paperfeed.search.indexes import indexes_for
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -37,7 +39,10 @@ ANNOUNCEMENT_WEEKDAYS = frozenset({6, 0, 1, 2, 3})  # Sunday to Thursday (Monday
 HF_REFRESH = timedelta(hours=1)
 LISTINGS_STATE = "job:listings"
 FEED_GIVE_UP = time(6, 0)  # a listing feed not rebuilt by then (Eastern) is taken as no listing that day
-LEASE_SECONDS = 6 * 3600  # longer than any harvest; a crashed worker's lease expires after this
+# A job's lease is short and renewed while the job runs, so a worker killed mid-job (SIGKILL, a lost machine) holds
+# it for at most LEASE_SECONDS; the next tick after that runs the job again, from its checkpoint.
+LEASE_SECONDS = 600
+LEASE_RENEW_SECONDS = 60
 
 
 def latest_announcement(now: datetime) -> date:
@@ -67,12 +72,26 @@ def run_leased(store: Store, name: str, owner: str, job: Callable[[], dict[str, 
     """Run ``job`` only if this owner gets the job's lease; ``None`` from the job means it was not due."""
     if not store.acquire_lease(name, owner, LEASE_SECONDS, now):
         return JobResult(name, "busy")
+    done = threading.Event()
+
+    def renew() -> None:  # moves with the real clock (``now`` may be a replayed moment)
+        offset = now - _time.time()
+        while not done.wait(LEASE_RENEW_SECONDS):
+            try:
+                store.acquire_lease(name, owner, LEASE_SECONDS, _time.time() + offset)
+            except Exception:  # the store is away for a moment: the next renewal tries again
+                log.warning("job %s: lease renewal failed", name, exc_info=True)
+
+    renewer = threading.Thread(target=renew, name=f"lease {name}", daemon=True)
+    renewer.start()
     try:
         detail = job()
     except PaperfeedError as exc:
         log.error("job %s failed: %s", name, exc)
         return JobResult(name, "failed", {"error": str(exc)})
     finally:
+        done.set()
+        renewer.join()
         store.release_lease(name, owner)
     return JobResult(name, "not-due") if detail is None else JobResult(name, "ran", detail)
 

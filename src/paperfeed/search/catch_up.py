@@ -81,6 +81,35 @@ class CatchUp:
                 log.warning("%s stopped", self._name, exc_info=True)
 
 
+class Follower:
+    """Asks for a catch-up every ``interval`` seconds, so a process's own index follows writes made elsewhere (another
+    web node, a worker, the CLI) even when nobody here searches: a paper written anywhere is searchable here within
+    about ``interval`` plus one catch-up step. Each poke costs two small reads (the store's and the index's latest
+    change) and starts no thread when nothing is new."""
+
+    def __init__(self, poke: Callable[[], None], interval: float, name: str) -> None:
+        self._poke = poke
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        if self._interval > 0:
+            self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(self._interval + 5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._poke()
+            except Exception:  # the store or the index is away for a moment: the next poke tries again
+                log.debug("%s: poke failed", self._thread.name, exc_info=True)
+
+
 @atexit.register
 def _finish_steps() -> None:
     # A short-lived process (a CLI search) may exit during a step: let the step's commit finish rather than kill

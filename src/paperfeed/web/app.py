@@ -30,6 +30,7 @@ from starlette.types import Scope
 from paperfeed.config import Config
 from paperfeed.errors import PaperfeedError, RateLimited, SourceError
 from paperfeed.papers import Paper
+from paperfeed.search.catch_up import Follower
 from paperfeed.search.registry import SearchSettings, close_indexes, register
 from paperfeed.store import Store, open_store
 from paperfeed.tokens import instance_secret
@@ -187,7 +188,12 @@ def create_app(
             indexes_for(the_store).catch_up_keyword()
         except PaperfeedError as exc:
             log.warning("search indexes not ready: %s", exc)
+        follower = Follower(
+            lambda: indexes_for(the_store).catch_up_keyword(), config.index_follow_seconds, "keyword index follower"
+        )
+        follower.start()
         yield
+        follower.close()
         close_indexes(the_store)  # letting a catch-up step finish its commit
         if owns_store:
             the_store.close()
