@@ -43,7 +43,8 @@ REQUEST_SECONDS = Histogram(
 )
 PAGE_CACHE = Counter(
     "paperfeed_page_cache_requests",
-    "Anonymous page requests by what the page cache did: hit, not_modified (304), miss, or bypass (signed in).",
+    "Requests for cacheable pages by what the page cache did: hit, not_modified (304), miss (rendered and kept), "
+    "uncacheable (rendered, not kept: an error, a redirect), bypass (a signed-in member or an API token).",
     ["result"],
     registry=PROCESS,
 )

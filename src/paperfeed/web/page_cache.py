@@ -70,21 +70,20 @@ _DROPPED_HEADERS = frozenset({b"content-length", b"content-encoding", b"set-cook
 _VARY = "Accept, Accept-Encoding, Cookie"
 
 
-def may_cache(scope: Scope) -> bool:
-    """A cheap look at the request before routing: an anonymous GET of a path some cached route could answer."""
+def may_cache(scope: Scope) -> str | None:
+    """A cheap look at the request before routing: "yes" for an anonymous GET of a path some cached route could
+    answer, "signed-in" for the same from a member or an API client, None for every other request."""
     if scope["type"] != "http" or scope["method"] != "GET":
-        return False
+        return None
     path: str = scope["path"]
     if not (path == "/" or path.startswith(("/papers/", "/api/daily_papers", "/api/papers", "/api/trending"))):
-        return False
+        return None
     if path == "/api/papers/search" or path.endswith(("/thumbnail.svg", "/vote")):
-        return False  # search answers follow the index, not the store; images carry their own max-age
+        return None  # search answers follow the index, not the store; images carry their own max-age
     for name, value in scope["headers"]:
-        if name == b"authorization":
-            return False
-        if name == b"cookie" and SESSION_COOKIE.encode() in value:
-            return False
-    return True
+        if name == b"authorization" or (name == b"cookie" and SESSION_COOKIE.encode() in value):
+            return "signed-in"
+    return "yes"
 
 
 def _header(scope: Scope, wanted: bytes) -> str:
@@ -221,8 +220,9 @@ class AnonymousPageCache:
         self.placeholder = ("csrf" + secrets.token_hex(18)).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.cache.max_bytes <= 0 or not may_cache(scope):
-            if scope["type"] == "http" and scope.get("method") == "GET":
+        candidate = may_cache(scope) if self.cache.max_bytes > 0 else None
+        if candidate != "yes":
+            if candidate == "signed-in":
                 PAGE_CACHE.labels("bypass").inc()
             await self.app(scope, receive, send)
             return
@@ -248,6 +248,8 @@ class AnonymousPageCache:
         entry = Entry.make(version, status, headers, body, self.placeholder, route, compress=cached)
         if cached:
             self.cache.put(key, entry)
+        else:
+            PAGE_CACHE.labels("uncacheable").inc()
         await self._answer(scope, receive, send, entry, token, visitor_id, new_visitor, "miss" if cached else None)
 
     async def _render(self, scope: Scope, receive: Receive) -> tuple[int, list[tuple[bytes, bytes]], bytes, str]:
