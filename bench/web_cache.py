@@ -11,7 +11,8 @@ Page kinds: the home feed for a returning visitor (their visitor cookie sent, as
 visitors (no cookie: each answer mints a visitor id and sets its cookie); the home feed revalidated with
 If-None-Match (304s); trending of the data's latest day; paper pages (600, rotating); ``/api/daily_papers``; and
 the home feed signed in (a member's session cookie: never from the cache, to show it is unchanged). Every kind
-gets an unmeasured warm-up, then ``--repeat`` runs; medians of the runs, with each run's req/s.
+gets an unmeasured warm-up (long enough for each worker process to render every URL of the kind once), then
+``--repeat`` runs; medians of the runs, with each run's req/s.
 """
 
 from __future__ import annotations
@@ -127,7 +128,9 @@ def main() -> None:
                 for name, (paths, headers) in kinds.items():
                     if args.only and args.only not in name:
                         continue
-                    run_wrk(server.base, paths, headers, min(10.0, max(3.0, len(paths) / 100)), args.connections, work)
+                    # Unmeasured warm-up: every URL a few times, so that each worker process has rendered it once.
+                    warm = min(30.0, max(3.0, len(paths) * workers * 0.015))
+                    run_wrk(server.base, paths, headers, warm, args.connections, work)
                     runs = []
                     for i in range(args.repeat):
                         run = run_wrk(server.base, paths, headers, args.duration, args.connections, work)
