@@ -34,10 +34,8 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from typing import Any
 
-from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -67,7 +65,7 @@ TOKEN_LENGTH = 40  # csrf_for's tokens
 GZIP_MINIMUM = 1000  # the same threshold as the app's GZipMiddleware
 GZIP_LEVEL = 6
 _DROPPED_HEADERS = frozenset({b"content-length", b"content-encoding", b"set-cookie", b"vary", b"etag"})
-_VARY = "Accept, Accept-Encoding, Cookie"
+_VARY = b"Accept, Accept-Encoding, Cookie"
 
 
 def may_cache(scope: Scope) -> str | None:
@@ -94,16 +92,15 @@ def _header(scope: Scope, wanted: bytes) -> str:
 
 
 def _visitor_cookie(scope: Scope) -> str:
+    """The visitor cookie's value (ours are URL-safe base64: no quoting to undo), or ""."""
     raw = _header(scope, b"cookie")
     if VISITOR_COOKIE not in raw:
         return ""
-    cookie: SimpleCookie = SimpleCookie()
-    try:
-        cookie.load(raw)
-    except Exception:
-        return ""
-    morsel = cookie.get(VISITOR_COOKIE)
-    return morsel.value if morsel is not None else ""
+    for part in raw.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == VISITOR_COOKIE:
+            return value.strip().strip('"')
+    return ""
 
 
 def _wants_json(scope: Scope) -> bool:
@@ -292,31 +289,31 @@ class AnonymousPageCache:
         personal = len(entry.pieces) > 1  # the page carries the visitor's token
         etag = f'"{entry.tag}-{token[:16]}"' if personal else f'"{entry.tag}"'
         cacheable = result is not None
+        status = entry.status
         if cacheable and _matches(_header(scope, b"if-none-match"), etag):
             PAGE_CACHE.labels("not_modified").inc()
-            response = Response(status_code=304)
-            response.raw_headers = [(n, v) for n, v in entry.headers if n != b"content-type"]
-            body = b""
+            status, body = 304, b""
+            headers = [(n, v) for n, v in entry.headers if n not in (b"content-type", b"cache-control")]
         else:
             if result is not None:
                 PAGE_CACHE.labels(result).inc()
             token_bytes = token.encode()
             gzip = bool(entry.deflated) and "gzip" in _header(scope, b"accept-encoding") and len(token) == TOKEN_LENGTH
             body = entry.gzipped(token_bytes) if gzip else entry.body(token_bytes)
-            response = Response(status_code=entry.status)
-            response.raw_headers = [(n, v) for n, v in entry.headers]
+            headers = [(n, v) for n, v in entry.headers if not (cacheable and n == b"cache-control")]
             if gzip:
-                response.raw_headers.append((b"content-encoding", b"gzip"))
-        headers = MutableHeaders(raw=response.raw_headers)
+                headers.append((b"content-encoding", b"gzip"))
+            headers.append((b"content-length", str(len(body)).encode()))
         if cacheable:
-            headers["ETag"] = etag
-            headers["Cache-Control"] = "private, no-cache" if personal else "no-cache"
-        headers["Vary"] = _VARY
-        if response.status_code != 304:
-            headers["Content-Length"] = str(len(body))
-        visitor = Visitor(None, None, visitor_id, False, token, new_visitor)
-        remember_visitor(response, visitor, self.secure_cookies(), str(scope["path"]))
-        await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+            headers.append((b"etag", etag.encode()))
+            headers.append((b"cache-control", b"private, no-cache" if personal else b"no-cache"))
+        headers.append((b"vary", _VARY))
+        if new_visitor:  # set exactly as on an uncached page (security.remember_visitor decides where and how)
+            cookie = Response()
+            visitor = Visitor(None, None, visitor_id, False, token, new_visitor)
+            remember_visitor(cookie, visitor, self.secure_cookies(), str(scope["path"]))
+            headers.extend((n, v) for n, v in cookie.raw_headers if n == b"set-cookie")
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 
