@@ -240,18 +240,44 @@ class SearchStoreMixin:
         date_to: str | None = None,
         ef_search: int = 100,
     ) -> list[tuple[int, float]]:
-        """The ``k`` nearest papers by cosine similarity (pgvector HNSW), with optional filters."""
+        """The ``k`` nearest papers by cosine similarity (pgvector HNSW), with optional filters.
+
+        An HNSW scan hands back its ``ef_search`` nearest rows and the filters then drop some, so a filter that few
+        papers pass left fewer than ``k`` (often none). pgvector 0.8 scans on until ``k`` rows pass (iterative
+        index scans, ``relaxed_order``; the outer ORDER BY restores exact order); older pgvector keeps the single
+        pass."""
         where, params = self._filter_sql(categories, date_from, date_to)
         expr = f"v.embedding::vector({int(dim)})"
-        # A session setting: reads must not take the writers' transaction lock.
+        # Session settings: reads must not take the writers' transaction lock.
         self.db.execute(f"SET hnsw.ef_search = {int(ef_search)}")
-        rows = self.db.query(
-            f"SELECT v.paper_pk, 1 - ({expr} <=> ?::vector({int(dim)})) FROM paper_vectors v "
+        iterate = bool(categories or date_from or date_to) and self._pgvector_iterates()
+        sql = (
+            f"SELECT v.paper_pk, 1 - ({expr} <=> ?::vector({int(dim)})) AS similarity FROM paper_vectors v "
             f"JOIN papers p ON p.pk = v.paper_pk WHERE v.model = ? AND {where} "
-            f"ORDER BY {expr} <=> ?::vector({int(dim)}) LIMIT ?",
-            [_vector_literal(query), model, *params, _vector_literal(query), k],
+            f"ORDER BY {expr} <=> ?::vector({int(dim)}) LIMIT ?"
         )
+        args = [_vector_literal(query), model, *params, _vector_literal(query), k]
+        if not iterate:
+            rows = self.db.query(sql, args)
+        else:
+            self.db.execute("SET hnsw.iterative_scan = relaxed_order")
+            try:
+                rows = self.db.query(
+                    f"WITH nearest AS MATERIALIZED ({sql}) SELECT * FROM nearest ORDER BY similarity DESC", args
+                )
+            finally:
+                self.db.execute("SET hnsw.iterative_scan = off")
         return [(int(r[0]), float(r[1])) for r in rows]
+
+    def _pgvector_iterates(self) -> bool:
+        """Whether the server's pgvector (0.8 or newer) has iterative index scans; asked once per store."""
+        known: bool | None = getattr(self, "_iterative_scans", None)
+        if known is None:
+            row = self.db.query_one("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+            parts = [int(x) for x in str(row[0]).split(".")[:2]] if row else [0, 0]
+            known = (parts[0], parts[1]) >= (0, 8)
+            self._iterative_scans = known
+        return known
 
 
 def _vector_literal(vector: Sequence[float]) -> str:
