@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from paperfeed.community import rules
@@ -35,6 +35,8 @@ router = APIRouter(prefix="/api")
 Who = Annotated[Visitor, Depends(visitor)]
 HF: list[str | Enum] = ["Hugging Face compatible"]
 OWN: list[str | Enum] = ["paperfeed"]
+# A paper of the bundled demo corpus as the example: API explorers and fuzzers then reach a real paper.
+PaperId = Annotated[str, Path(description="An arXiv id (new or old style), without version", examples=["2603.04592"])]
 
 
 def _hf_activity(activity: Activity) -> HfActivity:
@@ -208,7 +210,7 @@ def submit_api(request: Request, who: Who, body: SubmitBody) -> dict[str, Any]:
 def similar_api(
     request: Request,
     who: Who,
-    paper_id: str,
+    paper_id: PaperId,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
     sort: Annotated[str, Query(description="relevance, recency (newest first) or popularity")] = "relevance",
 ) -> list[dict[str, Any]]:
@@ -220,7 +222,7 @@ def similar_api(
 
 
 @router.get("/papers/{paper_id:path}/comments", tags=OWN, responses=answers(404, 422))
-def comments_api(request: Request, paper_id: str) -> list[dict[str, Any]]:
+def comments_api(request: Request, paper_id: PaperId) -> list[dict[str, Any]]:
     s = site(request)
     s.store.get_paper(paper_id)
     return [
@@ -230,14 +232,14 @@ def comments_api(request: Request, paper_id: str) -> list[dict[str, Any]]:
 
 
 @router.post("/papers/{paper_id:path}/comments", tags=OWN, responses=answers(*BODY_ANSWERS, 401, 403, 404, 429))
-def comment_api(request: Request, who: Who, paper_id: str, body: CommentBody) -> dict[str, Any]:
+def comment_api(request: Request, who: Who, paper_id: PaperId, body: CommentBody) -> dict[str, Any]:
     check_csrf(request, who, None)
     made = rules.comment(site(request).store, who.user, paper_id, body.body)
     return {"id": made.id, "author": made.author, "created_at": made.created_at, "body": made.body}
 
 
 @router.post("/papers/{paper_id:path}/vote", tags=OWN, responses=answers(*BODY_ANSWERS, 401, 403, 404))
-def vote_api(request: Request, who: Who, paper_id: str, body: VoteBody) -> dict[str, Any]:
+def vote_api(request: Request, who: Who, paper_id: PaperId, body: VoteBody) -> dict[str, Any]:
     """Upvote (``{"up": true}``) or withdraw the upvote (``{"up": false}``); idempotent."""
     check_csrf(request, who, None)
     result = rules.upvote(site(request).store, who.user, paper_id, body.up)
@@ -245,7 +247,7 @@ def vote_api(request: Request, who: Who, paper_id: str, body: VoteBody) -> dict[
 
 
 @router.get("/papers/{paper_id:path}", tags=HF, responses=answers(404, 422))
-def paper_api(request: Request, who: Who, paper_id: str) -> dict[str, Any]:
+def paper_api(request: Request, who: Who, paper_id: PaperId) -> dict[str, Any]:
     """One paper, in the Hugging Face shape (plus ``comments`` when asked for with ``field=comments``)."""
     s = site(request)
     view = paper_view(s.store, paper_id, who.user, similar_limit=0)
