@@ -158,9 +158,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.embed_only:
         return {"papers": len(recs), "embedded": len(need), "embed_seconds": round(embed_s, 1)}
 
-    per: dict[str, dict[str, list[float]]] = {m: {"ndcg": [], "recall": []} for m in METHODS}
+    per: dict[str, dict[str, list[float]]] = {m: {"ndcg": [], "recall": []} for m in args.methods}
     split_rows = []
-    timing: dict[str, list[float]] = {m: [] for m in METHODS}
+    timing: dict[str, list[float]] = {m: [] for m in args.methods}
     for split in splits:
         cand = np.array(split.candidates)
         cands = model.Candidates(
@@ -173,6 +173,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         newest = cand[np.lexsort(([recs[i].id for i in cand], [recs[i].day for i in cand]))[::-1]]
         svm_inputs = {}
         for variant, with_authors in (("sanity-svm", True), ("sanity-svm-text", False)):
+            if variant not in args.methods:
+                continue
             texts = [
                 " ".join([recs[i].title, recs[i].abstract, *(recs[i].authors if with_authors else [])])
                 for i in split.db
@@ -187,11 +189,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             svm_inputs[variant] = x
         row_of = {i: r for r, i in enumerate(split.db)}
         cand_rows = np.array([row_of[i] for i in cand])
-        split_scores: dict[str, list[float]] = {m: [] for m in METHODS}
+        split_scores: dict[str, list[float]] = {m: [] for m in args.methods}
         for user in split.users:
             lib = user.library
             rankings: dict[str, np.ndarray] = {}
             for variant, with_authors in (("for-you", True), ("for-you-text", False)):
+                if variant not in args.methods:
+                    continue
                 t0 = time.perf_counter()
                 profile = model.Profile.build(
                     [(recs[i].id, vecs[i], recs[i].categories, recs[i].authors if with_authors else []) for i in lib],
@@ -214,7 +218,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 s = clf.decision_function(x[cand_rows])
                 rankings[variant] = cand[np.argsort(-s, kind="stable")]
                 timing[variant].append(time.perf_counter() - t0)
-            for m in METHODS:
+            for m in args.methods:
                 n10, r50 = ndcg(rankings[m], user.relevant), recall(rankings[m], user.relevant)
                 per[m]["ndcg"].append(n10)
                 per[m]["recall"].append(r50)
@@ -232,7 +236,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         print(f"  cut-off {split.cutoff}: " + json.dumps(split_rows[-1]["ndcg"]), file=sys.stderr)
     summary: dict[str, Any] = {}
-    for m in METHODS:
+    for m in args.methods:
         row: dict[str, Any] = {}
         for metric, values in per[m].items():
             a = np.array(values)
@@ -242,7 +246,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         summary[m] = row
     ours = np.array(per["for-you"]["ndcg"])
     wins = {}
-    for b in BASELINES:
+    for b in [b for b in BASELINES if b in args.methods]:
         theirs = np.array(per[b]["ndcg"])
         wins[b] = {"better": float((ours > theirs).mean()), "tied": float((ours == theirs).mean()),
                    "worse": float((ours < theirs).mean())}  # fmt: skip
@@ -265,7 +269,8 @@ def markdown(result: dict[str, Any]) -> str:
         "| For you better / tied / worse |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for m in METHODS:
+    methods = list(result["methods"])
+    for m in methods:
         row = result["methods"][m]
         n, r = row["ndcg"], row["recall"]
         vs = result["for_you_vs"].get(m)
@@ -275,12 +280,12 @@ def markdown(result: dict[str, Any]) -> str:
             f"{r['p25']:.3f}–{r['p75']:.3f} | {versus} |"
         )
     lines.append("")
-    lines.append("| cut-off | candidates | researchers | mean library | mean relevant | " + " | ".join(METHODS) + " |")
-    lines.append("|---|---:|---:|---:|---:|" + "---:|" * len(METHODS))
+    lines.append("| cut-off | candidates | researchers | mean library | mean relevant | " + " | ".join(methods) + " |")
+    lines.append("|---|---:|---:|---:|---:|" + "---:|" * len(methods))
     for s in result["splits"]:
         lines.append(
             f"| {s['cutoff']} | {s['candidates']} | {s['users']} | {s['mean_library']:.1f} | "
-            f"{s['mean_relevant']:.1f} | " + " | ".join(f"{s['ndcg'][m]:.3f}" for m in METHODS) + " |"
+            f"{s['mean_relevant']:.1f} | " + " | ".join(f"{s['ndcg'][m]:.3f}" for m in methods) + " |"
         )
     return "\n".join(lines)
 
@@ -289,8 +294,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data", help="the arxiv-listings folder (or its .jsonl.gz)")
     parser.add_argument("--cutoffs", nargs="+", default=list(CUTOFFS))
-    parser.add_argument("--window", type=int, default=14, help="days after each cut-off whose papers are ranked")
-    parser.add_argument("--users", type=int, default=150, help="researchers per cut-off")
+    parser.add_argument("--window", type=int, default=7, help="days after each cut-off whose papers are ranked")
+    parser.add_argument("--users", type=int, default=120, help="researchers per cut-off")
     parser.add_argument("--min-papers", type=int, default=4)
     parser.add_argument("--max-papers", type=int, default=40)
     parser.add_argument("--library-max", type=int, default=200)
@@ -298,9 +303,22 @@ def main() -> None:
     parser.add_argument("--model", default="minilm-l6-int8")
     parser.add_argument("--cache", default=platformdirs.user_cache_dir("paperfeed", appauthor=False))
     parser.add_argument("--count-only", action="store_true", help="say how many papers would be embedded and stop")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, help="for-you first")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a constant of paperfeed.recommend.model (e.g. AUTHOR_WEIGHT=0.3)",
+    )
     parser.add_argument("--embed-only", action="store_true", help="fill the embedding cache and stop")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    for setting in args.set:
+        name, _, value = setting.partition("=")
+        if not hasattr(model, name):
+            parser.error(f"paperfeed.recommend.model has no {name}")
+        setattr(model, name, type(getattr(model, name))(value))
     if args.count_only:
         recs = load(Path(args.data))
         splits = [make_split(recs, c, args) for c in args.cutoffs]

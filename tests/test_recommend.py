@@ -184,3 +184,23 @@ def test_similar_to_a_set_of_papers_leaves_the_set_out_and_says_why(demo_store: 
     assert similar_to_papers(demo_store, ["9999.99999"]) == []
     with pytest.raises(BadInput):
         similar_to_papers(demo_store, speech, 0)
+
+
+def test_signals_of_many_members_are_each_members_own(store: Store) -> None:
+    store.upsert_papers(
+        [Paper(id=f"2606.0000{i}", version=1, title=f"Paper {i}", abstract="A.", authors=["A B"], categories=["cs.CL"],
+               announced=DAY, listing_days={DAY: "new"}, source="test") for i in range(4)]
+    )  # fmt: skip
+    ada = store.create_user("ada", None, "x", "member", "2026-07-01T00:00:00+00:00")
+    bob = store.create_user("bob", None, "x", "member", "2026-07-01T00:00:00+00:00")
+    store.save_paper(ada.id, "2606.00000", "2026-07-01T01:00:00+00:00")
+    store.set_rating(ada.id, "2606.00001", -1, "2026-07-01T02:00:00+00:00")
+    store.set_rating(bob.id, "2606.00002", 1, "2026-07-01T03:00:00+00:00")
+    store.set_vote(bob.id, "2606.00003", True, "2026-07-01T04:00:00+00:00")
+    many = store.interest_signals_many([ada.id, bob.id, 999])
+    for member in (ada.id, bob.id):
+        assert [(s.paper_id, s.kind) for s in many[member]] == [
+            (s.paper_id, s.kind) for s in store.interest_signals(member)
+        ]
+    assert [s.kind for s in many[bob.id]] == ["upvote", "more"] and len(many[ada.id]) == 2
+    assert many[999] == []

@@ -225,6 +225,7 @@ FORMS: dict[str, tuple[str, dict[str, str]]] = {
     "/settings/tokens/{token_id}/revoke": ("/settings/tokens/{token}/revoke", {}),
     "/subscribe": ("/subscribe", {"email": "someone@example.org"}),
     "/u/{name}/role": ("/u/bob/role", {"role": "moderator"}),
+    "/for-you/blend": ("/for-you/blend", {"weight": "100"}),
     "/settings/subscriptions/{subscriber_id}": (
         "/settings/subscriptions/{subscription}",
         {"frequency": "weekly", "include_trending": "1"},

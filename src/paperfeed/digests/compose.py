@@ -4,8 +4,8 @@ A run composes one period for many subscribers, so everything that does not depe
 once (``gather``): the period's feed (one listing query, its papers loaded once and indexed by category and by author
 name, so each category's and author's listing is a lookup), trending as of the end of the period (once), and each
 distinct saved query's hybrid search over the period's days (once). Each digest is then assembled from those shared
-results (``assemble``, pure): sections in the subscriber's order (trending, categories, authors, queries), filled
-round-robin so every topic gets a share of ``max_papers``, each paper once (in the section that picked it first)
+results (``assemble``, pure): sections in the subscriber's order (trending, For you, categories, authors, queries),
+filled round-robin so every topic gets a share of ``max_papers``, each paper once (in the section that picked it first)
 with every reason it qualifies ("trending", "cat:cs.LG", "query: diffusion models").
 
 What counts as new: everything comes from the period's feed. Trending keeps the papers whose feed day is in the
@@ -15,6 +15,9 @@ days as its date range, and a paper matches only when every word of the query oc
 hybrid score still orders the matches, so the closest in meaning come first. Categories match any of a paper's
 categories (cross-lists included); an author topic matches an author whose name holds all its words, ignoring case
 and accents ("author:hinton" matches "Geoffrey E. Hinton").
+
+For you is the one topic that is each member's own: the papers of the period that fit their library, ranked by
+``recommend`` for all the run's members at once, each with its reason ("for you: close to “…” in your library").
 
 The result is a ``Digest`` (``emails``'s plain data); how it looks in a mail is ``emails`` and ``templates/``, when
 it is sent is ``schedule``.
@@ -34,6 +37,7 @@ from paperfeed.digests.links import manage_url, site_url, unsubscribe_url
 from paperfeed.errors import BadInput
 from paperfeed.papers import Paper
 from paperfeed.periods import Period
+from paperfeed.recommend.digest import for_you_sections
 from paperfeed.search.engine import search
 from paperfeed.search.indexes import indexes_for
 from paperfeed.search.query import parse_query
@@ -57,6 +61,7 @@ class PeriodResults:
     papers: dict[str, Paper] = field(default_factory=dict)
     ranked: dict[TopicKey, tuple[str, ...]] = field(default_factory=dict)
     members: dict[TopicKey, frozenset[str]] = field(default_factory=dict)
+    notes: dict[TopicKey, dict[str, str]] = field(default_factory=dict)  # For you: each paper's reason, per member
 
     def put(self, key: TopicKey, ids: Sequence[str]) -> None:
         ranked = tuple(dict.fromkeys(pid for pid in ids if pid in self.papers))
@@ -71,8 +76,11 @@ def check_period(period: Period) -> str:
     return FREQUENCY_FOR[period.kind]
 
 
-def topic_key(topic: Topic) -> TopicKey:
-    """Topics that mean the same share one computation: categories and queries ignore case, authors accents too."""
+def topic_key(topic: Topic, user_id: int | None = None) -> TopicKey:
+    """Topics that mean the same share one computation: categories and queries ignore case, authors accents too;
+    For you is the member's own (keyed by their account)."""
+    if topic.kind == "foryou":
+        return ("foryou", str(user_id or ""))
     if topic.kind == "author":
         return ("author", " ".join(name_words(topic.value)))
     return (topic.kind, " ".join(topic.value.casefold().split()))
@@ -90,9 +98,16 @@ def gather(store: Store, period: Period, subscribers: Iterable[Subscriber]) -> P
     check_period(period)
     wanted: dict[TopicKey, Topic] = {}
     trending = False
+    for_you: set[int] = set()
+    depth = 0  # the most For-you papers any of them shows
     for subscriber in subscribers:
         trending = trending or subscriber.include_trending
         for topic in subscriber.topics:
+            if topic.kind == "foryou":
+                if subscriber.user_id is not None:
+                    for_you.add(subscriber.user_id)
+                    depth = max(depth, subscriber.max_papers)
+                continue
             wanted.setdefault(topic_key(topic), topic)
     results = PeriodResults(period)
     first, last = period.day_range
@@ -108,7 +123,21 @@ def gather(store: Store, period: Period, subscribers: Iterable[Subscriber]) -> P
     for key, topic in wanted.items():
         if key[0] == "query":
             results.put(key, _query_matches(store, results, topic.value, first, last))
+    if for_you:
+        _for_you(store, results, sorted(for_you), first, last, depth)
     return results
+
+
+def _for_you(store: Store, results: PeriodResults, members: list[int], first: str, last: str, depth: int) -> None:
+    """Each member's For-you papers of the period (all members at once: ``recommend.digest``) and their reasons; a
+    digest shows at most ``depth`` (the largest ``max_papers``) of them."""
+    picked = for_you_sections(store, first, last, store.interest_signals_many(members), depth)
+    missing = {p.paper_id for picks in picked.values() for p in picks} - results.papers.keys()
+    results.papers.update(store.get_papers(sorted(missing)))
+    for member, picks in picked.items():
+        key = ("foryou", str(member))
+        results.put(key, [p.paper_id for p in picks])
+        results.notes[key] = {p.paper_id: "for you: " + p.reasons[0].text for p in picks}
 
 
 def _feed_topics(results: PeriodResults, feed: list[str], wanted: dict[TopicKey, Topic]) -> None:
@@ -156,9 +185,11 @@ def assemble(subscriber: Subscriber, results: PeriodResults, *, site: str, unsub
         keys[TRENDING] = "Trending today" if results.period.kind == "day" else "Trending this week"
         reasons[TRENDING] = "trending"
     for topic in subscriber.topics:
-        key = topic_key(topic)
+        key = topic_key(topic, subscriber.user_id)
         if key not in keys:
             keys[key] = topic.value if topic.kind == "cat" else f"{topic.kind}: {topic.value}"
+            if topic.kind == "foryou":
+                keys[key] = "For you"
             reasons[key] = topic.reason
     order = list(keys)
     lists = [results.ranked.get(key, ()) for key in order]
@@ -169,7 +200,9 @@ def assemble(subscriber: Subscriber, results: PeriodResults, *, site: str, unsub
             DigestEntry(
                 results.papers[pid],
                 f"{site}/papers/{pid}",
-                tuple(reasons[k] for k in order if pid in results.members.get(k, ())),
+                tuple(
+                    results.notes.get(k, {}).get(pid, reasons[k]) for k in order if pid in results.members.get(k, ())
+                ),
             )
             for pid, section in picked.items()
             if section == index

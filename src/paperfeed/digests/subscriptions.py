@@ -68,19 +68,24 @@ _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _EMAIL_RE = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+")
 _CATEGORY_RE = re.compile(r"^[A-Za-z][A-Za-z\-]*(?:\.[A-Za-z\-]+)?$")
-_PREFIXES = {"cat": "cat", "category": "cat", "author": "author", "au": "author", "query": "query", "q": "query"}
+_PREFIXES = {"cat": "cat", "category": "cat", "author": "author", "au": "author", "query": "query", "q": "query",
+             "foryou": "foryou", "for-you": "foryou"}  # fmt: skip
+FOR_YOU = "library"  # the one value of a For-you topic: the papers that fit the member's library
 _SETTING_FIELDS = ("frequency", "topics", "include_trending", "max_papers", "send_hour", "timezone")
 
 
 # -- validation -----------------------------------------------------------------------------------------------------
 def parse_topic(text: str | Topic) -> Topic:
-    """``cat:cs.LG``, ``author:Ada Lovelace`` or ``query:diffusion models`` → a Topic; BadInput naming "topic"."""
+    """``cat:cs.LG``, ``author:Ada Lovelace``, ``query:diffusion models`` or ``foryou`` (the papers that fit the
+    member's library; a subscriber without an account gets no such section) → a Topic; BadInput naming "topic"."""
     if isinstance(text, Topic):
         text = text.text
     prefix, sep, rest = text.strip().partition(":")
     kind = _PREFIXES.get(prefix.strip().lower())
+    if kind == "foryou":
+        return Topic("foryou", FOR_YOU)
     if not sep or kind is None:
-        raise BadInput(f"expected cat:…, author:… or query:…, got {text.strip()[:80]!r}", where="topic")
+        raise BadInput(f"expected cat:…, author:…, query:… or foryou, got {text.strip()[:80]!r}", where="topic")
     value = " ".join(rest.split())
     if kind == "cat":
         if not _CATEGORY_RE.match(value) or len(value) > 40:

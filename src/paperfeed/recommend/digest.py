@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from paperfeed.recommend.foryou import MAX_SIGNALS, NEGATIVE, POSITIVE, Signal, period_candidates
+from paperfeed.recommend.foryou import MAX_SIGNALS, NEGATIVE, POSITIVE, Rated, period_candidates
 from paperfeed.recommend.model import Candidates, Profile, Vectors, score
 from paperfeed.recommend.reasons import Reason, reasons
 from paperfeed.search.indexes import indexes_for
@@ -33,7 +33,7 @@ class Pick:
 
 
 def for_you_sections(
-    store: Store, day_from: str, day_to: str, members: Mapping[int, Sequence[Signal]], depth: int
+    store: Store, day_from: str, day_to: str, members: Mapping[int, Sequence[Rated]], depth: int
 ) -> dict[int, list[Pick]]:
     """Each member's best ``depth`` papers listed between two days, with their reasons (members whose signals name
     no paper of the store get an empty list)."""
@@ -64,7 +64,7 @@ def for_you_sections(
     return out
 
 
-def _verdicts(signals: Sequence[Signal]) -> dict[str, bool]:
+def _verdicts(signals: Sequence[Rated]) -> dict[str, bool]:
     """Per paper, the newest signal's verdict (True: liked), as ``foryou.member_model`` reads them."""
     verdict: dict[str, bool] = {}
     for s in signals:

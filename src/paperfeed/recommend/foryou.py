@@ -28,13 +28,18 @@ MAX_SIGNALS = 500  # the newest signals a ranking learns from (a library is "20â
 CANDIDATE_CACHE = 16
 
 
-class Signal(Protocol):
-    """One of a member's interest signals (``store.library.InterestSignal``): a paper, what the member did, when."""
+class Rated(Protocol):
+    """What the model reads of a signal: the paper and what the member did (the order of a list says which is newer)."""
 
     @property
     def paper_id(self) -> str: ...
     @property
     def kind(self) -> str: ...
+
+
+class Signal(Rated, Protocol):
+    """One of a member's interest signals (``store.library.InterestSignal``): a paper, what the member did, when."""
+
     @property
     def at(self) -> datetime: ...
 

@@ -21,6 +21,7 @@ same function over a data set that never enters a store.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,9 +37,13 @@ SELF_LESS = 3.0  # a paper rated "less" counts as this alike to itself: it goes 
 AUTHOR_WEIGHT = 0.15
 AUTHOR_SATURATION = 3  # liked papers by one author beyond which the pull grows no more
 CATEGORY_WEIGHT = 0.05
+HUB_WEIGHT = 0.0  # times a candidate's hubness (its closeness to the period's papers in general) taken off
+HUB_NEIGHBOURS = 10
+HUB_SAMPLE = 2000
 REASON_CLOSE = 0.45  # a neighbour at least this close is named as a reason (MiniLM cosines of related abstracts)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def author_key(name: str) -> str:
     """Authors are matched by name, case and spacing aside (the data has no author ids)."""
     return " ".join(name.lower().split())
@@ -72,11 +77,9 @@ class Profile:
         papers without a vector yet still count for their categories and authors. ``chosen_categories`` (a member's
         own choice, e.g. at cold start) count as if each had one liked paper."""
         with_vec = [(pid, v) for pid, v, _, _ in liked if v is not None]
-        cats: Counter[str] = Counter()
-        auths: Counter[str] = Counter()
-        for _, _, categories, authors in liked:
-            cats.update(set(categories))
-            auths.update({author_key(a) for a in authors})
+        # one count per liked paper: a category or author named twice on a paper counts once
+        cats = Counter(c for _, _, categories, _ in liked for c in set(categories))
+        auths = Counter(k for _, _, _, authors in liked for k in {author_key(a) for a in authors})
         cats.update(set(chosen_categories))
         neg = [(pid, v) for pid, v in disliked if v is not None]
         return cls(
@@ -124,6 +127,25 @@ class Candidates:
         for i, cats in enumerate(self.categories):
             for cat in set(cats):
                 self.by_category.setdefault(cat, []).append(i)
+        self._hubness: npt.NDArray[np.float32] | None = None
+
+    @property
+    def hubness(self) -> npt.NDArray[np.float32]:
+        """Per candidate, its mean cosine to its ``HUB_NEIGHBOURS`` closest papers among (a sample of) the others:
+        some abstracts are close to everything, and would otherwise top every member's ranking. Computed once per
+        period (the candidates are cached), against at most ``HUB_SAMPLE`` of them."""
+        if self._hubness is None:
+            n = len(self.ids)
+            out = np.zeros(n, dtype=np.float32)
+            rows = np.flatnonzero(self.has_vector)
+            if len(rows) > HUB_NEIGHBOURS + 1:
+                sample = rows if len(rows) <= HUB_SAMPLE else np.random.default_rng(0).choice(rows, HUB_SAMPLE, False)
+                sims = self.vectors[rows] @ self.vectors[sample].T
+                k = HUB_NEIGHBOURS + 1  # the paper itself may be in the sample
+                top = -np.partition(-sims, k - 1, axis=1)[:, :k]
+                out[rows] = np.sort(top, axis=1)[:, :-1].mean(axis=1) if len(sample) == len(rows) else top.mean(axis=1)
+            self._hubness = out
+        return self._hubness
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -198,12 +220,7 @@ def score(profile: Profile, candidates: Candidates, liked_sims: Vectors | None =
             row = candidates.row.get(pid)
             if row is not None:
                 sims[row, col] = -1.0
-        k = min(NEIGHBOURS, sims.shape[1])
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        top_sim = np.take_along_axis(sims, top, axis=1)
-        order = np.argsort(-top_sim, axis=1, kind="stable")
-        near_idx = np.take_along_axis(top, order, axis=1)
-        near_sim = np.take_along_axis(top_sim, order, axis=1)
+        near_idx, near_sim = _top(sims, min(NEIGHBOURS, sims.shape[1]))
         closeness = near_sim.mean(axis=1)
     penalty = np.zeros(n, dtype=np.float32)
     less_idx = np.full(n, -1, dtype=np.int64)
@@ -221,11 +238,28 @@ def score(profile: Profile, candidates: Candidates, liked_sims: Vectors | None =
     total_liked = max(1, len(profile.liked_ids) or sum(profile.categories.values()))
     total = (
         closeness
+        - (HUB_WEIGHT * candidates.hubness if HUB_WEIGHT else 0.0)
         - penalty
         + AUTHOR_WEIGHT * np.minimum(author_n, AUTHOR_SATURATION) / AUTHOR_SATURATION
         + CATEGORY_WEIGHT * np.minimum(1.0, category_n / total_liked)
     ).astype(np.float32)
     return Scores(profile, candidates, total, closeness, near_idx, near_sim, author_n, category_n, penalty, less_idx)
+
+
+def _top(sims: Vectors, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """Per row, the columns of its ``k`` largest values and the values, largest first: ``k`` passes of argmax, which
+    for a few neighbours is several times faster than a partition of every row."""
+    rows = np.arange(len(sims))
+    work = sims.copy() if k > 1 else sims
+    idx = np.empty((len(sims), k), dtype=np.int64)
+    val = np.empty((len(sims), k), dtype=np.float32)
+    for j in range(k):
+        best = work.argmax(axis=1)
+        idx[:, j] = best
+        val[:, j] = work[rows, best]
+        if j + 1 < k:
+            work[rows, best] = -np.inf
+    return idx, val
 
 
 def _pull(counts: Counter[str], rows_of: dict[str, list[int]], n: int) -> npt.NDArray[np.int64]:

@@ -389,5 +389,19 @@ LIBRARY = Migration(
     postgres=_LIBRARY_TABLES.format(key="INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, SEARCH, LIVE_KEYS, COMMUNITY, NO_SQL_KEYWORD_INDEX, LIBRARY)
+_PREFERENCES = """
+-- A member's For-you preferences: how much of the home page is personal (0 = the community's order, 100 = For you).
+CREATE TABLE member_preferences (
+    user_id INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    personal_weight INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL
+);
+"""
+
+MEMBER_PREFERENCES = Migration(7, "member preferences (the home page's community/personal blend)", _PREFERENCES,
+                               _PREFERENCES)  # fmt: skip
+
+MIGRATIONS: tuple[Migration, ...] = (
+    INITIAL, SEARCH, LIVE_KEYS, COMMUNITY, NO_SQL_KEYWORD_INDEX, LIBRARY, MEMBER_PREFERENCES,
+)  # fmt: skip
 LATEST = MIGRATIONS[-1].version

@@ -1,5 +1,6 @@
 """What the personal ranking reads from the store: the light features of a period's listed papers and of a member's
-signal papers (key, categories, authors — never abstracts), and the community's votes on a period.
+signal papers (key, categories, authors — never abstracts), the community's votes on a period, and a member's chosen
+blend.
 
 These are the only per-request reads of a For-you ranking besides the vectors (``search.dense``): one query for the
 member's few hundred papers, and per period one query that ``recommend.foryou`` caches until the store changes.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -17,6 +18,14 @@ from paperfeed.store.db import Database
 from paperfeed.store.listing import FEED_KINDS
 
 _KINDS = ", ".join(f"'{k}'" for k in FEED_KINDS)
+
+
+class SignalRow(NamedTuple):
+    """One interest signal as a digest run reads it: the paper, the kind, the time as stored (ISO 8601 UTC)."""
+
+    paper_id: str
+    kind: str
+    at: str
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,44 @@ class RecommendStoreMixin:
             (day_from, day_to),
         )
         return {r[0]: int(r[1]) for r in rows}
+
+    def personal_weight(self, user_id: int) -> int | None:
+        """The member's chosen blend (% personal), or None when they never chose."""
+        row = self.db.query_one("SELECT personal_weight FROM member_preferences WHERE user_id = ?", (user_id,))
+        return int(row[0]) if row else None
+
+    def set_personal_weight(self, user_id: int, weight: int, now: str) -> None:
+        with self.db.transaction():
+            self.db.execute(
+                "INSERT INTO member_preferences (user_id, personal_weight, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET personal_weight = excluded.personal_weight, "
+                "updated_at = excluded.updated_at",
+                (user_id, weight, now),
+            )
+
+    def interest_signals_many(self, member_ids: Sequence[int]) -> dict[int, list[SignalRow]]:
+        """What many members did (a digest run: one query per 300 members instead of one per member), each list
+        newest first, on live papers only — ``interest_signals`` without the parsed times, which a run of 100,000
+        members cannot afford and does not need."""
+        found: dict[int, list[SignalRow]] = {int(m): [] for m in member_ids}
+        ids = list(found)
+        for i in range(0, len(ids), 300):
+            chunk = ids[i : i + 300]
+            marks = Database.placeholders(len(chunk))
+            rows = self.db.query(
+                "SELECT s.user_id, s.paper_id, s.kind, s.at FROM ("
+                "SELECT user_id, paper_id, 'saved' AS kind, saved_at AS at FROM library_entries "
+                f"WHERE user_id IN ({marks}) "
+                "UNION ALL SELECT user_id, paper_id, CASE WHEN value > 0 THEN 'more' ELSE 'less' END, rated_at "
+                f"FROM ratings WHERE user_id IN ({marks}) "
+                f"UNION ALL SELECT user_id, paper_id, 'upvote', created_at FROM votes WHERE user_id IN ({marks})"
+                ") s JOIN papers p ON p.id = s.paper_id AND p.deleted_at IS NULL "
+                "ORDER BY s.user_id, s.at DESC, s.paper_id DESC, s.kind DESC",
+                chunk * 3,
+            )
+            for user_id, paper_id, kind, at in rows:
+                found[int(user_id)].append(SignalRow(paper_id, kind, at))
+        return found
 
 
 def _features(r: tuple[Any, ...]) -> PaperFeatures:

@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from paperfeed.store.db import Database
 
-TopicKind = Literal["cat", "author", "query"]
-TOPIC_KINDS: tuple[TopicKind, ...] = ("cat", "author", "query")
+TopicKind = Literal["foryou", "cat", "author", "query"]
+TOPIC_KINDS: tuple[TopicKind, ...] = ("foryou", "cat", "author", "query")
 FINAL_STATUSES = ("sent", "skipped", "failed", "cancelled")
 OWED_STATUSES = ("pending", "sending")
 _LOCK_SPACE = 0x70617065  # the first key of paperfeed's two-key advisory locks on PostgreSQL ("pape")
@@ -31,7 +31,8 @@ _SUB_COLS = (
 
 @dataclass(frozen=True)
 class Topic:
-    """What a subscriber follows: a category (``cat``), an author, or a saved search (``query``)."""
+    """What a subscriber follows: a category (``cat``), an author, a saved search (``query``), or the papers that fit
+    the member's own library (``foryou``, value ``library``)."""
 
     kind: TopicKind
     value: str
@@ -44,6 +45,8 @@ class Topic:
     @property
     def reason(self) -> str:
         """Why a paper is in a digest because of this topic, as the digest shows it."""
+        if self.kind == "foryou":
+            return "for you"
         return f"query: {self.value}" if self.kind == "query" else self.text
 
 
@@ -113,7 +116,7 @@ class DeliveryState:
 
 
 def sort_topics(topics: Sequence[Topic]) -> tuple[Topic, ...]:
-    """Topics in the order digests show them: categories, then authors, then queries, each alphabetically."""
+    """Topics in the order digests show them: For you, categories, authors, queries, each alphabetically."""
     return tuple(sorted(set(topics), key=lambda t: (TOPIC_KINDS.index(t.kind), t.value.casefold(), t.value)))
 
 

@@ -34,7 +34,17 @@ from paperfeed.search.catch_up import Follower
 from paperfeed.search.registry import SearchSettings, close_indexes, register
 from paperfeed.store import Store, open_store
 from paperfeed.tokens import instance_secret
-from paperfeed.web import api, api_docs, feed_routes, filters, operations, page_cache, pages, subscription_routes
+from paperfeed.web import (
+    api,
+    api_docs,
+    feed_routes,
+    filters,
+    foryou_routes,
+    operations,
+    page_cache,
+    pages,
+    subscription_routes,
+)  # fmt: skip
 from paperfeed.web.metrics import RequestMetrics
 from paperfeed.web.security import cookie_secure, remember_visitor, security_headers_for
 from paperfeed.web.site import Site, render, wants_json
@@ -255,11 +265,13 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(PACKAGE / "static")), name="static")
 
     app.include_router(operations.router)
+    app.include_router(foryou_routes.api_router)
     app.include_router(api.router)
     app.include_router(subscription_routes.api_router)
     app.include_router(api_docs.router)
     app.include_router(feed_routes.router)
     app.include_router(subscription_routes.router)
+    app.include_router(foryou_routes.router)
     app.include_router(pages.router)
     return app
 

@@ -21,6 +21,8 @@ from paperfeed.errors import BadInput, NotFound
 from paperfeed.formats.feeds import FORMATS, MEDIA_TYPES, FeedItem, FeedMeta, feed_etag, last_modified, render_feed
 from paperfeed.papers import Paper
 from paperfeed.periods import Period, day_period, parse_day, parse_period
+from paperfeed.recommend.foryou import rank_period
+from paperfeed.recommend.reasons import reasons
 from paperfeed.search.engine import search
 from paperfeed.store import Store
 from paperfeed.tokens import sign, verify
@@ -269,3 +271,24 @@ def member_feed(request: Request, token: str, name: str) -> Response:
     ids = list(dict.fromkeys([*s.store.submitted_by(user.id, FEED_SIZE), *s.store.upvoted_by(user.id, FEED_SIZE)]))
     meta = _meta(s, request, f"{user.name}'s papers", f"/u/{user.name}", f"Papers {user.name} submitted or upvoted.")
     return _respond(request, fmt, meta, _items(s, _ordered(s.store, ids)), private=True)
+
+
+@router.get("/for-you/{token}/{name}")
+def for_you_feed(request: Request, token: str, name: str) -> Response:
+    """A member's private For-you feed: the latest feed day's papers ranked for them (their library, ratings and
+    upvotes), each item saying why; the signed token is the credential, as for the member's feed."""
+    _, fmt = _split(name)
+    s = site(request)
+    user = s.store.user_by_id(_member_feed_user(s, token))
+    if user is None or user.blocked:
+        raise NotFound("no such feed")
+    latest = s.store.latest_feed_day(until=datetime.now(UTC).date().isoformat())
+    why: dict[str, str] = {}
+    if latest:
+        ranking = rank_period(s.store, s.store.interest_signals(user.id), latest, latest)
+        if not ranking.model.profile.empty:
+            for row in ranking.order[:FEED_SIZE]:
+                said = reasons(ranking.scores.explain(row), ranking.model.titles, ranking.model.liked_count)
+                why[ranking.ids[row]] = "For you: " + "; ".join(r.text for r in said)
+    meta = _meta(s, request, f"for {user.name}", "/for-you", f"The latest day's papers ranked for {user.name}.")
+    return _respond(request, fmt, meta, _items(s, _ordered(s.store, list(why)), why), private=True)

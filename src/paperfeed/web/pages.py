@@ -20,6 +20,7 @@ from paperfeed.papers import canonical_id
 from paperfeed.periods import Period, day_period, parse_day, parse_period
 from paperfeed.store.community import User
 from paperfeed.web.feed_routes import member_feed_token
+from paperfeed.web.foryou_routes import member_signals, member_weight
 from paperfeed.web.images import avatar_svg, thumbnail_svg
 from paperfeed.web.security import (
     Visitor,
@@ -36,6 +37,7 @@ Csrf = Annotated[str, Form(alias="csrf")]
 Who = Annotated[Visitor, Depends(visitor)]
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # a database row id: larger numbers would overflow SQL integers
 PageNo = Annotated[int, Query(ge=1, le=MAX_PAGE)]  # the views refuse deeper search pages by the search's own bound
+Blend = Annotated[int | None, Query(ge=0, le=100)]  # % personal, for this page only (the control remembers it)
 
 
 def _page(request: Request, template: str, view: Any, **context: Any) -> Response:
@@ -56,33 +58,46 @@ def _safe_next(target: str | None) -> str:
 
 
 # -- feeds -----------------------------------------------------------------------------------------------------------
-def _feed(request: Request, who: Visitor, period: Period | None, page: int, sort: str, category: str) -> Response:
-    view = feed_view(site(request).store, period, who.user, page=page, sort=sort, category=category)
+def _feed(
+    request: Request, who: Visitor, period: Period | None, page: int, sort: str, category: str, blend: int | None
+) -> Response:
+    """A feed page; a member's comes in their blend of community and personal (``?blend=`` overrides it)."""
+    store = site(request).store
+    view = feed_view(
+        store, period, who.user, page=page, sort=sort, category=category,
+        signals=member_signals(store, who.user), personal_weight=member_weight(store, who.user, blend),
+    )  # fmt: skip
     return _page(request, "feed.html", view)
 
 
 @router.get("/")
-def home(request: Request, who: Who, page: PageNo = 1, sort: str = "votes", category: str = "") -> Response:
-    return _feed(request, who, None, page, sort, category)
+def home(
+    request: Request, who: Who, page: PageNo = 1, sort: str = "votes", category: str = "", blend: Blend = None
+) -> Response:
+    return _feed(request, who, None, page, sort, category, blend)
 
 
 @router.get("/papers/date/{day}")
-def by_day(request: Request, who: Who, day: str, page: PageNo = 1, sort: str = "votes", category: str = "") -> Response:
-    return _feed(request, who, day_period(parse_day(day)), page, sort, category)
+def by_day(
+    request: Request, who: Who, day: str, page: PageNo = 1, sort: str = "votes", category: str = "", blend: Blend = None
+) -> Response:
+    return _feed(request, who, day_period(parse_day(day)), page, sort, category, blend)
 
 
 @router.get("/papers/week/{week}")
 def by_week(
-    request: Request, who: Who, week: str, page: PageNo = 1, sort: str = "votes", category: str = ""
-) -> Response:
-    return _feed(request, who, parse_period(week, where="week", kind="week"), page, sort, category)
+    request: Request, who: Who, week: str, page: PageNo = 1, sort: str = "votes", category: str = "",
+    blend: Blend = None,
+) -> Response:  # fmt: skip
+    return _feed(request, who, parse_period(week, where="week", kind="week"), page, sort, category, blend)
 
 
 @router.get("/papers/month/{month}")
 def by_month(
-    request: Request, who: Who, month: str, page: PageNo = 1, sort: str = "votes", category: str = ""
-) -> Response:
-    return _feed(request, who, parse_period(month, where="month", kind="month"), page, sort, category)
+    request: Request, who: Who, month: str, page: PageNo = 1, sort: str = "votes", category: str = "",
+    blend: Blend = None,
+) -> Response:  # fmt: skip
+    return _feed(request, who, parse_period(month, where="month", kind="month"), page, sort, category, blend)
 
 
 @router.get("/papers/trending")
@@ -323,6 +338,7 @@ def _settings(request: Request, who: Who, status: int = 200, **extra: Any) -> Re
         tokens=s.store.api_tokens(member.id),
         subscriptions=subscriptions_for_user(s.store, member.id),
         member_feed=f"/feeds/u/{member_feed_token(s, member.id)}/feed",
+        for_you_feed=f"/feeds/for-you/{member_feed_token(s, member.id)}/feed",
         **context,
     )
 

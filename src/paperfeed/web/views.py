@@ -6,6 +6,7 @@ it knows nothing of HTTP. The HTML routes pass a view to a template; the JSON ro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -17,6 +18,9 @@ from paperfeed.errors import BadInput, NotFound
 from paperfeed.formats.bibtex import bibtex
 from paperfeed.papers import CONTENT_ID_PREFIX, Paper, canonical_id, is_web_url
 from paperfeed.periods import Period, day_period, parse_day
+from paperfeed.recommend import blend as blending
+from paperfeed.recommend.foryou import Signal, rank_period
+from paperfeed.recommend.reasons import Reason, reasons
 from paperfeed.search.engine import MAX_DEPTH, MAX_QUERY, search
 from paperfeed.search.engine import SORTS as SEARCH_SORTS
 from paperfeed.store import Store
@@ -41,6 +45,9 @@ class Entry:
     why: str | None = None  # trending: how the score came about
     title_html: str | None = None  # search: highlighted (already escaped) title / abstract
     abstract_html: str | None = None
+    reasons: list[Reason] = field(default_factory=list)  # For you: why it fits the member
+    blend: blending.Blended | None = None  # For you: the blended score's two parts
+    blend_why: str | None = None
 
     @property
     def upvotes(self) -> int:
@@ -102,6 +109,12 @@ class Entry:
         if self.title_html is not None:
             data["title_html"] = self.title_html
             data["abstract_html"] = self.abstract_html
+        if self.blend is not None:
+            data["for_you"] = {
+                **self.blend.to_dict(),
+                "explanation": self.blend_why,
+                "reasons": [r.to_dict() for r in self.reasons],
+            }
         return data
 
 
@@ -129,6 +142,7 @@ class FeedView:
     next: str | None
     category: str = ""  # only papers in these categories (space-separated), as asked for with ?category=
     latest: bool = False  # no period was asked for: the latest day (the home page)
+    personal: PersonalPart | None = None  # a member's blend (None: a visitor, or a member without signals)
 
     @property
     def feed_path(self) -> str:
@@ -148,8 +162,28 @@ class FeedView:
             "sort": self.sort,
             "previous": self.previous,
             "next": self.next,
+            **({"for_you": self.personal.to_dict()} if self.personal else {}),
             "papers": [e.to_dict() for e in self.entries],
         }
+
+
+@dataclass
+class PersonalPart:
+    """The For-you side of a feed page: the member's blend and what their model learned from."""
+
+    weight: int  # % personal (0: the plain feed)
+    liked: int
+    disliked: int
+    applied: bool  # the order on the page is the blend (False: weight 0, sort by newest, or nothing to learn from)
+    top_upvotes: int = 0
+
+    @property
+    def label(self) -> str:
+        return blending.LABELS[self.weight]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"personal_weight": self.weight, "learned_from": {"liked": self.liked, "less": self.disliked},
+                "applied": self.applied}  # fmt: skip
 
 
 def check_page(page: int, limit: int = PAGE_SIZE, *, deepest: int = MAX_OFFSET) -> None:
@@ -163,10 +197,20 @@ def check_page(page: int, limit: int = PAGE_SIZE, *, deepest: int = MAX_OFFSET) 
 
 
 def feed_view(
-    store: Store, period: Period | None, user: User | None, *, page: int = 1, sort: str = "votes", category: str = ""
+    store: Store,
+    period: Period | None,
+    user: User | None,
+    *,
+    page: int = 1,
+    sort: str = "votes",
+    category: str = "",
+    signals: Sequence[Signal] | None = None,
+    personal_weight: int = 0,
 ) -> FeedView:
     """A day's, week's or month's feed; no period means the latest day with papers that is not after today (a
-    store whose papers stop before today still opens on its last day)."""
+    store whose papers stop before today still opens on its last day). With a member's ``signals`` the page says
+    what their blend is, and with a ``personal_weight`` above 0 (and the votes order) the papers come in the blend
+    of community and personal scores, each with its reasons (``recommend``)."""
     check_page(page)
     if sort not in ("votes", "published"):
         raise BadInput("sort must be votes or published", where="sort")
@@ -179,18 +223,32 @@ def feed_view(
         latest = store.latest_feed_day(until=today.isoformat())
         period = day_period(date.fromisoformat(latest) if latest else today)
     first, last = period.day_range
-    ids, total = store.listing(
-        first, last, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, categories=categories
-    )
+    personal: PersonalPart | None = None
+    explained: dict[str, tuple[blending.Blended, list[Reason], str]] = {}
+    ids: list[str] = []
+    total = -1
+    if signals:
+        weight = blending.check_weight(personal_weight)
+        personal = PersonalPart(weight, 0, 0, False)
+        if weight and sort == "votes":
+            ids, total = _blended_page(store, signals, period, weight, page, categories, personal, explained)
+    if total < 0:
+        ids, total = store.listing(
+            first, last, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, categories=categories
+        )
     if period.kind == "day":
         previous = store.feed_day_near(first, -1)
         following = store.feed_day_near(first, +1)
     else:
         previous = period.shift(-1).key
         following = period.shift(1).key if period.shift(1).first <= date.today() else None
+    listed = entries(store, _ordered(store, ids), user)
+    for entry in listed:
+        if entry.paper.id in explained:
+            entry.blend, entry.reasons, entry.blend_why = explained[entry.paper.id]
     return FeedView(
         period,
-        entries(store, _ordered(store, ids), user),
+        listed,
         total,
         page,
         max(1, -(-total // PAGE_SIZE)),
@@ -199,7 +257,40 @@ def feed_view(
         following,
         " ".join(categories),
         is_latest,
+        personal,
     )
+
+
+def _blended_page(
+    store: Store,
+    signals: Sequence[Signal],
+    period: Period,
+    weight: int,
+    page: int,
+    categories: list[str],
+    personal: PersonalPart,
+    explained: dict[str, tuple[blending.Blended, list[Reason], str]],
+) -> tuple[list[str], int]:
+    """One page of the period in the member's blended order, its total, and each shown paper's explanation; total
+    -1 when the member's signals name no paper of this store (the page is then the plain feed)."""
+    first, last = period.day_range
+    ranking = rank_period(store, signals, first, last)
+    model = ranking.model
+    personal.liked, personal.disliked = model.liked_count, model.disliked_count
+    if model.profile.empty:
+        return [], -1
+    blended, top = blending.blend(ranking, store.listed_upvotes(first, last), weight)
+    if categories:
+        wanted = set(categories)
+        cats = ranking.scores.candidates.categories
+        blended = [b for b in blended if wanted.intersection(cats[b.row])]
+    personal.applied, personal.top_upvotes = True, top
+    shown = blended[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    word = period.kind
+    for b in shown:
+        said = reasons(ranking.scores.explain(b.row), model.titles, model.liked_count)
+        explained[b.paper_id] = (b, said, b.explain(top, word))
+    return [b.paper_id for b in shown], len(blended)
 
 
 def daily_ids(

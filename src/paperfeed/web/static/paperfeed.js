@@ -284,7 +284,15 @@
     });
   }
 
+  // The blend control applies as soon as a position is picked (without JavaScript its Apply button does it).
+  function setupBlend() {
+    var form = document.querySelector(".blend-form");
+    if (!form) return;
+    form.addEventListener("change", function () { form.submit(); });
+  }
+
   function init() {
+    setupBlend();
     renderMath();
     setupCopyButtons();
     localiseTimes();
