@@ -80,6 +80,7 @@ def test_visitors_get_no_blend_and_the_tab_asks_them_to_log_in(demo_site: Site) 
 def test_the_for_you_tab_and_the_json_api_explain_both_parts(demo_site: Site, reader: Browser) -> None:
     tab = reader.get(f"/for-you?period={DAY}")
     assert tab.status_code == 200 and "<h1>For you" in tab.text and "learned from" in tab.text
+    assert 'aria-label="Similar to your library"' in tab.text
     assert about_speech(demo_site, listed(tab)[:5]) >= 3
     data = reader.get(f"/api/for-you?period={DAY}&blend=50").json()
     assert data["for_you"]["personal_weight"] == 50 and data["for_you"]["applied"] is True

@@ -35,7 +35,8 @@ def reasons(scored: Scored, titles: dict[str, str], liked_count: int) -> list[Re
         out.append(Reason("close", f"Close to {named} in your library", [pid for pid, _ in near]))
     if scored.author and scored.author_papers:
         papers = "paper" if scored.author_papers == 1 else "papers"
-        out.append(Reason("author", f"By {scored.author}, an author of {scored.author_papers} {papers} you saved"))
+        says = f"By {scored.author}, an author of {scored.author_papers} {papers} in your library"
+        out.append(Reason("author", says))
     if scored.category and (not out or scored.category_papers * 4 >= max(1, liked_count)):
         of = f" of your {liked_count}" if liked_count else ""
         out.append(Reason("category", f"In {scored.category}, like {scored.category_papers}{of} papers you follow"))

@@ -29,6 +29,7 @@ router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/for-you", tags=["paperfeed"])
 Who = Annotated[Visitor, Depends(visitor)]
 LIBRARY_SIMILAR = 20
+TAB_SIMILAR = 5  # "similar to your library" on the For-you tab
 
 
 def member_signals(store: Store, user: User | None) -> Sequence[Signal] | None:
@@ -79,7 +80,12 @@ def for_you(request: Request, who: Who, period: str = "", page: int = 1, categor
     )  # fmt: skip
     if wants_json(request):
         return JSONResponse(view.to_dict())
-    return render(request, "feed.html", view=view, for_you_tab=True)
+    # From the whole store, not only this period: what the member might have missed (first page only)
+    near = similar_to_library(store, who.user, TAB_SIMILAR) if page == 1 else []
+    listed = entries(store, [store.get_paper(s.paper_id) for s in near], who.user)
+    for entry, found in zip(listed, near, strict=True):
+        entry.reasons = found.reasons
+    return render(request, "feed.html", view=view, for_you_tab=True, library_similar=listed)
 
 
 def _require(who: Visitor) -> User:
