@@ -72,6 +72,18 @@ class RestoredEntry:
     saved_at: str | None = None
 
 
+@dataclass(frozen=True)
+class RestoredCollection:
+    """A collection as an import or an account export gives it back: its papers in order."""
+
+    slug: str
+    name: str
+    description: str = ""
+    public: bool = False
+    paper_ids: tuple[str, ...] = ()
+    created_at: str | None = None
+
+
 def _collection(row: tuple[Any, ...]) -> Collection:
     return Collection(
         int(row[0]), int(row[1]), row[2], row[3], row[4], row[5], bool(row[6]), row[7], row[8], int(row[9])
@@ -177,7 +189,8 @@ class LibraryStoreMixin:
                 (user_id, *chunk),
             ):
                 tags.setdefault(pid, []).append(tag)
-        return {r[0]: LibraryEntry(r[0], r[1], r[2], tuple(tags.get(r[0], ())), r[3], r[4]) for r in rows}
+        # Sorted here, not by the database: collations differ between engines (and PostgreSQL's by locale).
+        return {r[0]: LibraryEntry(r[0], r[1], r[2], tuple(sorted(tags.get(r[0], ()))), r[3], r[4]) for r in rows}
 
     def saved_among(self, user_id: int, paper_ids: Iterable[str]) -> set[str]:
         """Which of these papers the member has saved: one query for a page of papers (the save buttons)."""
@@ -202,16 +215,16 @@ class LibraryStoreMixin:
             (user_id,),
         ):
             tags.setdefault(pid, []).append(tag)
-        return tags
+        return {pid: sorted(found) for pid, found in tags.items()}
 
     def tag_counts(self, user_id: int) -> list[tuple[str, int]]:
         """The member's tags with how many live papers carry each, most used first."""
         rows = self.db.query(
             f"SELECT t.tag, count(*) FROM library_tags t WHERE t.user_id = ? AND {_LIVE.format(col='t.paper_id')} "
-            "GROUP BY t.tag ORDER BY count(*) DESC, t.tag",
+            "GROUP BY t.tag",
             (user_id,),
         )
-        return [(r[0], int(r[1])) for r in rows]
+        return sorted(((r[0], int(r[1])) for r in rows), key=lambda tc: (-tc[1], tc[0]))
 
     def library_ids(
         self,
@@ -252,9 +265,18 @@ class LibraryStoreMixin:
         )
         return [r[0] for r in rows], int(total[0]) if total else 0
 
-    def restore_library(self, user_id: int, entries: Sequence[RestoredEntry], now: str) -> int:
-        """Save many papers with their tags, notes and states in one transaction (imports, account restores):
-        all of them or, on any error, none. Papers already saved keep what they have and gain the new tags."""
+    def restore_library(
+        self,
+        user_id: int,
+        entries: Sequence[RestoredEntry],
+        now: str,
+        *,
+        collections: Sequence[RestoredCollection] = (),
+        ratings: Sequence[tuple[str, int, str]] = (),
+    ) -> int:
+        """Save many papers with their tags, notes and states, fill collections (made when missing, items appended
+        in order) and set ratings, all in one transaction (imports, account restores): all of it or, on any error,
+        none. Papers already saved keep what they have and gain the new tags; returns how many were new."""
         with self.db.transaction():
             added = 0
             for e in entries:
@@ -266,6 +288,34 @@ class LibraryStoreMixin:
                 "INSERT INTO library_tags (user_id, paper_id, tag) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [(user_id, e.paper_id, t) for e in entries for t in e.tags],
             )
+            for c in collections:
+                row = self.db.query_one("SELECT id FROM collections WHERE user_id = ? AND slug = ?", (user_id, c.slug))
+                if row is None:
+                    row = self.db.query_one(
+                        "INSERT INTO collections (user_id, slug, name, description, public, created_at, updated_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                        (user_id, c.slug, c.name, c.description, int(c.public), c.created_at or now, now),
+                    )
+                assert row is not None
+                for pid in c.paper_ids:
+                    self._require_live(pid)
+                    added += self._save(user_id, pid, now)
+                    self.db.execute(
+                        "INSERT INTO collection_items (collection_id, user_id, paper_id, position, added_at) "
+                        "SELECT ?, ?, ?, COALESCE(max(position), 0) + 1, ? FROM collection_items "
+                        "WHERE collection_id = ? ON CONFLICT (collection_id, paper_id) DO NOTHING",
+                        (row[0], user_id, pid, now, row[0]),
+                    )
+            for pid, value, at in ratings:
+                if value not in (-1, 1):
+                    raise BadInput("a rating is 1 or -1", where=pid)
+                self._require_live(pid)
+                self.db.execute(
+                    "INSERT INTO ratings (user_id, paper_id, value, rated_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (user_id, paper_id) DO UPDATE SET value = excluded.value, "
+                    "rated_at = excluded.rated_at",
+                    (user_id, pid, value, at),
+                )
         return added
 
     # -- collections -----------------------------------------------------------------------------------------------
