@@ -13,7 +13,6 @@ import pytest
 import rispy
 from argon2 import PasswordHasher
 
-from conftest import FIXTURES, fresh_store_url
 from paperfeed.community import rules
 from paperfeed.errors import BadInput, NotFound, Unauthorized
 from paperfeed.library import account, collections, exports, imports, saves
@@ -21,7 +20,7 @@ from paperfeed.papers import Paper, content_id
 from paperfeed.store import Store, open_store
 from paperfeed.store.community import User
 
-SAMPLES = FIXTURES / "library"
+SAMPLES = Path(__file__).parent / "fixtures" / "library"
 DAY = "2026-11-20"
 VOLCANO = "The Physical Volcanology of the 1600 Eruption of Huaynaputina, Southern Peru"
 SASSON_DOI = "10.1161/CIR.0b013e318288b4dd"
@@ -211,8 +210,9 @@ def test_a_public_collection_exported_by_someone_else_carries_no_private_tags(li
 
 
 def test_account_export_restores_library_and_collections_exactly_in_a_fresh_instance(
-    lib: Store, pg_server_url: str | None, tmp_path: Path
+    lib: Store, module_store_url: str
 ) -> None:
+    """``module_store_url`` is a second store of its own (this module's only user of it): the fresh instance."""
     ada = _library(lib)
     lib.set_vote(ada.id, "2611.00001", True, "2026-11-21T10:00:00+00:00")
     rules.comment(lib, ada, "2611.00001", "A fine paper")
@@ -229,8 +229,7 @@ def test_account_export_restores_library_and_collections_exactly_in_a_fresh_inst
         ]
         return ids, entries, cols, store.ratings_of(who.id)
 
-    (tmp_path / "fresh").mkdir()
-    with fresh_store_url(pg_server_url, tmp_path / "fresh") as url, open_store(url) as fresh:
+    with open_store(module_store_url) as fresh:
         fill(fresh)
         again = member(fresh, "ada2")
         report = account.restore_account(fresh, again, orjson.dumps(doc))

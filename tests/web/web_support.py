@@ -121,5 +121,6 @@ def snapshot(store: Store) -> dict[str, list[str]]:
         *("users", "sessions", "api_tokens", "votes", "comments", "submissions", "paper_days", "rate_limits"),
         *("subscribers", "subscription_topics", "deliveries", "job_state"),  # job_state: private feed keys
         "member_preferences",
+        *("library_entries", "library_tags", "collections", "collection_items", "ratings"),
     )
     return {t: sorted(repr(row) for row in store.db.query(f"SELECT * FROM {t}")) for t in tables}

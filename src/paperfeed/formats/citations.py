@@ -72,10 +72,15 @@ def ris_record(paper: Paper, tags: Sequence[str] = (), note: str = "") -> dict[s
 
 
 def ris(records: Sequence[dict[str, Any]]) -> str:
-    """RIS text of rispy records (empty for none)."""
+    """RIS text of rispy records (empty for none), without the "1." line rispy numbers records with by default:
+    Zotero, Mendeley and EndNote start each record at its ``TY`` line."""
     import rispy
 
-    return rispy.dumps(list(records)) if records else ""
+    class _Writer(rispy.RisWriter):  # type: ignore[misc]
+        def set_header(self, count: int) -> str:
+            return ""
+
+    return rispy.dumps(list(records), implementation=_Writer) if records else ""
 
 
 def csl_item(paper: Paper, tags: Sequence[str] = (), note: str = "") -> dict[str, Any]:

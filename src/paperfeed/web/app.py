@@ -40,6 +40,8 @@ from paperfeed.web import (
     feed_routes,
     filters,
     foryou_routes,
+    library_api,
+    library_pages,
     operations,
     page_cache,
     pages,
@@ -266,12 +268,14 @@ def create_app(
 
     app.include_router(operations.router)
     app.include_router(foryou_routes.api_router)
+    app.include_router(library_api.router)
     app.include_router(api.router)
     app.include_router(subscription_routes.api_router)
     app.include_router(api_docs.router)
     app.include_router(feed_routes.router)
     app.include_router(subscription_routes.router)
     app.include_router(foryou_routes.router)
+    app.include_router(library_pages.router)
     app.include_router(pages.router)
     return app
 

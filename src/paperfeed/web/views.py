@@ -48,6 +48,7 @@ class Entry:
     reasons: list[Reason] = field(default_factory=list)  # For you: why it fits the member
     blend: blending.Blended | None = None  # For you: the blended score's two parts
     blend_why: str | None = None
+    saved: bool | None = None  # in the member's library (None: nobody is logged in)
 
     @property
     def upvotes(self) -> int:
@@ -104,6 +105,8 @@ class Entry:
             "voted": self.voted,
             "unknown": self.unknown,
         }
+        if self.saved is not None:
+            data["saved"] = self.saved
         if self.why is not None:
             data["why"] = self.why
         if self.title_html is not None:
@@ -122,7 +125,8 @@ def entries(store: Store, papers: list[Paper], user: User | None) -> list[Entry]
     ids = [p.id for p in papers]
     activity = store.activity(ids)
     voted = store.voted(user.id, ids) if user else set()
-    return [Entry(p, activity[p.id], p.id in voted) for p in papers]
+    saved = store.saved_among(user.id, ids) if user else set()  # one query for the page's save buttons
+    return [Entry(p, activity[p.id], p.id in voted, saved=(p.id in saved) if user else None) for p in papers]
 
 
 def _ordered(store: Store, ids: list[str]) -> list[Paper]:
@@ -423,9 +427,24 @@ class PaperView:
     similar: list[Entry]
     bibtex: str | None  # None when too little is known to cite the paper
     similar_sort: str = "relevance"
+    library: dict[str, Any] | None = None  # the member's own: entry, rating, collections (None: nobody logged in)
 
     def to_dict(self) -> dict[str, Any]:
+        mine = {}
+        if self.library is not None:
+            entry = self.library["entry"]
+            mine = {
+                "library": {
+                    "saved": entry is not None,
+                    "state": entry.state if entry else None,
+                    "tags": list(entry.tags) if entry else [],
+                    "note": entry.note if entry else "",
+                    "rating": self.library["rating"],
+                    "collections": [c.slug for c in self.library["collections"] if c.id in self.library["holding"]],
+                }
+            }
         return {
+            **mine,
             **self.entry.to_dict(),
             "comments_list": [
                 {"id": c.id, "author": c.author, "created_at": c.created_at, "body": c.body, "html": html}
@@ -456,7 +475,15 @@ def paper_view(
         except NotFound:  # no vector yet (just submitted, index not caught up)
             near = []
     citation = bibtex(paper) if entry.citable else None
-    return PaperView(entry, comments, entries(store, near, user), citation, similar_sort)
+    library = None
+    if user is not None:
+        library = {
+            "entry": store.library_entry(user.id, paper_id),
+            "rating": store.ratings_of(user.id, [paper_id]).get(paper_id, 0),
+            "collections": store.collections_of(user.id),
+            "holding": store.collections_with(user.id, [paper_id]).get(paper_id, []),
+        }
+    return PaperView(entry, comments, entries(store, near, user), citation, similar_sort, library)
 
 
 @dataclass
