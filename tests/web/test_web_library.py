@@ -155,7 +155,9 @@ def test_the_json_api_for_scripts(site: Site, alice: Browser) -> None:
     assert key is not None
     api = site.browser()
     auth = {"Authorization": f"Bearer {key[0]}"}
-    put = api.http.put("/api/library/hep-th/9901001", json={"add_tags": ["strings"], "state": "read"}, headers=auth)
+    put = api.http.put(
+        "/api/library/papers/hep-th/9901001", json={"add_tags": ["strings"], "state": "read"}, headers=auth
+    )
     assert put.json() == {"paper": "hep-th/9901001", "state": "read", "tags": ["strings"], "note": ""}
     assert api.http.put("/api/ratings/2611.00003", json={"value": 1}, headers=auth).json()["rating"] == 1
     assert api.http.get("/api/ratings", headers=auth).json() == {"2611.00003": 1}
@@ -173,7 +175,7 @@ def test_the_json_api_for_scripts(site: Site, alice: Browser) -> None:
         "/api/collections/alice/strings/order", json={"papers": ["hep-th/9901001", "2611.00002"]}, headers=auth
     )
     assert order.json()["papers"] == ["hep-th/9901001", "2611.00002"]
-    assert api.http.delete("/api/library/2611.00002", headers=auth).json()["removed"] is True
+    assert api.http.delete("/api/library/papers/2611.00002", headers=auth).json()["removed"] is True
     assert api.http.get("/api/collections/alice/strings").json()["items"][0]["id"] == "hep-th/9901001"
     assert api.http.get("/api/library/export?format=ris", headers=auth).text.startswith("TY  - GEN")
     assert api.http.get("/api/library").status_code == 401

@@ -21,7 +21,7 @@ MAX_TAG = 64
 MAX_TAGS = 20  # on one paper
 MAX_NOTE = 5000
 PAGE_SIZE = 50
-_TAG_RE = re.compile(r"^[^\s,;#][^,;#]{0,63}$")
+_TAG_RE = re.compile(r"^[^\s,;#\x00-\x1f\x7f][^,;#\x00-\x1f\x7f]{0,63}$")
 
 
 def clean_tag(tag: str) -> str:

@@ -9,13 +9,13 @@ from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from paperfeed.community import rules
 from paperfeed.library import account, collections, exports, imports, saves
 from paperfeed.web.library_views import collection_dict, collection_view, hf_collection_json, library_view
 from paperfeed.web.security import Visitor, check_csrf
-from paperfeed.web.site import site, visitor
+from paperfeed.web.site import BODY_ANSWERS, Text, answers, site, visitor
 from paperfeed.web.views import MAX_PAGE
 
 router = APIRouter(prefix="/api")
@@ -24,47 +24,47 @@ TAGS: list[str | Enum] = ["library"]
 
 
 class EntryBody(BaseModel):
-    state: str | None = Field(None, description="to-read or read")
-    note: str | None = Field(None, description="A private note (at most 5000 characters); empty clears it")
-    add_tags: list[str] = Field(default_factory=list)
-    remove_tags: list[str] = Field(default_factory=list)
+    state: Text | None = Field(None, description="to-read or read")
+    note: Text | None = Field(None, description="A private note (at most 5000 characters); empty clears it")
+    add_tags: list[Text] = Field(default_factory=list)
+    remove_tags: list[Text] = Field(default_factory=list)
 
 
 class RatingBody(BaseModel):
-    value: int = Field(description="1: more like this; -1: less like this; 0: no rating", ge=-1, le=1)
+    value: StrictInt = Field(description="1: more like this; -1: less like this; 0: no rating", ge=-1, le=1)
 
 
 class ImportBody(BaseModel):
-    text: str = Field("", description="BibTeX, RIS, or arXiv ids / arxiv.org links / DOIs one per line")
-    author: str = Field("", description="Instead of text: every paper here by this author")
-    format: str = Field("auto", description="auto, bibtex, ris or ids")
-    tags: str = Field("", description="Tags for everything imported, comma-separated")
-    collection: str | None = Field(None, description="A collection to put the papers in (made if new)")
-    dry_run: bool = Field(False, description="Report what would match; save nothing")
+    text: Text = Field("", description="BibTeX, RIS, or arXiv ids / arxiv.org links / DOIs one per line")
+    author: Text = Field("", description="Instead of text: every paper here by this author")
+    format: Text = Field("auto", description="auto, bibtex, ris or ids")
+    tags: Text = Field("", description="Tags for everything imported, comma-separated")
+    collection: Text | None = Field(None, description="A collection to put the papers in (made if new)")
+    dry_run: StrictBool = Field(False, description="Report what would match; save nothing")
 
 
 class CollectionBody(BaseModel):
-    name: str
-    description: str = ""
-    public: bool = False
-    slug: str = Field("", description="The address (from the name when empty)")
+    name: Text
+    description: Text = ""
+    public: StrictBool = False
+    slug: Text = Field("", description="The address (from the name when empty)")
 
 
 class CollectionPatch(BaseModel):
-    name: str | None = None
-    description: str | None = None
-    public: bool | None = None
+    name: Text | None = None
+    description: Text | None = None
+    public: StrictBool | None = None
 
 
 class ItemBody(BaseModel):
-    paper: str = Field(description="An arXiv id (any version) or a paper id of this site")
+    paper: Text = Field(description="An arXiv id (any version) or a paper id of this site")
 
 
 class OrderBody(BaseModel):
-    papers: list[str] = Field(description="Every paper of the collection, once, in the new order")
+    papers: list[Text] = Field(description="Every paper of the collection, once, in the new order")
 
 
-@router.get("/library", tags=TAGS)
+@router.get("/library", tags=TAGS, responses=answers(401, 403, 422))
 def library_api(
     request: Request,
     who: Who,
@@ -79,7 +79,7 @@ def library_api(
     return library_view(site(request).store, who.user, tag=tag, state=state, text=q, page=page).to_dict()
 
 
-@router.put("/library/{paper_id:path}", tags=TAGS)
+@router.put("/library/papers/{paper_id:path}", tags=TAGS, responses=answers(*BODY_ANSWERS, 401, 403, 404))
 def save_api(request: Request, who: Who, paper_id: str, body: EntryBody | None = None) -> dict[str, Any]:
     """Save a paper (idempotent) and change its state, note or tags."""
     check_csrf(request, who, None)
@@ -96,14 +96,14 @@ def save_api(request: Request, who: Who, paper_id: str, body: EntryBody | None =
     return {"paper": entry.paper_id, "state": entry.state, "tags": list(entry.tags), "note": entry.note}
 
 
-@router.delete("/library/{paper_id:path}", tags=TAGS)
+@router.delete("/library/papers/{paper_id:path}", tags=TAGS, responses=answers(401, 403, 404, 422))
 def unsave_api(request: Request, who: Who, paper_id: str) -> dict[str, Any]:
     """Take a paper out of your library (and your collections)."""
     check_csrf(request, who, None)
     return {"paper": paper_id, "removed": saves.unsave(site(request).store, who.user, paper_id)}
 
 
-@router.post("/library/import", tags=TAGS)
+@router.post("/library/import", tags=TAGS, responses=answers(*BODY_ANSWERS, 401, 403, 404))
 def import_api(request: Request, who: Who, body: ImportBody) -> dict[str, Any]:
     """Import references (matched by arXiv id, DOI, then title) or an author's papers; says what matched and what
     did not. A malformed file is refused (422, ``where`` names the line) and nothing is written."""
@@ -126,7 +126,7 @@ def import_api(request: Request, who: Who, body: ImportBody) -> dict[str, Any]:
     return report.to_dict()
 
 
-@router.get("/library/export", tags=TAGS, response_class=Response)
+@router.get("/library/export", tags=TAGS, response_class=Response, responses=answers(401, 403, 422))
 def export_api(
     request: Request,
     who: Who,
@@ -140,27 +140,27 @@ def export_api(
     return Response(done.text, media_type=done.media_type)
 
 
-@router.get("/ratings", tags=TAGS)
+@router.get("/ratings", tags=TAGS, responses=answers(401, 403))
 def ratings_api(request: Request, who: Who) -> dict[str, int]:
     """Your private ratings: {paper id: 1 (more like this) or -1 (less like this)}."""
     return site(request).store.ratings_of(rules.require_member(who.user).id)
 
 
-@router.put("/ratings/{paper_id:path}", tags=TAGS)
+@router.put("/ratings/{paper_id:path}", tags=TAGS, responses=answers(*BODY_ANSWERS, 401, 403, 404))
 def rate_api(request: Request, who: Who, paper_id: str, body: RatingBody) -> dict[str, Any]:
     """Rate a paper privately (an upvote counts as a positive signal too); 0 takes the rating back."""
     check_csrf(request, who, None)
     return {"paper": paper_id, "rating": saves.rate(site(request).store, who.user, paper_id, body.value)}
 
 
-@router.get("/collections", tags=TAGS)
+@router.get("/collections", tags=TAGS, responses=answers(401, 403))
 def my_collections(request: Request, who: Who) -> list[dict[str, Any]]:
     """Your collections, private and public."""
     member = rules.require_member(who.user)
     return [collection_dict(c) for c in site(request).store.collections_of(member.id)]
 
 
-@router.post("/collections", tags=TAGS)
+@router.post("/collections", tags=TAGS, responses=answers(*BODY_ANSWERS, 401, 403))
 def create_collection_api(request: Request, who: Who, body: CollectionBody) -> dict[str, Any]:
     check_csrf(request, who, None)
     made = collections.create(
@@ -169,7 +169,7 @@ def create_collection_api(request: Request, who: Who, body: CollectionBody) -> d
     return collection_dict(made)
 
 
-@router.get("/collections/{owner}/{slug}", tags=TAGS)
+@router.get("/collections/{owner}/{slug}", tags=TAGS, responses=answers(404, 422))
 def collection_api(request: Request, who: Who, owner: str, slug: str) -> dict[str, Any]:
     """A collection (public, or your own) in Hugging Face's shape: ``huggingface_hub.HfApi(endpoint=…)
     .get_collection("owner/slug")`` reads it."""
@@ -182,7 +182,7 @@ def _mine(request: Request, who: Who, owner: str, slug: str) -> int:
     return collections.owned(site(request).store, who.user, found.id).id
 
 
-@router.patch("/collections/{owner}/{slug}", tags=TAGS)
+@router.patch("/collections/{owner}/{slug}", tags=TAGS, responses=answers(*BODY_ANSWERS, 401, 403, 404))
 def update_collection_api(request: Request, who: Who, owner: str, slug: str, body: CollectionPatch) -> dict[str, Any]:
     check_csrf(request, who, None)
     cid = _mine(request, who, owner, slug)
@@ -192,14 +192,14 @@ def update_collection_api(request: Request, who: Who, owner: str, slug: str, bod
     return collection_dict(done)
 
 
-@router.delete("/collections/{owner}/{slug}", tags=TAGS)
+@router.delete("/collections/{owner}/{slug}", tags=TAGS, responses=answers(401, 403, 404, 422))
 def delete_collection_api(request: Request, who: Who, owner: str, slug: str) -> dict[str, Any]:
     check_csrf(request, who, None)
     collections.delete(site(request).store, who.user, _mine(request, who, owner, slug))
     return {"deleted": f"{owner}/{slug}"}
 
 
-@router.post("/collections/{owner}/{slug}/items", tags=TAGS)
+@router.post("/collections/{owner}/{slug}/items", tags=TAGS, responses=answers(*BODY_ANSWERS, 401, 403, 404))
 def add_item_api(request: Request, who: Who, owner: str, slug: str, body: ItemBody) -> dict[str, Any]:
     """Append a paper (saving it into your library)."""
     check_csrf(request, who, None)
@@ -208,7 +208,7 @@ def add_item_api(request: Request, who: Who, owner: str, slug: str, body: ItemBo
     return {"papers": site(request).store.collection_paper_ids(cid)}
 
 
-@router.delete("/collections/{owner}/{slug}/items/{paper_id:path}", tags=TAGS)
+@router.delete("/collections/{owner}/{slug}/items/{paper_id:path}", tags=TAGS, responses=answers(401, 403, 404, 422))
 def remove_item_api(request: Request, who: Who, owner: str, slug: str, paper_id: str) -> dict[str, Any]:
     check_csrf(request, who, None)
     cid = _mine(request, who, owner, slug)
@@ -216,7 +216,7 @@ def remove_item_api(request: Request, who: Who, owner: str, slug: str, paper_id:
     return {"papers": site(request).store.collection_paper_ids(cid)}
 
 
-@router.put("/collections/{owner}/{slug}/order", tags=TAGS)
+@router.put("/collections/{owner}/{slug}/order", tags=TAGS, responses=answers(*BODY_ANSWERS, 401, 403, 404))
 def reorder_api(request: Request, who: Who, owner: str, slug: str, body: OrderBody) -> dict[str, Any]:
     """Put the collection in a new order (every paper it holds, once)."""
     check_csrf(request, who, None)
@@ -224,7 +224,7 @@ def reorder_api(request: Request, who: Who, owner: str, slug: str, body: OrderBo
     return {"papers": collections.reorder(site(request).store, who.user, cid, body.papers)}
 
 
-@router.get("/account/export", tags=TAGS)
+@router.get("/account/export", tags=TAGS, responses=answers(401, 403))
 def account_export_api(request: Request, who: Who) -> dict[str, Any]:
     """Everything that is yours, as the account page's download (restore it with the account page)."""
     return account.export_account(site(request).store, who.user)
