@@ -2,7 +2,7 @@
 
 One module per command group — ``papers`` (init, ingest, stats, export, config), ``search`` (index, search,
 similar, bench), ``digests`` (digest, subscribe, unsubscribe), ``serve`` (serve, worker, demo), ``backup`` (backup,
-restore) — over ``app`` (what every command is handed) and ``output`` (JSON, messages, progress bars). This root
+restore), ``library`` (a member's library: import, list, export, restore) — over ``app`` (what every command is handed) and ``output`` (JSON, messages, progress bars). This root
 group registers them.
 
 Exit codes: 0 success, 1 unexpected failure, 2 bad configuration or usage, 3 not found, 4 rejected input
@@ -19,7 +19,7 @@ import click
 from rich.markup import escape
 
 from paperfeed import __version__
-from paperfeed.cli import backup, digests, papers, search, serve
+from paperfeed.cli import backup, digests, library, papers, search, serve
 from paperfeed.cli.app import App
 from paperfeed.cli.output import err
 from paperfeed.errors import PaperfeedError
@@ -54,6 +54,7 @@ for command in (
     serve.serve_command,
     backup.backup_command,
     backup.restore_command,
+    library.library,
 ):
     cli.add_command(command)
 
