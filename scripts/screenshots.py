@@ -6,8 +6,9 @@ serves it on a free loopback port and drives Debian's chromium through the pages
 
     python scripts/screenshots.py --out docs/screenshots
 
-Writes home-light.png, home-dark.png, trending.png, search.png, paper.png, phone-home.png (desktop shots at
-1280x900) and digest.png (a subscriber's digest email as `paperfeed digest preview` renders it, shown at a mail
+Writes home-light.png, home-dark.png, trending.png, search.png, paper.png, phone-home.png, library.png and
+collection.png (a member's library and one of their public collections; desktop shots at 1280x900) and
+digest.png (a subscriber's digest email as `paperfeed digest preview` renders it, shown at a mail
 client's width). Nothing leaves the machine: the browser may only talk to the local server.
 """
 
@@ -58,6 +59,65 @@ def seed_community(store_url: str, math_id: str) -> None:
             rules.comment(store, users["emmy"], paper_id, "Code is out; the results reproduce on one GPU.")
     finally:
         store.close()
+
+
+LIBRARY_TAGS = ["3d", "to cite", "reading group", "baselines"]
+
+
+def seed_library(store_url: str) -> str:
+    """ada's library: a dozen saved papers of the latest day, tagged, some read, with notes and ratings, and a public
+    collection of five in a hand-made order; returns the collection's path."""
+    from paperfeed.community import rules
+    from paperfeed.library import collections, saves
+    from paperfeed.store import open_store
+
+    store = open_store(store_url)
+    try:
+        ada = store.user_by_name("ada")
+        assert ada is not None
+        day = store.latest_feed_day()
+        papers = [p.id for p in store.papers_on_day(day, limit=40)] if day else []
+        for i, paper_id in enumerate(papers[2:14]):
+            saves.update(
+                store,
+                ada,
+                paper_id,
+                add_tags=[LIBRARY_TAGS[i % len(LIBRARY_TAGS)], *(["3d"] if i % 3 == 0 else [])],
+                state="read" if i % 4 == 1 else "to-read",
+                note="Compare with our ablation in §4" if i == 0 else "",
+            )
+        for paper_id in papers[2:5]:
+            saves.rate(store, ada, paper_id, 1)
+        col = collections.create(
+            store,
+            ada,
+            "Reading group: 3D scenes",
+            public=True,
+            description="Papers for the Tuesday reading group, in the order we read them.",
+        )
+        collections.add(store, ada, col.id, papers[2:7])
+        collections.move(store, ada, col.id, papers[6], -3)
+        rules.upvote(store, ada, papers[2])
+        return f"/u/ada/collections/{col.slug}"
+    finally:
+        store.close()
+
+
+def library_shots(browser: Browser, base: str, out: Path, collection: str) -> list[str]:
+    """The library page and a public collection's page, as ada sees them."""
+    from browser_support import new_context
+
+    context, watch = new_context(browser, base)
+    page = context.new_page()
+    _log_in(page, "ada")
+    page.goto("/library")
+    _settle(page)
+    _save(page, out / "library.png", full_height=1400)
+    page.goto(collection)
+    _settle(page)
+    _save(page, out / "collection.png", full_height=1400)
+    context.close()
+    return watch.problems()
 
 
 def _save(page: Page, path: Path, *, full_height: int | None = None) -> None:
@@ -118,6 +178,7 @@ def take(browser: Browser, base: str, out: Path, math_id: str) -> list[str]:
     problems += watch.problems()
 
     problems += digest_shot(browser, base, out)
+    problems += library_shots(browser, base, out, LIBRARY_COLLECTION[0])
 
     context, watch = new_context(
         browser, base, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
@@ -163,6 +224,7 @@ def digest_shot(browser: Browser, base: str, out: Path) -> list[str]:
 
 
 DIGEST_HTML: list[str] = []
+LIBRARY_COLLECTION: list[str] = []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         store_url = build_demo_store(data_dir)
         math_id, _ = math_paper(store_url, days=60)
         seed_community(store_url, math_id)
+        LIBRARY_COLLECTION.append(seed_library(store_url))
         with serving(data_dir, store_url) as base, sync_playwright() as playwright:
             DIGEST_HTML.append(render_digest(store_url, data_dir, base))
             browser = launch(playwright)

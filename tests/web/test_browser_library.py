@@ -1,0 +1,113 @@
+"""The library in a real browser: a newcomer with nothing saved is offered an import, imports a list, tags and
+filters their library, saves from the daily feed with the keyboard alone, rates a paper, and makes a public
+collection whose page, feed and export links work. Chromium drives the app over a copy of the demo store; a console
+error, failed request or dialog fails the test."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from browser_support import build_demo_store, have_chromium, launch, new_context, serving
+from paperfeed.store import open_store
+from web_support import PASSWORD
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not have_chromium(), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+
+@pytest.fixture(scope="module")
+def browser() -> Browser:
+    with sync_api.sync_playwright() as playwright:
+        the_browser = launch(playwright)
+        yield the_browser  # type: ignore[misc]
+        the_browser.close()
+
+
+def test_a_newcomer_builds_a_library_and_a_public_collection(browser: Browser, tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    data_dir.mkdir()
+    store_url = build_demo_store(data_dir)
+    with open_store(store_url) as store:
+        day = store.latest_feed_day()
+        assert day
+        ids = [p.id for p in store.papers_on_day(day, limit=10)]
+    with serving(data_dir, store_url) as base:
+        context, watch = new_context(browser, base)
+        page = context.new_page()
+        page.goto("/signup")
+        page.get_by_label(re.compile(r"^Name")).fill("newcomer")
+        page.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
+        page.get_by_role("button", name="Sign up").click()
+        page.wait_for_url(f"{base}/")
+
+        # Nothing saved yet: the library offers an import and categories instead of an empty page.
+        page.get_by_role("link", name="Library", exact=True).click()
+        expect(page.get_by_role("heading", name="Start your library in a minute")).to_be_visible()
+        assert page.locator(".library-start a.tag").count() >= 1
+        page.locator(".library-start").get_by_role("link", name=re.compile("^Import")).click()
+        page.wait_for_url("**/library/import")
+
+        # Import three demo papers by id or link and one unknown id: the report lists both.
+        listing = f"{ids[0]}\nhttps://arxiv.org/abs/{ids[1]}v1\narXiv:{ids[2]}\n2699.99999\n"
+        page.get_by_label(re.compile("or paste BibTeX")).fill(listing)
+        page.get_by_label(re.compile("^Tag everything imported")).fill("imported")
+        page.get_by_role("button", name="Import").click()
+        expect(page.locator("#report-h")).to_contain_text("3 matched, 1 not found")
+        expect(page.locator(".import-unmatched")).to_contain_text("2699.99999")
+
+        # The library: three papers; tag one, then filter by that tag.
+        page.get_by_role("link", name="Go to your library").click()
+        assert page.locator(".library-item").count() == 3
+        first = page.locator(".library-item").first
+        first.get_by_label("Add tags").fill("reading group")
+        first.get_by_role("button", name="Save changes").click()
+        page.get_by_label("Tag", exact=True).select_option("reading group")
+        page.get_by_role("button", name="Filter").click()
+        expect(page.locator(".library-item")).to_have_count(1)
+        expect(page.locator(".library-item .tag", has_text="reading group")).to_be_visible()
+
+        # Save a fourth paper from the daily feed with the keyboard only.
+        page.wait_for_load_state("load")
+        page.goto("/")
+        button = page.locator(f'form[action="/library/{ids[3]}/save"] button')
+        button.focus()
+        expect(button).to_be_focused()
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{base}/")
+        expect(page.locator(f'form[action="/library/{ids[3]}/unsave"] button')).to_have_text("★ Saved")
+
+        # On its page: a private "more like this", and a new public collection made with it.
+        page.wait_for_load_state("load")
+        page.goto(f"/papers/{ids[3]}")
+        expect(page.locator(".library-panel")).to_contain_text("Ratings are private")
+        page.get_by_role("button", name="More like this").click()
+        expect(page.get_by_role("button", name="More like this")).to_have_attribute("aria-pressed", "true")
+        page.get_by_label("New collection").fill("Week one")
+        page.get_by_role("button", name="Create it with this paper").click()
+        page.wait_for_url(f"{base}/papers/{ids[3]}")
+        page.wait_for_load_state("load")
+        page.goto("/u/newcomer/collections/week-one")
+        expect(page.locator("h1")).to_contain_text("Week one")
+        page.locator("summary", has_text="Edit this collection").click()
+        page.get_by_role("checkbox", name=re.compile("Public")).check()
+        page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.locator("h1 small")).to_contain_text("a public collection by newcomer")
+        feed = page.get_by_role("link", name="Atom")
+        assert page.request.get(base + str(feed.get_attribute("href"))).ok
+        assert page.request.get(f"{base}/u/newcomer/collections/week-one/export.bib").text().startswith("@misc{")
+        page.wait_for_load_state("load")
+        context.close()
+    assert watch.problems() == [], "\n".join(watch.problems())
+    shutil.rmtree(data_dir, ignore_errors=True)
