@@ -2,8 +2,8 @@
 
 One module per command group — ``papers`` (init, ingest, stats, export, config), ``search`` (index, search,
 similar, bench), ``digests`` (digest, subscribe, unsubscribe), ``serve`` (serve, worker, demo), ``backup`` (backup,
-restore), ``library`` (a member's library: import, list, export, restore) — over ``app`` (what every command is handed) and ``output`` (JSON, messages, progress bars). This root
-group registers them.
+restore), ``library`` (a member's library: import, list, export, restore) — over ``app`` (what every command is
+handed) and ``output`` (JSON, messages, progress bars). This root group registers them.
 
 Exit codes: 0 success, 1 unexpected failure, 2 bad configuration or usage, 3 not found, 4 rejected input
 (``--strict``), 5 a remote source failed, 6 the store cannot be used, 7 not allowed, 8 rate limited, 9 a scheduled
