@@ -254,6 +254,25 @@ def test_paper_info_of_an_unknown_paper_is_404(served: Served) -> None:
     assert caught.value.response.status_code == 404
 
 
+def test_get_collection_reads_a_public_collection(served: Served) -> None:
+    """A member's public collection through huggingface_hub's own client, in its hand-made order."""
+    alice = served.store.user_by_name("alice")
+    assert alice is not None
+    made = served.store.create_collection(alice.id, "picks", "Alice's picks", "Two of note", True, rules.now_iso())
+    served.store.add_to_collection(made.id, ["2610.00003", "2610.00001"], rules.now_iso())
+    collection = served.hf.get_collection("alice/picks")
+    assert (collection.slug, collection.title, collection.description) == (
+        "alice/picks",
+        "Alice's picks",
+        "Two of note",
+    )
+    assert [(i.item_type, i.item_id, i.position) for i in collection.items] == [
+        ("paper", "2610.00003", 0),
+        ("paper", "2610.00001", 1),
+    ]
+    assert not collection.private
+
+
 # -- /api/papers cursor paging, the schema -----------------------------------------------------------------------------
 @pytest.mark.parametrize("limit", [1, 3, 4, 8, 50])
 def test_api_papers_cursor_paging_sees_every_paper_once(served: Served, limit: int) -> None:
