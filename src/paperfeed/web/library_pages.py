@@ -8,8 +8,10 @@ token answering with a redirect (303) for forms or JSON for scripts, and works w
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse
 
@@ -277,8 +279,6 @@ def collection_feed(request: Request, who: Who, name: str, slug: str, fmt: str) 
     meta = FeedMeta(
         f"{c.name} — a collection by {c.owner}", page_url, f"{page_url}/feed.{fmt}", c.description or c.name
     )
-    from datetime import datetime
-
     added = datetime.fromisoformat(c.updated_at)
     items = [FeedItem(e.paper, f"{s.base_url}/papers/{e.paper.id}", added, f"In {c.name}") for e in view.entries]
     return Response(render_feed(fmt, meta, items), media_type=MEDIA_TYPES[fmt])
@@ -304,8 +304,6 @@ def account_page(request: Request, who: Who) -> Response:
 @router.get("/account/export.json")
 def account_export(request: Request, who: Who) -> Response:
     data = account.export_account(site(request).store, who.user)
-    import orjson
-
     return Response(
         orjson.dumps(data, option=orjson.OPT_INDENT_2),
         media_type="application/json",
