@@ -78,7 +78,7 @@ def test_library_page_filters_tags_notes_state_and_ratings(site: Site, alice: Br
     assert site.store.library_entry(1, "2611.00002").tags == ("vision",)  # type: ignore[union-attr]
     assert site.store.ratings_of(1) == {"2611.00001": -1}
     paper_page = alice.get("/papers/2611.00001").text
-    assert 'name="value" value="0" aria-pressed="true">👎 Less like this' in paper_page
+    assert 'name="value" value="0" aria-pressed="true">− Less like this' in paper_page
 
 
 def test_import_page_reports_matched_and_unmatched_and_refuses_bad_files(site: Site, alice: Browser) -> None:
