@@ -17,7 +17,7 @@ from paperfeed.store import open_store
 from web_support import PASSWORD
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Locator, Page
 
 pytestmark = [
     pytest.mark.browser,
@@ -25,6 +25,13 @@ pytestmark = [
 ]
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
+
+
+def navigate(page: Page, target: Locator) -> None:
+    """Click something that loads a new page, and wait until that page has loaded (scripts included): leaving a
+    page whose scripts are still loading is a failed request, which the watch reports."""
+    with page.expect_navigation(wait_until="load"):
+        target.click()
 
 
 @pytest.fixture(scope="module")
@@ -49,32 +56,32 @@ def test_a_newcomer_builds_a_library_and_a_public_collection(browser: Browser, t
         page.goto("/signup")
         page.get_by_label(re.compile(r"^Name")).fill("newcomer")
         page.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
-        page.get_by_role("button", name="Sign up").click()
+        navigate(page, page.get_by_role("button", name="Sign up"))
         page.wait_for_url(f"{base}/")
 
         # Nothing saved yet: the library offers an import and categories instead of an empty page.
-        page.get_by_role("link", name="Library", exact=True).click()
+        navigate(page, page.get_by_role("link", name="Library", exact=True))
         expect(page.get_by_role("heading", name="Start your library in a minute")).to_be_visible()
         assert page.locator(".library-start a.tag").count() >= 1
-        page.locator(".library-start").get_by_role("link", name=re.compile("^Import")).click()
+        navigate(page, page.locator(".library-start").get_by_role("link", name=re.compile("^Import")))
         page.wait_for_url("**/library/import")
 
         # Import three demo papers by id or link and one unknown id: the report lists both.
         listing = f"{ids[0]}\nhttps://arxiv.org/abs/{ids[1]}v1\narXiv:{ids[2]}\n2699.99999\n"
         page.get_by_label(re.compile("or paste BibTeX")).fill(listing)
         page.get_by_label(re.compile("^Tag everything imported")).fill("imported")
-        page.get_by_role("button", name="Import").click()
+        navigate(page, page.get_by_role("button", name="Import"))
         expect(page.locator("#report-h")).to_contain_text("3 matched, 1 not found")
         expect(page.locator(".import-unmatched")).to_contain_text("2699.99999")
 
         # The library: three papers; tag one, then filter by that tag.
-        page.get_by_role("link", name="Go to your library").click()
+        navigate(page, page.get_by_role("link", name="Go to your library"))
         assert page.locator(".library-item").count() == 3
         first = page.locator(".library-item").first
         first.get_by_label("Add tags").fill("reading group")
-        first.get_by_role("button", name="Save changes").click()
+        navigate(page, first.get_by_role("button", name="Save changes"))
         page.get_by_label("Tag", exact=True).select_option("reading group")
-        page.get_by_role("button", name="Filter").click()
+        navigate(page, page.get_by_role("button", name="Filter"))
         expect(page.locator(".library-item")).to_have_count(1)
         expect(page.locator(".library-item .tag", has_text="reading group")).to_be_visible()
 
@@ -84,7 +91,8 @@ def test_a_newcomer_builds_a_library_and_a_public_collection(browser: Browser, t
         button = page.locator(f'form[action="/library/{ids[3]}/save"] button')
         button.focus()
         expect(button).to_be_focused()
-        page.keyboard.press("Enter")
+        with page.expect_navigation(wait_until="load"):
+            page.keyboard.press("Enter")
         page.wait_for_url(f"{base}/")
         expect(page.locator(f'form[action="/library/{ids[3]}/unsave"] button')).to_have_text("★ Saved")
 
@@ -92,17 +100,17 @@ def test_a_newcomer_builds_a_library_and_a_public_collection(browser: Browser, t
         page.wait_for_load_state("load")
         page.goto(f"/papers/{ids[3]}")
         expect(page.locator(".library-panel")).to_contain_text("Ratings are private")
-        page.get_by_role("button", name="More like this").click()
+        navigate(page, page.get_by_role("button", name="More like this"))
         expect(page.get_by_role("button", name="More like this")).to_have_attribute("aria-pressed", "true")
         page.get_by_label("New collection").fill("Week one")
-        page.get_by_role("button", name="Create it with this paper").click()
+        navigate(page, page.get_by_role("button", name="Create it with this paper"))
         page.wait_for_url(f"{base}/papers/{ids[3]}")
         page.wait_for_load_state("load")
         page.goto("/u/newcomer/collections/week-one")
         expect(page.locator("h1")).to_contain_text("Week one")
         page.locator("summary", has_text="Edit this collection").click()
         page.get_by_role("checkbox", name=re.compile("Public")).check()
-        page.get_by_role("button", name="Save", exact=True).click()
+        navigate(page, page.get_by_role("button", name="Save", exact=True))
         expect(page.locator("h1 small")).to_contain_text("a public collection by newcomer")
         feed = page.get_by_role("link", name="Atom")
         assert page.request.get(base + str(feed.get_attribute("href"))).ok
