@@ -227,8 +227,10 @@ def test_deleting_an_account_keeps_comments_as_anonymised_text_only(lib: Store) 
     lib.set_rating(bob, "2611.00002", 1, t(3))
     lib.create_collection(bob, "mine", "Mine", "", True, t(3))
     lib.create_session("h", bob, t(3), "2099-01-01T00:00:00+00:00")
+    version = lib.content_version()
     name = lib.delete_account(bob, t(5))
     assert name == f"~deleted-{bob}"
+    assert lib.content_version() != version, "cached public pages showed bob's vote and name"
     assert [(c.author, c.body) for c in lib.comments_on("2611.00001")] == [(name, "Nice result")]
     assert lib.activity(["2611.00001"])["2611.00001"].upvotes == 1, "only bob's vote is gone"
     assert lib.interest_signals(bob) == [] and lib.collections_of(bob) == []

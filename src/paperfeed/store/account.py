@@ -9,12 +9,13 @@ The rules (what the page says is kept) live in ``paperfeed.library.account``.
 from __future__ import annotations
 
 from paperfeed.errors import NotFound
+from paperfeed.store.changes import ChangesStoreMixin
 from paperfeed.store.db import Database
 
 DELETED_NAME = "~deleted-{id}"  # '~' is not allowed in member names: a tombstone never collides with a member
 
 
-class AccountStoreMixin:
+class AccountStoreMixin(ChangesStoreMixin):
     db: Database
 
     def votes_of(self, user_id: int) -> list[tuple[str, str]]:
@@ -51,4 +52,5 @@ class AccountStoreMixin:
                 "WHERE id = ?",
                 (tombstone, now, user_id),
             )
+            self._content_changed()  # vote counts and comment authors on public (cached) pages changed
         return tombstone
