@@ -227,6 +227,10 @@ def test_deleting_an_account_keeps_comments_as_anonymised_text_only(lib: Store) 
     lib.set_rating(bob, "2611.00002", 1, t(3))
     lib.create_collection(bob, "mine", "Mine", "", True, t(3))
     lib.create_session("h", bob, t(3), "2099-01-01T00:00:00+00:00")
+    with lib.db.transaction():
+        lib.db.execute(
+            "INSERT INTO member_preferences (user_id, personal_weight, updated_at) VALUES (?, 50, ?)", (bob, t(3))
+        )
     version = lib.content_version()
     name = lib.delete_account(bob, t(5))
     assert name == f"~deleted-{bob}"
@@ -235,6 +239,7 @@ def test_deleting_an_account_keeps_comments_as_anonymised_text_only(lib: Store) 
     assert lib.activity(["2611.00001"])["2611.00001"].upvotes == 1, "only bob's vote is gone"
     assert lib.interest_signals(bob) == [] and lib.collections_of(bob) == []
     assert lib.user_by_name("bob") is None and lib.session_user("h", t(6)) is None
+    assert lib.db.query("SELECT * FROM member_preferences WHERE user_id = ?", (bob,)) == []
     user = lib.user_by_id(bob)
     assert user is not None and user.email is None
     with pytest.raises(NotFound):

@@ -29,6 +29,7 @@ REMOVED = (
     "your private ratings",
     "your library: saved papers, tags, notes and reading states",
     "your collections, public ones included",
+    "your For-you settings",
     "your email digest subscriptions",
 )
 KEPT = (

@@ -2,7 +2,8 @@
 
 Deleting keeps the member's row as a tombstone: its public comments (and submissions) stay readable, attributed to a
 name no one can sign up with (``~deleted-<id>``), while everything private goes in one transaction — email, password,
-sessions, API tokens, votes (the papers' counters follow), ratings, library, collections and email subscriptions.
+sessions, API tokens, votes (the papers' counters follow), ratings, library, collections, For-you preferences and
+email subscriptions.
 The rules (what the page says is kept) live in ``paperfeed.library.account``.
 """
 
@@ -44,7 +45,16 @@ class AccountStoreMixin(ChangesStoreMixin):
                 "UPDATE paper_activity SET upvotes = upvotes - 1 WHERE paper_id = ? AND upvotes > 0",
                 [(pid,) for pid in voted],
             )
-            for table in ("votes", "ratings", "library_entries", "collections", "sessions", "api_tokens"):
+            private = (
+                "votes",
+                "ratings",
+                "library_entries",
+                "collections",
+                "sessions",
+                "api_tokens",
+                "member_preferences",
+            )
+            for table in private:
                 self.db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
             self.db.execute("DELETE FROM subscribers WHERE user_id = ?", (user_id,))
             self.db.execute(
