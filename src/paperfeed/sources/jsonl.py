@@ -231,6 +231,11 @@ def _id_and_title(record: dict[str, Any], where: str, lineno: int) -> tuple[tupl
     return ident, title
 
 
+def _list(value: Any) -> list[Any]:
+    """A field that should hold a JSON array, as a list: anything else (true, a string, an object) holds nothing."""
+    return value if isinstance(value, list) else []
+
+
 def _from_kaggle(record: dict[str, Any], where: str, lineno: int) -> ParsedItem:
     head = _id_and_title(record, where, lineno)
     if isinstance(head, Rejection):
@@ -238,7 +243,7 @@ def _from_kaggle(record: dict[str, Any], where: str, lineno: int) -> ParsedItem:
     (pid, version), title = head
     submitted = updated = None
     numbered = []
-    for entry in record.get("versions") or ():
+    for entry in _list(record.get("versions")):
         tag = entry.get("version") if isinstance(entry, dict) else None
         if isinstance(tag, str) and tag[1:].isdigit():
             numbered.append((int(tag[1:]), entry.get("created")))
@@ -283,7 +288,7 @@ def _from_listings(record: dict[str, Any], where: str, lineno: int) -> ParsedIte
             if isinstance(url, str) and url.rfind("v") > url.rfind("/") and (m := _URL_VERSION_RE.search(url)):
                 version = int(m.group(1))
                 break
-    dates = sorted({d for d in record.get("listing_dates") or () if isinstance(d, str) and d})
+    dates = sorted({d for d in _list(record.get("listing_dates")) if isinstance(d, str) and d})
     listing_days = {dates[0]: "new"} if len(dates) == 1 else listing_runs(dates)
     authors = record.get("authors")
     categories = record.get("categories")
