@@ -41,7 +41,7 @@ SINGLE_MODES = ("keyword", "dense")
 
 def run_collection(spec: str, model: str, cache_dir: str) -> list[dict[str, Any]]:
     from paperfeed.ingest.writer import ingest
-    from paperfeed.search.engine import search
+    from paperfeed.search.engine import EVALUATION_MAX_QUERY, search
     from paperfeed.search.indexes import open_indexes
     from paperfeed.search.registry import SearchSettings
     from paperfeed.sources.files import read_file
@@ -68,7 +68,7 @@ def run_collection(spec: str, model: str, cache_dir: str) -> list[dict[str, Any]
                 took = []
                 for qid, text in collection.queries.items():
                     started = time.perf_counter()
-                    results = search(store, text, RUN_DEPTH, mode=mode, highlight=False)  # type: ignore[arg-type]
+                    results = search(store, text, RUN_DEPTH, mode=mode, highlight=False, max_query=EVALUATION_MAX_QUERY)  # type: ignore[arg-type]
                     took.append((time.perf_counter() - started) * 1000)
                     run[qid] = [h.paper.id.removeprefix(BEIR_ID_PREFIX) for h in results.hits]
                 metrics = score_run(run, collection.qrels)

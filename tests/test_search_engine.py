@@ -18,7 +18,7 @@ from paperfeed.errors import BadInput
 from paperfeed.ingest.writer import ingest
 from paperfeed.papers import Paper
 from paperfeed.search import fusion
-from paperfeed.search.engine import MAX_DEPTH, search, similar, similar_to_text
+from paperfeed.search.engine import EVALUATION_MAX_QUERY, MAX_DEPTH, MAX_QUERY, search, similar, similar_to_text
 from paperfeed.search.indexes import indexes_for, open_indexes
 from paperfeed.search.registry import SearchSettings
 from paperfeed.sources.files import read_file
@@ -252,3 +252,12 @@ def test_no_search_reaches_past_the_maximum_depth(search_store: Store, limit: in
 def test_similar_papers_refuse_limits_out_of_range(search_store: Store, limit: int, recent_days: int | None) -> None:
     with pytest.raises(BadInput):
         similar(search_store, "2501.00001", limit, recent_days=recent_days)
+
+
+def test_long_queries_are_refused_except_for_evaluation_runs(search_store: Store) -> None:
+    # CISI's test queries run to 2,023 characters: an evaluation asks for a longer bound, every door keeps the cap.
+    paragraph = "the retrieval of scientific documents by their meaning " * 40
+    with pytest.raises(BadInput) as refused:
+        search(search_store, paragraph, 10)
+    assert refused.value.where == "q" and str(MAX_QUERY) in str(refused.value)
+    assert search(search_store, paragraph, 10, max_query=EVALUATION_MAX_QUERY).hits

@@ -111,7 +111,7 @@ def run_quality(
 ) -> list[dict[str, Any]]:
     """Load a collection into a temporary store (normal ingest + index path) and score every mode."""
     from paperfeed.ingest.writer import ingest
-    from paperfeed.search.engine import search
+    from paperfeed.search.engine import EVALUATION_MAX_QUERY, search
     from paperfeed.search.indexes import open_indexes
     from paperfeed.search.registry import SearchSettings
     from paperfeed.sources.files import read_file
@@ -145,7 +145,7 @@ def run_quality(
             for mode in modes:
                 run: dict[str, list[tuple[str, float]]] = {}
                 for qid, text in collection.queries.items():
-                    results = search(store, text, RUN_DEPTH, mode=mode, highlight=False)  # type: ignore[arg-type]
+                    results = search(store, text, RUN_DEPTH, mode=mode, highlight=False, max_query=EVALUATION_MAX_QUERY)  # type: ignore[arg-type]
                     run[qid] = [(h.paper.id.removeprefix(BEIR_ID_PREFIX), h.score) for h in results.hits]
                 metrics = score_run({q: [d for d, _ in r] for q, r in run.items()}, collection.qrels)
                 rows.append(
