@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from paperfeed import tokens
 from paperfeed.cli import cli
@@ -362,6 +362,39 @@ def test_cli_subscribe_preview_send_unsubscribe(feed: Store, config: Config, sin
     assert gone["status"] == "unsubscribed"
     bad = runner.invoke(cli, [*base, "subscribe", "x@example.org", "--tz", "Nowhere/Else"])
     assert bad.exit_code != 0
+
+
+def test_cli_with_the_local_outbox_says_kept_never_sent(
+    feed: Store, config: Config, sink: Sink, tmp_path: Path
+) -> None:
+    env: dict[str, str | None] = {key: None for key in os.environ if key.startswith("PAPERFEED_")}
+    runner = CliRunner(env={**env, **_env(config), "PAPERFEED_MAIL_TRANSPORT": "outbox"})
+    base = ["--database-url", config.store_url, "--data-dir", str(tmp_path)]
+
+    def invoke(*args: str) -> Result:
+        result = runner.invoke(cli, [*base, *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result
+
+    made = invoke("subscribe", "ada@example.org", "--topic", "cat:cs.LG")
+    said = " ".join(made.stderr.split())  # rich wraps long lines
+    assert "kept in the local outbox" in said and "on its way" not in said
+    invoke("subscribe", "bob@example.org", "--weekly", "--topic", "cat:cs.CL", "--confirmed")
+    shown = invoke("digest", "send", "--period", "2026-W47")
+    assert "kept in outbox" in shown.stdout and "nothing leaves this machine" in " ".join(shown.stderr.split())
+    assert sink.accepted == []  # the SMTP server on the configured port got nothing
+    kept = sorted((tmp_path / "outbox").glob("*.eml"))
+    assert [parse(p.read_bytes())["To"] for p in kept] == ["ada@example.org", "bob@example.org"]
+
+
+def test_cli_subscribe_says_why_the_confirmation_was_not_sent(feed: Store, config: Config, tmp_path: Path) -> None:
+    env: dict[str, str | None] = {key: None for key in os.environ if key.startswith("PAPERFEED_")}
+    runner = CliRunner(env={**env, **_env(config), "PAPERFEED_SMTP_PORT": str(free_port())})  # nothing listens
+    base = ["--database-url", config.store_url, "--data-dir", str(tmp_path)]
+    result = runner.invoke(cli, [*base, "subscribe", "ada@example.org", "--json"], catch_exceptions=False)
+    assert result.exit_code == 5
+    made = orjson.loads(result.stdout)
+    assert made["confirmation_sent"] is False and "ConnectionRefusedError" in made["confirmation_error"]
 
 
 # --- a killed run --------------------------------------------------------------------------------------------------

@@ -131,6 +131,12 @@ class _Table:
     cache_dir = Setting("", "Directory for caches (embedding vectors by text); default: the user cache dir.")
     base_url = Setting("http://127.0.0.1:8000", "Public URL of this instance (for links in feeds and mail).")
     secret_key = Setting("", "Key for signing sessions and links; set it in production.", secret=True)
+    mail_transport = Setting(
+        "smtp",
+        "How mail leaves: smtp, or outbox (kept as files in <data dir>/outbox and shown at /outbox; nothing is sent:"
+        " for demos and trials).",
+        _choice("smtp", "outbox"),
+    )
     smtp_host = Setting("localhost", "SMTP server for digests.")
     smtp_port = Setting(25, "SMTP port.", _int)
     smtp_security = Setting(

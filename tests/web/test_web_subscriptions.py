@@ -3,13 +3,15 @@ link, one-click unsubscribe (RFC 8058) without logging in, and a member's settin
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from paperfeed.tokens import sign
-from test_subscriptions import SITE, Sink, link_token, running_sink
+from test_subscriptions import SITE, Sink, free_port, link_token, running_sink
 from web_support import Site, paper
 
 
@@ -113,6 +115,74 @@ def test_members_manage_their_digests_in_settings(site: Site, smtp: tuple[Sink, 
 def test_the_api_subscribes_without_cookies(site: Site, smtp: tuple[Sink, int]) -> None:
     client = site.browser(base_url="https://testserver").http
     answer = client.post("/api/subscriptions", json={"email": "bot@example.org", "topics": ["cat:cs.CL"]})
-    assert answer.status_code == 200 and answer.json() == {"email": "bot@example.org", "status": "pending"}
+    assert answer.status_code == 200 and answer.json() == {
+        "email": "bot@example.org",
+        "status": "pending",
+        "confirmation": "sent",
+    }
     bad = client.post("/api/subscriptions", json={"email": "bot2@example.org", "topics": ["nonsense"]})
     assert bad.status_code == 422 and bad.json()["where"] == "topic"
+
+
+# --- never claiming a send that did not happen -------------------------------------------------------------------
+
+
+def test_a_mail_server_that_is_down_is_said_so_on_the_page_and_in_the_log(
+    site_with: Callable[..., Site], caplog: pytest.LogCaptureFixture
+) -> None:
+    down = site_with(PAPERFEED_SMTP_HOST="127.0.0.1", PAPERFEED_SMTP_PORT=str(free_port()))  # nothing listens
+    visitor = down.browser(base_url="https://testserver")
+    with caplog.at_level(logging.ERROR, logger="paperfeed"):
+        answer = visitor.post("/subscribe", {"email": "reader@example.org", "frequency": "weekly"})
+    assert answer.status_code == 200
+    assert "The confirmation mail could not be sent" in answer.text and "We sent" not in answer.text
+    assert "could not be reached" in answer.text and "pending" in answer.text
+    assert "ConnectionRefusedError" not in answer.text  # exception text is for the operator's log, not the page
+    (logged,) = [r.getMessage() for r in caplog.records if "confirmation mail to reader@example.org" in r.getMessage()]
+    assert "not sent" in logged and "ConnectionRefusedError" in logged and "127.0.0.1" in logged
+    subscriber = down.store.subscriber_by_email("reader@example.org")
+    assert subscriber is not None and subscriber.status == "pending"
+    assert down.store.latest_delivery("confirm", subscriber.id)[0] == "pending"  # type: ignore[index]  # retried later
+    script = down.browser(base_url="https://testserver").http  # no cookies: no CSRF token needed
+    api = script.post("/api/subscriptions", json={"email": "bot@example.org"})
+    assert api.status_code == 200 and api.json()["confirmation"] == "not sent"
+    assert "could not be reached" in api.json()["confirmation_error"]
+
+
+def test_a_refused_confirmation_is_not_called_sent(site: Site, smtp: tuple[Sink, int]) -> None:
+    sink = smtp[0]
+    sink.refuse["gone@example.org"] = "550 5.1.1 No such mailbox"
+    answer = site.browser(base_url="https://testserver").post("/subscribe", {"email": "gone@example.org"})
+    assert (
+        "could not be sent" in answer.text
+        and "refused it (SMTP 550: gone@example.org: 5.1.1 No such mailbox)" in answer.text
+    )
+    assert sink.to("gone@example.org") == []
+
+
+def test_the_local_outbox_completes_the_double_opt_in_without_a_mail_server(
+    site_with: Callable[..., Site], tmp_path: Path
+) -> None:
+    kept = site_with(PAPERFEED_MAIL_TRANSPORT="outbox", PAPERFEED_BASE_URL=SITE)
+    visitor = kept.browser(base_url="https://testserver")
+    assert visitor.get("/outbox").status_code == 200  # empty, and says how it fills
+    answer = visitor.post("/subscribe", {"email": "reader@example.org"})
+    assert "Confirm in the outbox" in answer.text and 'href="/outbox"' in answer.text
+    assert "We sent" not in answer.text
+    files = list((tmp_path / "data" / "outbox").glob("*.eml"))
+    assert len(files) == 1
+    listed = visitor.get("/outbox", headers={"Accept": "application/json"}).json()
+    (message,) = listed
+    assert message["to"] == "reader@example.org" and "Confirm" in message["subject"]
+    (confirm_link,) = [link for link in message["links"] if "/subscribe/confirm?token=" in link]
+    page = visitor.get("/outbox")
+    assert confirm_link.replace("&", "&amp;") in page.text or confirm_link in page.text
+    done = visitor.get(confirm_link.removeprefix(SITE))
+    assert done.status_code == 200 and "Subscription confirmed" in done.text
+    assert kept.store.subscriber_by_email("reader@example.org").status == "active"  # type: ignore[union-attr]
+    api = kept.browser(base_url="https://testserver").http.post("/api/subscriptions", json={"email": "bot@example.org"})
+    assert api.json()["confirmation"] == "kept in the local outbox"
+
+
+def test_there_is_no_outbox_page_where_mail_goes_over_smtp(site: Site) -> None:
+    assert site.browser().get("/outbox").status_code == 404

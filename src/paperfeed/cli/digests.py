@@ -95,15 +95,15 @@ def send_command(
     """Send the digests that are due, each exactly once however often this runs; queued confirmations too."""
     from paperfeed.digests.compose import check_period
     from paperfeed.digests.schedule import send_due, send_period
-    from paperfeed.digests.smtp import Mailer
     from paperfeed.digests.subscriptions import send_confirmations
+    from paperfeed.digests.transport import open_mailer, uses_outbox, where_mail_goes
     from paperfeed.periods import parse_period
 
     app: App = ctx.obj
     chosen = parse_period(period) if period else None
     if chosen is not None:
         check_period(chosen)  # before the progress bar: a month is refused at once
-    with app.store() as store, Mailer.from_config(app.config) as mailer:
+    with app.store() as store, open_mailer(app.config) as mailer:
         with progress(disable=quiet or as_json) as shown:
             bar = Bar(shown, "would send" if dry_run else "digests")
             sending = connections or app.config.smtp_connections
@@ -113,21 +113,26 @@ def send_command(
             else:
                 report = send_due(store, app.config, mailer, datetime.now(UTC), **options)
         confirmations = 0 if dry_run or report.stopped else send_confirmations(store, app.config, mailer)
+    where = where_mail_goes(app.config)
     if as_json:
-        emit_json({**report.to_dict(), "confirmations": confirmations})
+        emit_json({**report.to_dict(), "confirmations": confirmations, "transport": app.config.mail_transport})
     else:
-        _print_report(report.to_dict(), confirmations)
+        _print_report(report.to_dict(), confirmations, kept=uses_outbox(app.config))
+        if not dry_run and (report.sent or confirmations):
+            err.print(f"Handed to {escape(where)}.", highlight=False)
     if report.stopped:
         ctx.exit(REMOTE_FAILED)
 
 
-def _print_report(data: dict[str, Any], confirmations: int) -> None:
+def _print_report(data: dict[str, Any], confirmations: int, *, kept: bool = False) -> None:
+    """The run's table; ``kept``: the transport is the local outbox, so nothing is called "sent"."""
     for note in data["notes"]:
         err.print(f"[yellow]{escape(note)}[/]")
     if data["stopped"]:
         err.print(f"[red]{escape(data['stopped'])}[/]")
     table = Table(title="dry run: nothing sent or recorded" if data["dry_run"] else None, title_justify="left")
-    for column in ("periods", "would send" if data["dry_run"] else "sent", "skipped", "failed", "already sent"):
+    done = "would send" if data["dry_run"] else "kept in outbox" if kept else "sent"
+    for column in ("periods", done, "skipped", "failed", "already sent"):
         table.add_column(column, justify="right" if column != "periods" else "left")
     periods = ", ".join(f"{key} ({n:,})" for key, n in data["periods"].items()) or "none due"
     table.add_row(
@@ -140,7 +145,7 @@ def _print_report(data: dict[str, Any], confirmations: int) -> None:
         "addresses bounced": data["bounced"],
         "earlier skipped or failed": data["already_done"],
         "cancelled": data["cancelled"],
-        "confirmations sent": confirmations,
+        "confirmations kept in the outbox" if kept else "confirmations sent": confirmations,
     }
     shown = [f"{n:,} {what}" for what, n in extras.items() if n]
     if shown:
@@ -174,11 +179,10 @@ def subscribe_command(
     as_json: bool,
 ) -> None:
     """Subscribe ADDRESS to digests (or change its settings); without --confirmed a confirmation mail goes out."""
-    from paperfeed.digests.smtp import Mailer
-    from paperfeed.digests.subscriptions import send_confirmations, subscribe
+    from paperfeed.digests.subscriptions import send_confirmations, subscribe, unsent_confirmation
+    from paperfeed.digests.transport import open_mailer, uses_outbox, where_mail_goes
 
     app: App = ctx.obj
-    sent = 0
     with app.store() as store:
         subscriber = subscribe(
             store,
@@ -192,11 +196,22 @@ def subscribe_command(
             timezone=timezone,
             confirmed=confirmed,
         )
+        unsent: str | None = None
         if subscriber.status == "pending":
-            with Mailer.from_config(app.config) as mailer:
-                sent = send_confirmations(store, app.config, mailer)
+            with open_mailer(app.config) as mailer:
+                send_confirmations(store, app.config, mailer)
+            failure = unsent_confirmation(store, subscriber)
+            unsent = failure.error if failure else None
+        sent = subscriber.status == "pending" and unsent is None
     if as_json:
-        emit_json({**subscriber.to_dict(), "confirmation_sent": bool(sent)})
+        emit_json(
+            {
+                **subscriber.to_dict(),
+                "confirmation_sent": sent,
+                "transport": app.config.mail_transport,
+                **({"confirmation_error": unsent} if unsent else {}),
+            }
+        )
     else:
         what = ", ".join(t.text for t in subscriber.topics) or "no topics"
         trending = "trending + " if subscriber.include_trending else ""
@@ -205,10 +220,20 @@ def subscribe_command(
             f"{escape(subscriber.timezone)}, {trending}{escape(what)}, at most {subscriber.max_papers} papers",
             highlight=False,
         )
-        if sent:
+        if sent and uses_outbox(app.config):
+            err.print(
+                f"The confirmation mail is kept in {escape(where_mail_goes(app.config))}: follow its link (the "
+                "site shows it at /outbox); nothing else goes to the address until then.",
+                highlight=False,
+            )
+        elif sent:
             err.print("A confirmation mail is on its way; nothing else is sent until its link is followed.")
     if subscriber.status == "pending" and not sent:
-        err.print("[yellow]The confirmation mail could not be sent now; `paperfeed digest send` will retry it.[/]")
+        err.print(
+            f"[yellow]The confirmation mail could not be sent through {escape(where_mail_goes(app.config))}: "
+            f"{escape(unsent or '')}; `paperfeed digest send` will retry it.[/]",
+            highlight=False,
+        )
         ctx.exit(REMOTE_FAILED)
 
 

@@ -60,13 +60,19 @@ def demo(ctx: click.Context, no_serve: bool, as_json: bool, host: str, port: int
         overrides = demo_app.store_overrides().items()
         where = "".join(f" --{name.replace('_', '-')} {escape(value)}" for name, value in overrides)
         console.print(f'Search it: [bold]paperfeed{where} search "gaussian splatting"[/]')
-        console.print(f"Serve it: [bold]paperfeed{where} serve[/]")
+        console.print(
+            f"Serve it: [bold]PAPERFEED_MAIL_TRANSPORT=outbox paperfeed{where} serve[/] (mail kept at /outbox)"
+        )
         return
     from paperfeed.web.serve import serve
 
     url = f"http://{host}:{port}"
     if demo_app.config.origins["base_url"] == "default":  # links in feeds and the API point at this server
         demo_app = demo_app.with_overrides(base_url=url)
+    if demo_app.config.origins["mail_transport"] == "default":  # a demo has no mail server: keep mail, say so
+        demo_app = demo_app.with_overrides(mail_transport="outbox")
+    if demo_app.config.mail_transport == "outbox":
+        console.print(f"Mail is kept, not sent: confirmation links and digests show at [bold]{url}/outbox[/]")
     console.print(f"Serving on [bold]{url}[/] (Ctrl-C to stop)")
     serve(demo_app.config, host=host, port=port, workers=1)
 

@@ -37,7 +37,8 @@ from paperfeed.digests.outbox import (
     aware,
     iso,
 )
-from paperfeed.digests.smtp import Mailer, Sender
+from paperfeed.digests.smtp import Sender
+from paperfeed.digests.transport import open_mailer
 from paperfeed.periods import Period, day_period, parse_period, week_period
 from paperfeed.store import Store
 from paperfeed.store.subscriptions import FINAL_STATUSES, Subscriber
@@ -74,7 +75,8 @@ def send_due(
     """Send every active subscriber the digest due at ``now`` (see the module docstring); meant to run often.
 
     With ``connections`` above 1, messages go over that many SMTP connections at once, each opened with
-    ``mailer_factory`` (default ``Mailer.from_config``); ``mailer`` is then unused, and may be None."""
+    ``mailer_factory`` (default ``transport.open_mailer``: SMTP or the local outbox); ``mailer`` is then unused,
+    and may be None."""
     clock = Clock(aware(now))
     stamp = iso(clock.start)
     days: dict[date, date | None] = {}
@@ -138,7 +140,7 @@ def _run(
     with store.sender_lock("digests") as got:
         if not got:
             raise SenderBusy("another digest run is sending from this store; try again when it is done")
-        factory = options.mailer_factory or (lambda: Mailer.from_config(config))
+        factory = options.mailer_factory or (lambda: open_mailer(config))
         outbox = Outbox(store, mailer, clock, report, options.retry, options.connections, factory, options.progress)
         with outbox:
             _deliver_plan(store, config, outbox, plan, clock, report, options.progress)

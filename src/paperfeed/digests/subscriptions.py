@@ -29,6 +29,7 @@ import functools
 import re
 import zoneinfo
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
@@ -48,11 +49,13 @@ from paperfeed.tokens import instance_secret
 __all__ = [
     "Subscriber",
     "Topic",
+    "Unsent",
     "confirm",
     "parse_topic",
     "send_confirmations",
     "subscribe",
     "subscriptions_for_user",
+    "unsent_confirmation",
     "unsubscribe",
     "unsubscribe_address",
     "update_subscription",
@@ -299,6 +302,35 @@ def send_confirmations(
                 )
                 outbox.put("confirm", subscriber, period, "pending", render)
     return report.sent
+
+
+@dataclass(frozen=True)
+class Unsent:
+    """Why a confirmation mail has not gone out: refused for good (``refused``) or still owed; ``error`` is the
+    failure as recorded (for the operator: it may name hosts and exceptions)."""
+
+    refused: bool
+    error: str
+
+    def for_visitor(self) -> str:
+        """The reason in words for the person who subscribed: the server's reply when it refused, never our
+        exception text."""
+        if self.refused:
+            return (
+                f"the mail server refused it ({self.error})"
+                if self.error.startswith("SMTP ")
+                else ("the mail server refused it")
+            )
+        return "the mail server could not be reached, or asked us to try again later"
+
+
+def unsent_confirmation(store: Store, subscriber: Subscriber) -> Unsent | None:
+    """Why the subscriber's newest confirmation mail has not gone out (None: it went, or none was asked for)."""
+    latest = store.latest_delivery("confirm", subscriber.id)
+    if latest is None or latest[0] == "sent":
+        return None
+    status, error = latest
+    return Unsent(status == "failed", error or ("refused" if status == "failed" else "queued, not sent yet"))
 
 
 def _confirmation(moment: datetime, *, to: str, url: str, site: str, mail_from: str, mid: str) -> EmailMessage:

@@ -194,11 +194,11 @@ def send_digests(store: Store, config: Config, now: datetime) -> dict[str, Any] 
     """Send every digest that is due at ``now`` (each subscriber's hour, in their time zone)."""
     from paperfeed.digests.outbox import SenderBusy
     from paperfeed.digests.schedule import send_due
-    from paperfeed.digests.smtp import Mailer
     from paperfeed.digests.subscriptions import send_confirmations
+    from paperfeed.digests.transport import open_mailer
 
     try:
-        with Mailer.from_config(config) as mailer:
+        with open_mailer(config) as mailer:
             confirmations = send_confirmations(store, config, mailer)
             report = send_due(store, config, mailer, now, connections=config.smtp_connections)
     except SenderBusy as exc:  # a `paperfeed digest send` run is at it: it sends what is due

@@ -424,6 +424,15 @@ class SubscriptionStoreMixin:
         )
         return [(int(r[0]), r[1], r[2]) for r in rows]
 
+    def latest_delivery(self, kind: str, subscriber_id: int) -> tuple[str, str | None] | None:
+        """(status, last error) of the newest ``kind`` row of the subscriber, or None when there is none."""
+        row = self.db.query_one(
+            "SELECT status, error FROM deliveries WHERE kind = ? AND subscriber_id = ? "
+            "ORDER BY created_at DESC, period DESC LIMIT 1",
+            (kind, subscriber_id),
+        )
+        return (row[0], row[1]) if row is not None else None
+
     def give_up_deliveries(self, kind: str, created_before: str, error: str) -> int:
         """Owed rows older than ``created_before`` become failed (not held against the address)."""
         with self.db.transaction():

@@ -43,6 +43,7 @@ from paperfeed.web import (
     library_api,
     library_pages,
     operations,
+    outbox_routes,
     page_cache,
     pages,
     subscription_routes,
@@ -276,6 +277,8 @@ def create_app(
     app.include_router(subscription_routes.router)
     app.include_router(foryou_routes.router)
     app.include_router(library_pages.router)
+    if config.mail_transport == "outbox":  # the outbox shows every message: only where it is the transport
+        app.include_router(outbox_routes.router)
     app.include_router(pages.router)
     return app
 
@@ -284,4 +287,20 @@ def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` (each worker process reads the same environment)."""
     from paperfeed.config import load_config
 
-    return create_app(load_config())
+    config = load_config()
+    log_visibly(config)
+    return create_app(config)
+
+
+def log_visibly(config: Config) -> None:
+    """paperfeed's own messages (a mail that could not be sent, a failed request) reach the operator on stderr.
+
+    uvicorn configures its own loggers only, so paperfeed's went to Python's last-resort handler at best (WARNING
+    and up, no time stamp). When neither paperfeed's logger nor the root logger has a handler (an embedding
+    application's own set-up wins), one goes on paperfeed's, at ``PAPERFEED_LOG_LEVEL``."""
+    ours = logging.getLogger("paperfeed")
+    ours.setLevel(config.log_level)
+    if not ours.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        ours.addHandler(handler)

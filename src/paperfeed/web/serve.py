@@ -15,13 +15,14 @@ from collections.abc import Mapping
 import uvicorn
 
 from paperfeed.config import ENV_PREFIX, Config
-from paperfeed.web.app import create_app
+from paperfeed.web.app import create_app, log_visibly
 from paperfeed.web.metrics import MULTIPROC_ENV
 
 
 def serve(config: Config, *, host: str, port: int, workers: int, log_level: str | None = None) -> None:
     level = (log_level or config.log_level).lower()
     if workers <= 1:
+        log_visibly(config)
         uvicorn.run(create_app(config), host=host, port=port, log_level=level, proxy_headers=False)
         return
     os.environ.update(_as_env(config.values, config.origins))

@@ -1,8 +1,11 @@
 """Email subscriptions on the web: the "Get trending papers in your email inbox" form, the confirmation link,
 one-click unsubscribe (RFC 8058), members' subscription settings, and the same through the JSON API.
 
-The rules live in ``paperfeed.digests.subscriptions``; the confirmation mail goes out after the response (a background
-task), and if the mail server is down the worker's digest job sends it later, so a visitor never waits on SMTP.
+The rules live in ``paperfeed.digests.subscriptions``. The confirmation mail is sent while the visitor waits (one
+try, a short timeout, no back-off), because the page must say what happened: "we sent a link" only when the mail
+server took the message (or the local outbox kept it, ``PAPERFEED_MAIL_TRANSPORT=outbox``: the page then says so and
+links ``/outbox``); otherwise the page says it could not be sent, and the operator gets an error in the log. An
+unsent confirmation stays queued: the worker's digest job (or ``paperfeed digest send``) retries it.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
@@ -19,6 +22,7 @@ from paperfeed.config import Config
 from paperfeed.digests import subscriptions
 from paperfeed.errors import BadInput, PaperfeedError
 from paperfeed.store import Store
+from paperfeed.store.subscriptions import Subscriber
 from paperfeed.web.security import Visitor, check_csrf, client_address
 from paperfeed.web.site import BODY_ANSWERS, Text, answers, render, site, visitor, wants_json
 
@@ -29,14 +33,46 @@ Who = Annotated[Visitor, Depends(visitor)]
 Csrf = Annotated[str, Form(alias="csrf")]
 
 
-def _send_confirmations(store: Store, config: Config) -> None:
-    from paperfeed.digests.smtp import Mailer
+INTERACTIVE_TIMEOUT = 10  # seconds per SMTP step while a visitor waits; the worker's retries take longer ones
 
+
+def _send_confirmations(store: Store, config: Config, subscriber: Subscriber) -> str | None:
+    """Send the queued confirmations now; returns why ``subscriber``'s is not sent, in words for the visitor (None:
+    it went out). The operator's log gets the failure itself."""
+    from paperfeed.digests.outbox import RetryPolicy
+    from paperfeed.digests.transport import open_mailer, where_mail_goes
+
+    reason: str | None = None
     try:
-        with Mailer.from_config(config) as mailer:
-            subscriptions.send_confirmations(store, config, mailer)
-    except PaperfeedError as exc:  # the worker's digest job retries pending confirmations
-        log.warning("confirmation mail not sent now: %s", exc)
+        with open_mailer(config, timeout=INTERACTIVE_TIMEOUT) as mailer:
+            subscriptions.send_confirmations(store, config, mailer, retry=RetryPolicy(attempts=1))
+    except PaperfeedError as exc:
+        reason = str(exc)
+    unsent = subscriptions.unsent_confirmation(store, subscriber)
+    if unsent is None:
+        return None
+    log.error(
+        "confirmation mail to %s not sent through %s: %s (%s)",
+        subscriber.email,
+        where_mail_goes(config),
+        reason or unsent.error,
+        "refused for good: the address may be wrong"
+        if unsent.refused
+        else "check PAPERFEED_MAIL_TRANSPORT and PAPERFEED_SMTP_*; it stays queued, and the worker or `paperfeed "
+        "digest send` retries it",
+    )
+    return unsent.for_visitor()
+
+
+def _confirmation(config: Config, subscriber: Subscriber, unsent: str | None) -> dict[str, Any]:
+    """What the JSON answers say about the confirmation mail: sent, kept in the outbox, or not sent (and why)."""
+    from paperfeed.digests.transport import uses_outbox
+
+    if subscriber.status != "pending":
+        return {"confirmation": "none needed"}
+    if unsent:
+        return {"confirmation": "not sent", "confirmation_error": unsent}
+    return {"confirmation": "kept in the local outbox" if uses_outbox(config) else "sent"}
 
 
 def _topics(raw: str) -> list[str]:
@@ -47,7 +83,6 @@ def _topics(raw: str) -> list[str]:
 def subscribe_form(
     request: Request,
     who: Who,
-    background: BackgroundTasks,
     email: Annotated[str, Form()] = "",
     frequency: Annotated[str, Form()] = "daily",
     topics: Annotated[str, Form()] = "",
@@ -56,7 +91,7 @@ def subscribe_form(
     check_csrf(request, who, csrf)
     s = site(request)
     try:
-        subscriptions.subscribe(
+        subscriber = subscriptions.subscribe(
             s.store,
             s.config,
             email,
@@ -69,10 +104,12 @@ def subscribe_form(
         if wants_json(request):
             raise
         return render(request, "subscribed.html", status=exc.http_status, error=str(exc), email=email)
-    background.add_task(_send_confirmations, s.store, s.config)
+    unsent = _send_confirmations(s.store, s.config, subscriber) if subscriber.status == "pending" else None
     if wants_json(request):
-        return JSONResponse({"email": email, "status": "pending"})
-    return render(request, "subscribed.html", error=None, email=email)
+        return JSONResponse(
+            {"email": subscriber.email, "status": subscriber.status, **_confirmation(s.config, subscriber, unsent)}
+        )
+    return render(request, "subscribed.html", error=None, email=email, subscriber=subscriber, unsent=unsent)
 
 
 @router.get("/subscribe/confirm")
@@ -107,7 +144,6 @@ def unsubscribe(
 def update(
     request: Request,
     who: Who,
-    background: BackgroundTasks,
     subscriber_id: int,
     frequency: Annotated[str, Form()] = "daily",
     topics: Annotated[str, Form()] = "",
@@ -121,7 +157,7 @@ def update(
     check_csrf(request, who, csrf)
     member = rules.require_member(who.user)
     s = site(request)
-    subscriptions.update_subscription(
+    changed = subscriptions.update_subscription(
         s.store,
         subscriber_id,
         member.id,
@@ -134,7 +170,8 @@ def update(
         timezone=timezone,
         active=active == "1",
     )
-    background.add_task(_send_confirmations, s.store, s.config)  # a resumed subscription is confirmed again
+    if changed.status == "pending":  # a resumed subscription is confirmed again; settings show if it went out
+        _send_confirmations(s.store, s.config, changed)
     return RedirectResponse("/settings#subscriptions", status_code=303)
 
 
@@ -149,8 +186,10 @@ class SubscribeBody(BaseModel):
 
 
 @api_router.post("/subscriptions", responses=answers(*BODY_ANSWERS, 403, 429))
-def subscribe_api(request: Request, who: Who, body: SubscribeBody, background: BackgroundTasks) -> dict[str, Any]:
-    """Subscribe an address to digests; a confirmation mail with a signed link is sent first (double opt-in)."""
+def subscribe_api(request: Request, who: Who, body: SubscribeBody) -> dict[str, Any]:
+    """Subscribe an address to digests; a confirmation mail with a signed link is sent first (double opt-in).
+    ``confirmation`` says what became of it: "sent", "kept in the local outbox", "not sent" (with
+    ``confirmation_error``; it stays queued and is retried), or "none needed"."""
     check_csrf(request, who, None)
     s = site(request)
     subscriber = subscriptions.subscribe(
@@ -166,5 +205,5 @@ def subscribe_api(request: Request, who: Who, body: SubscribeBody, background: B
         timezone=body.timezone,
         user_id=who.user.id if who.user else None,
     )
-    background.add_task(_send_confirmations, s.store, s.config)
-    return {"email": subscriber.email, "status": subscriber.status}
+    unsent = _send_confirmations(s.store, s.config, subscriber) if subscriber.status == "pending" else None
+    return {"email": subscriber.email, "status": subscriber.status, **_confirmation(s.config, subscriber, unsent)}

@@ -1,0 +1,107 @@
+"""The double opt-in in a real browser on a site without a mail server: the subscribe page says what became of the
+confirmation mail (kept in the local outbox, or not sent and why), and the outbox's link completes it.
+
+Each test serves its own small store with uvicorn on loopback and drives Debian's chromium through Playwright;
+screenshots of the pages go to the test's directory (``PAPERFEED_SHOTS`` names another) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from browser_support import free_port, have_chromium, launch, live, new_context
+from paperfeed.config import load_config
+from paperfeed.store import open_store
+from web_support import paper
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not have_chromium(), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_api.sync_playwright() as playwright:
+        the_browser = launch(playwright)
+        yield the_browser
+        the_browser.close()
+
+
+@contextmanager
+def site(store_url: str, tmp_path: Path, **env: str) -> Iterator[str]:
+    from paperfeed.web.app import create_app
+
+    port = free_port()
+    config = load_config(
+        env={
+            "PAPERFEED_DATA_DIR": str(tmp_path / "data"),
+            "PAPERFEED_DATABASE_URL": store_url,
+            "PAPERFEED_CACHE_DIR": str(tmp_path / "cache"),
+            "PAPERFEED_BASE_URL": f"http://127.0.0.1:{port}",
+            "PAPERFEED_SECRET_KEY": "browser-test-secret",
+            "PAPERFEED_LOG_LEVEL": "WARNING",
+            **env,
+        }
+    )
+    with open_store(store_url) as store:
+        store.upsert_papers([paper("2610.50001", "Gaussian splatting for rooms", "2026-10-05")])
+    with live(create_app(config), port) as base:
+        yield base
+
+
+def shot(page: Page, tmp_path: Path, name: str) -> None:
+    folder = Path(os.environ.get("PAPERFEED_SHOTS") or tmp_path)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def subscribe(page: Page, email: str) -> None:
+    page.goto("/papers/date/2026-10-05")
+    page.fill("#subscribe-email", email)
+    page.select_option("#subscribe-frequency", "weekly")
+    page.click("form.subscribe button[type=submit]")
+
+
+def test_the_outbox_completes_the_double_opt_in(browser: Browser, store_url: str, tmp_path: Path) -> None:
+    with site(store_url, tmp_path, PAPERFEED_MAIL_TRANSPORT="outbox") as base:
+        context, watch = new_context(browser, base)
+        page = context.new_page()
+        subscribe(page, "reader@example.org")
+        expect(page.locator("h1")).to_have_text("Confirm in the outbox")
+        expect(page.locator("main")).not_to_contain_text("We sent")
+        shot(page, tmp_path, "subscribed-outbox")
+        page.click("text=open the outbox")
+        expect(page.locator(".outbox-message h2")).to_contain_text("Confirm")
+        expect(page.locator(".outbox-message")).to_contain_text("reader@example.org")
+        shot(page, tmp_path, "outbox")
+        page.click(".outbox-links a[href*='/subscribe/confirm']")
+        expect(page.locator("main")).to_contain_text("Subscription confirmed")
+        context.close()
+        assert watch.problems() == [], "\n".join(watch.problems())
+    with open_store(store_url) as store:
+        subscriber = store.subscriber_by_email("reader@example.org")
+        assert subscriber is not None and (subscriber.status, subscriber.frequency) == ("active", "weekly")
+
+
+def test_no_mail_server_is_said_so(browser: Browser, store_url: str, tmp_path: Path) -> None:
+    with site(store_url, tmp_path, PAPERFEED_SMTP_HOST="127.0.0.1", PAPERFEED_SMTP_PORT=str(free_port())) as base:
+        context, watch = new_context(browser, base)
+        page = context.new_page()
+        subscribe(page, "reader@example.org")
+        expect(page.locator("h1")).to_have_text("The confirmation mail could not be sent")
+        expect(page.locator("[role=alert]")).to_contain_text("could not be reached")
+        expect(page.locator("main")).not_to_contain_text("We sent")
+        shot(page, tmp_path, "subscribed-unsent")
+        context.close()
+        assert watch.problems() == [], "\n".join(watch.problems())
