@@ -449,3 +449,21 @@ def test_the_member_a_pending_subscription_belongs_to_may_change_it(store: Store
     subscribe(store, config, "ada@example.org", user_id=ada.id)
     changed = subscribe(store, config, "ada@example.org", user_id=ada.id, frequency="weekly")
     assert (changed.status, changed.user_id, changed.frequency) == ("pending", ada.id, "weekly")
+
+
+def test_subscribing_again_changes_only_the_settings_it_names(store: Store, config: Config, sink: Sink) -> None:
+    made = subscribe(
+        store, config, "ada@example.org", frequency="weekly", topics=["cat:cs.LG"], max_papers=5, send_hour=7,
+        timezone="Europe/Paris", include_trending=False, confirmed=True,
+    )  # fmt: skip
+    again = subscribe(store, config, "ada@example.org", confirmed=True)  # the address alone
+    assert again.settings == made.settings
+    hour = subscribe(store, config, "ada@example.org", send_hour=9, confirmed=True)
+    assert (hour.send_hour, hour.frequency, hour.max_papers, hour.timezone) == (9, "weekly", 5, "Europe/Paris")
+    assert [t.text for t in hour.topics] == ["cat:cs.LG"] and hour.include_trending is False
+    pending = subscribe(store, config, "bob@example.org", frequency="weekly")  # unconfirmed: asking again keeps too
+    assert subscribe(store, config, "bob@example.org").frequency == "weekly" == pending.frequency
+    fresh = subscribe(store, config, "carol@example.org")  # a new address gets the defaults
+    assert (fresh.frequency, fresh.include_trending, fresh.max_papers, fresh.send_hour, fresh.timezone) == (
+        "daily", True, 10, 8, "UTC",
+    )  # fmt: skip

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -186,3 +187,30 @@ def test_the_local_outbox_completes_the_double_opt_in_without_a_mail_server(
 
 def test_there_is_no_outbox_page_where_mail_goes_over_smtp(site: Site) -> None:
     assert site.browser().get("/outbox").status_code == 404
+
+
+def test_subscribing_again_from_settings_keeps_the_digest_and_pending_says_pending(
+    site: Site, smtp: tuple[Sink, int]
+) -> None:
+    member = site.browser(base_url="https://testserver")
+    assert member.sign_up("ada", email="ada@example.org").status_code == 303
+    assert member.post("/subscribe", {"email": "ada@example.org", "frequency": "weekly"}).status_code == 200
+    settings = member.get("/settings").text
+    assert "Pending confirmation" in settings and "Nothing is sent to this address until" in settings
+    assert ">Active<" not in settings  # the status select does not claim it is active
+    # The settings page's own form posts the address alone: the weekly digest stays weekly.
+    assert member.post("/subscribe", {"email": "ada@example.org"}).status_code == 200
+    assert site.store.subscriber_by_email("ada@example.org").frequency == "weekly"  # type: ignore[union-attr]
+    script = site.browser(base_url="https://testserver").http  # not the member: a pending address keeps its settings
+    answer = script.post("/api/subscriptions", json={"email": "ada@example.org", "send_hour": 6})
+    assert answer.status_code == 200
+    kept = site.store.subscriber_by_email("ada@example.org")
+    assert kept is not None and (kept.frequency, kept.send_hour) == ("weekly", 8)
+    mail = sink_confirmations(smtp[0], "ada@example.org")
+    member.get(f"/subscribe/confirm?token={link_token(mail[-1], '/subscribe/confirm')}")
+    assert "Pending confirmation" not in member.get("/settings").text
+
+
+def sink_confirmations(sink: Sink, address: str) -> list[Any]:
+    _wait_for_mail(sink, address)
+    return sink.to(address)

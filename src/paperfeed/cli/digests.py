@@ -156,29 +156,31 @@ def _print_report(data: dict[str, Any], confirmations: int, *, kept: bool = Fals
 
 @click.command(name="subscribe")
 @click.argument("address")
-@click.option("--weekly", is_flag=True, help="One digest a week (the previous ISO week, on Monday); default daily.")
+@click.option("--weekly/--daily", default=None, help="One digest a week (the previous ISO week, on Monday) or one "
+              "per announcement day (the default for a new address).")  # fmt: skip
 @click.option("--topic", "topics", multiple=True, help='cat:cs.LG, author:"Ada Lovelace" or "query:diffusion '
               'models" (repeatable).')  # fmt: skip
-@click.option("--no-trending", is_flag=True, help="Leave out the trending papers.")
-@click.option("--max", "max_papers", type=int, default=10, show_default=True, help="Papers per digest (1-50).")
-@click.option("--hour", type=int, default=8, show_default=True, help="Send hour in the subscriber's time zone.")
-@click.option("--tz", "timezone", default="UTC", show_default=True, help="IANA time zone, e.g. Europe/Paris.")
+@click.option("--trending/--no-trending", default=None, help="Include the trending papers (the default) or not.")
+@click.option("--max", "max_papers", type=int, help="Papers per digest (1-50; default 10).")
+@click.option("--hour", type=int, help="Send hour in the subscriber's time zone (default 8).")
+@click.option("--tz", "timezone", help="IANA time zone, e.g. Europe/Paris (default UTC).")
 @click.option("--confirmed", is_flag=True, help="The address is known to be theirs: no confirmation mail.")
 @click.option("--json", "as_json", is_flag=True, help="Print the subscriber as JSON.")
 @click.pass_context
 def subscribe_command(
     ctx: click.Context,
     address: str,
-    weekly: bool,
+    weekly: bool | None,
     topics: tuple[str, ...],
-    no_trending: bool,
-    max_papers: int,
-    hour: int,
-    timezone: str,
+    trending: bool | None,
+    max_papers: int | None,
+    hour: int | None,
+    timezone: str | None,
     confirmed: bool,
     as_json: bool,
 ) -> None:
-    """Subscribe ADDRESS to digests (or change its settings); without --confirmed a confirmation mail goes out."""
+    """Subscribe ADDRESS to digests (or change its settings: what is not named stays as it was); without --confirmed
+    a confirmation mail goes out."""
     from paperfeed.digests.subscriptions import send_confirmations, subscribe, unsent_confirmation
     from paperfeed.digests.transport import open_mailer, uses_outbox, where_mail_goes
 
@@ -188,9 +190,9 @@ def subscribe_command(
             store,
             app.config,
             address,
-            frequency="weekly" if weekly else "daily",
-            topics=topics,
-            include_trending=not no_trending,
+            frequency=None if weekly is None else "weekly" if weekly else "daily",
+            topics=topics or None,
+            include_trending=trending,
             max_papers=max_papers,
             send_hour=hour,
             timezone=timezone,
@@ -214,10 +216,10 @@ def subscribe_command(
         )
     else:
         what = ", ".join(t.text for t in subscriber.topics) or "no topics"
-        trending = "trending + " if subscriber.include_trending else ""
+        shown_trending = "trending + " if subscriber.include_trending else ""
         err.print(
             f"{escape(subscriber.email)}: {subscriber.status}, {subscriber.frequency} at {subscriber.send_hour}:00 "
-            f"{escape(subscriber.timezone)}, {trending}{escape(what)}, at most {subscriber.max_papers} papers",
+            f"{escape(subscriber.timezone)}, {shown_trending}{escape(what)}, at most {subscriber.max_papers} papers",
             highlight=False,
         )
         if sent and uses_outbox(app.config):

@@ -157,33 +157,36 @@ def subscribe(
     config: Config,
     email: str,
     *,
-    frequency: str = "daily",
-    topics: Iterable[str | Topic] = (),
-    include_trending: bool = True,
-    max_papers: int = 10,
-    send_hour: int = 8,
-    timezone: str = "UTC",
+    frequency: str | None = None,
+    topics: Iterable[str | Topic] | None = None,
+    include_trending: bool | None = None,
+    max_papers: int | None = None,
+    send_hour: int | None = None,
+    timezone: str | None = None,
     user_id: int | None = None,
     confirmed: bool = False,
     client: str | None = None,
 ) -> Subscriber:
     """Subscribe ``email`` (or update its settings); a pending address gets a confirmation queued (a deliveries row
-    of kind "confirm": ``send_confirmations`` sends it). ``client`` (the visitor's network address) counts against
-    the subscribe rate limit, as the address subscribed does."""
+    of kind "confirm": ``send_confirmations`` sends it). A setting left None keeps the address's current value (a
+    new address gets ``make_settings``'s default): subscribing again never changes what it did not name.
+    ``client`` (the visitor's network address) counts against the subscribe rate limit, as the address does."""
     if client is not None:
         check_rate(store, "subscribe", client)
     address = normalise_email(email)
-    settings = make_settings(
-        frequency=frequency,
-        topics=topics,
-        include_trending=include_trending,
-        max_papers=max_papers,
-        send_hour=send_hour,
-        timezone=timezone,
-    )
+    existing = store.subscriber_by_email(address)
+    named = {
+        "frequency": frequency,
+        "topics": topics,
+        "include_trending": include_trending,
+        "max_papers": max_papers,
+        "send_hour": send_hour,
+        "timezone": timezone,
+    }
+    kept = {name: getattr(existing.settings, name) for name in _SETTING_FIELDS} if existing is not None else {}
+    settings = make_settings(**{**kept, **{name: value for name, value in named.items() if value is not None}})
     if not confirmed:
         check_rate(store, "subscribe", address.lower())
-        existing = store.subscriber_by_email(address)
         if existing is not None and existing.status == "active" and (user_id is None or existing.user_id != user_id):
             # Anyone may type any address: an active subscription's settings change only through its owner (the
             # member it belongs to, in settings) or the operator, never through a stranger's form post.

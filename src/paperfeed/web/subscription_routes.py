@@ -84,10 +84,12 @@ def subscribe_form(
     request: Request,
     who: Who,
     email: Annotated[str, Form()] = "",
-    frequency: Annotated[str, Form()] = "daily",
-    topics: Annotated[str, Form()] = "",
+    frequency: Annotated[str | None, Form()] = None,
+    topics: Annotated[str | None, Form()] = None,
     csrf: Csrf = "",
 ) -> Response:
+    """Subscribe from a form; fields the form does not post (the settings page posts the address alone) keep the
+    address's current settings."""
     check_csrf(request, who, csrf)
     s = site(request)
     try:
@@ -96,8 +98,8 @@ def subscribe_form(
             s.config,
             email,
             client=client_address(request),
-            frequency=frequency,
-            topics=_topics(topics),
+            frequency=frequency or None,
+            topics=_topics(topics) if topics is not None else None,
             user_id=who.user.id if who.user else None,
         )
     except BadInput as exc:
@@ -176,13 +178,15 @@ def update(
 
 
 class SubscribeBody(BaseModel):
+    """A field left out keeps the address's current setting (a new address gets the default named here)."""
+
     email: Text
-    frequency: str = Field("daily", pattern="^(daily|weekly)$")
-    topics: list[Text] = Field(default_factory=list, description='e.g. ["cat:cs.LG", "query:diffusion models"]')
-    include_trending: bool = True
-    max_papers: int = Field(10, ge=1, le=50)
-    send_hour: int = Field(8, ge=0, le=23)
-    timezone: Text = "UTC"
+    frequency: str | None = Field(None, pattern="^(daily|weekly)$", description="daily (default) or weekly")
+    topics: list[Text] | None = Field(None, description='e.g. ["cat:cs.LG", "query:diffusion models"]; default none')
+    include_trending: bool | None = Field(None, description="default true")
+    max_papers: int | None = Field(None, ge=1, le=50, description="default 10")
+    send_hour: int | None = Field(None, ge=0, le=23, description="default 8")
+    timezone: Text | None = Field(None, description="default UTC")
 
 
 @api_router.post("/subscriptions", responses=answers(*BODY_ANSWERS, 403, 429))
