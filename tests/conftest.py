@@ -19,24 +19,6 @@ import pytest
 
 from paperfeed.store import Store, open_store
 
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-class FakeTime:
-    """Clock and sleep for PoliteClient: sleeping advances the clock and is recorded, never waited."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self.now = start
-        self.waits: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
-
-
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES
 from paperfeed.demo import demo_files
 from paperfeed.store import open_store
+from support import FIXTURES
 
 SEEDS = [path for path, fmt in demo_files() if fmt == "seeds"]
 LISTINGS_SLICE = FIXTURES / "files" / "arxiv_daily_listings.head50.jsonl.gz"

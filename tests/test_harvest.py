@@ -15,13 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import FakeTime
 from paperfeed.errors import BadInput, SourceError
 from paperfeed.papers import Paper
 from paperfeed.sources import Batch
 from paperfeed.sources.harvest import harvest_oai, oai_state_key
 from paperfeed.sources.http import PoliteClient
 from paperfeed.sources.oai import OaiError
+from support import FakeTime
 
 FIX = Path(__file__).parent / "fixtures" / "oai"
 URL = "https://oaipmh.arxiv.org/oai"

@@ -10,7 +10,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import FakeTime
 from paperfeed.config import Config, load_config
 from paperfeed.errors import BadInput
 from paperfeed.jobs.tasks import listing_categories, read_listings, tick
@@ -18,6 +17,7 @@ from paperfeed.papers import Paper
 from paperfeed.search.registry import SearchSettings, register
 from paperfeed.sources.http import PoliteClient
 from paperfeed.store import Store
+from support import FakeTime
 
 FEEDS = Path(__file__).parent / "fixtures" / "arxiv_rss"
 ATOM = (FEEDS / "arxiv_rss_atom_cs.AI_2026_trimmed.xml").read_bytes()  # the listing of Tue 2026-09-29

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES
 from paperfeed.errors import BadInput
 from paperfeed.ingest.writer import ingest
 from paperfeed.papers import Paper
@@ -23,6 +22,7 @@ from paperfeed.search.indexes import indexes_for, open_indexes
 from paperfeed.search.registry import SearchSettings
 from paperfeed.sources.files import read_file
 from paperfeed.store import Store, open_store
+from support import FIXTURES
 
 LISTINGS = FIXTURES / "files" / "arxiv_daily_listings.head50.jsonl.gz"
 
@@ -106,7 +106,7 @@ def test_an_unknown_arxiv_id_says_so(search_store: Store) -> None:
 def test_filters_apply_to_both_sides(search_store: Store) -> None:
     for query, check in [
         ("machine learning cat:cs.CL", lambda p: "cs.CL" in p.categories),
-        ("learning author:Turing", lambda p: any("Turing" in a for a in p.authors)),
+        ("models author:Turing", lambda p: any("Turing" in a for a in p.authors)),
         ("models year:2025", lambda p: (p.announced or "").startswith("2025")),
         ("models after:2025-01-01 before:2025-01-31", lambda p: "2025-01-01" <= (p.announced or "") <= "2025-01-31"),
     ]:

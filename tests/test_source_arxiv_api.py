@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import FakeTime
 from paperfeed.errors import BadInput
 from paperfeed.papers import Paper, Rejection
 from paperfeed.sources import arxiv_api
 from paperfeed.sources.arxiv_api import MIN_INTERVAL, lookup_ids, parse_api_feed, search_api
 from paperfeed.sources.http import PoliteClient, polite_client
+from support import FakeTime
 
 FIXTURES = Path(__file__).parent / "fixtures" / "arxiv_api"
 NEW = FIXTURES / "arxiv.py_2026" / "bodies"

@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import FakeTime
 from paperfeed.errors import BadInput, SourceError
 from paperfeed.papers import Paper, Rejection
 from paperfeed.sources.arxiv_rss import fetch_listing, parse_listing_feed
 from paperfeed.sources.http import PoliteClient
+from support import FakeTime
 
 FIXTURES = Path(__file__).parent / "fixtures" / "arxiv_rss"
 ATOM = (FIXTURES / "arxiv_rss_atom_cs.AI_2026_trimmed.xml").read_bytes()

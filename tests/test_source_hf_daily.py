@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import FakeTime
 from paperfeed.errors import BadInput
 from paperfeed.papers import Paper, Rejection
 from paperfeed.sources.hf_daily import MIN_INTERVAL, fetch_daily_papers, parse_daily_papers
 from paperfeed.sources.http import PoliteClient, polite_client
+from support import FakeTime
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hf_daily"
 DAY_2024 = (FIXTURES / "daily_papers_2024-10-25_excerpt_first2.json").read_bytes()  # a list of 2
