@@ -23,7 +23,7 @@ from paperfeed.papers import Paper, normalise_title
 from paperfeed.search import fusion
 from paperfeed.search.dense import Vector
 from paperfeed.search.embed import embed_cached
-from paperfeed.search.fusion import fuse, fuse_similar, newest_first, prefer_recent
+from paperfeed.search.fusion import DENSE_FLOOR, fuse, fuse_similar, newest_first, prefer_recent
 from paperfeed.search.indexes import SearchIndexes, indexes_for
 from paperfeed.search.query import Query, parse_query
 from paperfeed.store import Store
@@ -72,16 +72,18 @@ class SearchResults:
     query: Query
     mode: Mode
     hits: list[Hit]
-    total: int  # candidates after fusion (a lower bound of all matches when the keyword side was cut at DEPTH)
+    total: int  # matches: keyword matches and semantic neighbours above the floor (see ``exact``)
     offset: int
     took_ms: float
     notes: list[str] = field(default_factory=list)
+    exact: bool = True  # False: more keyword matches than were fetched, so ``total`` is a lower bound
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "query": self.query.raw,
             "mode": self.mode,
             "total": self.total,
+            "total_exact": self.exact,
             "offset": self.offset,
             "took_ms": round(self.took_ms, 2),
             "notes": self.notes,
@@ -106,12 +108,14 @@ def search(
     depth: int = DEPTH,
     sort: str = "relevance",
     max_query: int = MAX_QUERY,
+    dense_floor: float = DENSE_FLOOR,
 ) -> SearchResults:
     """Search the store. Filters given as arguments add to those typed in the query (``cat:``, ``author:``, …);
     ``snippet`` cuts highlighted abstracts to about that many characters around the first match; ``sort``
     "published" orders the matches newest first (semantic search finds neighbours of anything, so "the matches"
-    are the best ``depth``, as ranked by relevance). ``max_query`` is for evaluation runs only: every door keeps the
-    default."""
+    are the best ``depth``, as ranked by relevance). Semantic neighbours below ``dense_floor`` (cosine) are no match
+    (``fusion.DENSE_FLOOR``; benchmarks vary it), so a query about nothing in the store finds nothing.
+    ``max_query`` is for evaluation runs only: every door keeps the default."""
     started = time.perf_counter()
     if len(query) > max_query:
         raise BadInput(f"the query is longer than {max_query} characters", "q")
@@ -150,13 +154,16 @@ def search(
     dense: list[tuple[str, float]] = []
     if mode != "keyword" and q.has_text:
         vector = embed_cached(indexes.embedder, indexes.cache, [q.text_for_dense])[0]
-        dense = _dense_candidates(store, indexes, q, depth, vector)
+        dense = _above(_dense_candidates(store, indexes, q, depth, vector), dense_floor)
     fused = fuse(keyword, dense)
     if mode == "hybrid" and dense and fusion.FEEDBACK_DOCS > 0:
         moved = _feedback(store, indexes, vector, [pid for pid, _ in fused[: fusion.FEEDBACK_DOCS]])
         if moved is not None:
-            dense = _dense_candidates(store, indexes, q, depth, moved)
+            dense = _above(_dense_candidates(store, indexes, q, depth, moved), dense_floor)
             fused = fuse(keyword, dense)
+    total, exact = len(fused), True
+    if len(keyword) >= depth:  # cut: the index counts all its matches (the union with the dense side is at least that)
+        total, exact = max(total, indexes.keyword.count(q)), False
     if recency > 0 and fused:
         fused = prefer_recent(fused, _days(store, [pid for pid, _ in fused]), recency, date.today())
     if sort == "published" and fused:
@@ -175,7 +182,12 @@ def search(
             hit.title_html = indexes.keyword.highlight(paper.title, q)
             hit.abstract_html = indexes.keyword.highlight(paper.abstract, q, snippet=snippet)
         hits.append(hit)
-    return SearchResults(q, mode, hits, len(fused), offset, _ms(started), notes)
+    return SearchResults(q, mode, hits, total, offset, _ms(started), notes, exact)
+
+
+def _above(scored: list[tuple[str, float]], floor: float) -> list[tuple[str, float]]:
+    """The semantic neighbours that count as matches (``fusion.DENSE_FLOOR``)."""
+    return [(pid, score) for pid, score in scored if score >= floor]
 
 
 def _feedback(store: Store, indexes: SearchIndexes, vector: Vector, top: list[str]) -> Vector | None:

@@ -358,6 +358,7 @@ class SearchView:
     filters: dict[str, str]
     notes: list[str] = field(default_factory=list)
     sort: str = "relevance"
+    exact: bool = True  # False: at least ``total`` match (more keyword matches than were ranked)
 
     @property
     def has_more(self) -> bool:
@@ -369,6 +370,7 @@ class SearchView:
             "filters": self.filters,
             "sort": self.sort,
             "total": self.total,
+            "total_exact": self.exact,
             "page": self.page,
             "took_ms": round(self.took_ms, 1),
             "notes": self.notes,
@@ -417,7 +419,7 @@ def search_view(
     listed = entries(store, [h.paper for h in results.hits], user)
     for entry, hit in zip(listed, results.hits, strict=True):
         entry.title_html, entry.abstract_html = hit.title_html, hit.abstract_html
-    return SearchView(query, listed, results.total, page, results.took_ms, filters, results.notes, sort)
+    return SearchView(query, listed, results.total, page, results.took_ms, filters, results.notes, sort, results.exact)
 
 
 @dataclass
