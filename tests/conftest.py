@@ -10,14 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from paperfeed.store import Store, open_store
+from support import fresh_store_url
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -45,34 +44,6 @@ def pg_server_url() -> Iterator[str | None]:
     finally:
         server.cleanup()
         shutil.rmtree(root, ignore_errors=True)
-
-
-def _with_database(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    base = base.rsplit("/", 1)[0] + "/" + name
-    return f"{base}?{query}" if query else base
-
-
-@contextmanager
-def fresh_store_url(pg_server_url: str | None, directory: Path) -> Iterator[str]:
-    """A URL of an empty, migrated store: a SQLite file in ``directory``, or a PostgreSQL database of its own."""
-    if pg_server_url is None:
-        url = f"sqlite:///{directory / 'paperfeed.db'}"
-        open_store(url, migrate=True).close()
-        yield url
-        return
-    import psycopg
-
-    name = "pf_test_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    url = _with_database(pg_server_url, name)
-    open_store(url, migrate=True).close()
-    try:
-        yield url
-    finally:
-        with psycopg.connect(pg_server_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import fresh_store_url
 from paperfeed.papers import Paper
 from paperfeed.store import Store, open_store
+from support import fresh_store_url
 
 BATCH = 40
 
