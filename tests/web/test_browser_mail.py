@@ -8,6 +8,7 @@ screenshots of the pages go to the test's directory (``PAPERFEED_SHOTS`` names a
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from browser_support import free_port, have_chromium, launch, live, new_context
 from paperfeed.config import load_config
 from paperfeed.store import open_store
-from web_support import paper
+from web_support import PASSWORD, paper
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -71,6 +72,8 @@ def subscribe(page: Page, email: str) -> None:
     page.fill("#subscribe-email", email)
     page.select_option("#subscribe-frequency", "weekly")
     page.click("form.subscribe button[type=submit]")
+    page.wait_for_url(re.compile(r"/subscribe$"))
+    page.wait_for_load_state()
 
 
 def test_the_outbox_completes_the_double_opt_in(browser: Browser, store_url: str, tmp_path: Path) -> None:
@@ -103,5 +106,37 @@ def test_no_mail_server_is_said_so(browser: Browser, store_url: str, tmp_path: P
         expect(page.locator("[role=alert]")).to_contain_text("could not be reached")
         expect(page.locator("main")).not_to_contain_text("We sent")
         shot(page, tmp_path, "subscribed-unsent")
+        context.close()
+        assert watch.problems() == [], "\n".join(watch.problems())
+
+
+def test_settings_say_pending_until_confirmed(browser: Browser, store_url: str, tmp_path: Path) -> None:
+    with site(store_url, tmp_path, PAPERFEED_MAIL_TRANSPORT="outbox") as base:
+        context, watch = new_context(browser, base)
+        page = context.new_page()
+        page.goto("/signup")
+        page.get_by_label(re.compile(r"^Name")).fill("ada")
+        page.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
+        page.get_by_role("button", name="Sign up").click()
+        page.wait_for_load_state()
+        subscribe(page, "ada@example.org")
+        page.goto("/settings#subscriptions")
+        status = page.locator(".subscription-status")
+        expect(status).to_have_text("Pending confirmation")
+        expect(page.locator("#subscriptions")).to_contain_text("Nothing is sent to this address until")
+        shot(page, tmp_path, "settings-pending")
+        # Subscribing the address again from settings (the address alone) keeps the weekly digest.
+        page.fill("#new-sub-email", "ada@example.org")
+        page.click("#subscriptions form.inline-form button[type=submit]")
+        page.wait_for_url(re.compile(r"/subscribe$"))
+        page.wait_for_load_state()
+        page.goto("/settings#subscriptions")
+        expect(page.locator("select[name=frequency]")).to_have_value("weekly")
+        page.goto("/outbox")
+        page.locator(".outbox-links a[href*='/subscribe/confirm']").first.click()
+        expect(page.locator("main")).to_contain_text("Subscription confirmed")
+        page.wait_for_load_state()
+        page.goto("/settings#subscriptions")
+        expect(status).to_have_text("Active")
         context.close()
         assert watch.problems() == [], "\n".join(watch.problems())
