@@ -30,7 +30,7 @@ def test_a_query_about_nothing_in_the_store_finds_nothing(search_store: Store, q
     assert (results.hits, results.total, results.exact) == ([], 0, True)
     # Without the floor the semantic side lists its nearest neighbours, however far: what the floor is for.
     if mode != "keyword":
-        assert search(search_store, query, 20, mode=mode, dense_floor=0.0).total > 0  # type: ignore[arg-type]
+        assert search(search_store, query, 20, mode=mode, dense_floor=-1, query_floor=-1).total > 0  # type: ignore[arg-type]
 
 
 def test_meaning_still_finds_papers_above_the_floor(search_store: Store) -> None:

@@ -104,7 +104,11 @@ def search_command(app: App, query: str, limit: int, offset: int, mode: str, rec
     for note in results.notes:
         err.print(f"[yellow]{escape(note)}[/]")
     _print_hits(results.hits)
-    err.print(f"[dim]{results.total:,} candidates · {results.took_ms:.0f} ms[/]")
+    if results.total == 0:
+        err.print("No results: nothing in this store matches the words or comes close to their meaning.")
+        return
+    count = f"{'at least ' if not results.exact else ''}{results.total:,} result{'s' if results.total != 1 else ''}"
+    err.print(f"[dim]{count} · {results.took_ms:.0f} ms[/]")
 
 
 @click.command()

@@ -23,7 +23,7 @@ from paperfeed.papers import Paper, normalise_title
 from paperfeed.search import fusion
 from paperfeed.search.dense import Vector
 from paperfeed.search.embed import embed_cached
-from paperfeed.search.fusion import DENSE_FLOOR, fuse, fuse_similar, newest_first, prefer_recent
+from paperfeed.search.fusion import DENSE_FLOOR, QUERY_FLOOR, fuse, fuse_similar, newest_first, prefer_recent
 from paperfeed.search.indexes import SearchIndexes, indexes_for
 from paperfeed.search.query import Query, parse_query
 from paperfeed.store import Store
@@ -109,13 +109,15 @@ def search(
     sort: str = "relevance",
     max_query: int = MAX_QUERY,
     dense_floor: float = DENSE_FLOOR,
+    query_floor: float = QUERY_FLOOR,
 ) -> SearchResults:
     """Search the store. Filters given as arguments add to those typed in the query (``cat:``, ``author:``, …);
     ``snippet`` cuts highlighted abstracts to about that many characters around the first match; ``sort``
     "published" orders the matches newest first (semantic search finds neighbours of anything, so "the matches"
-    are the best ``depth``, as ranked by relevance). Semantic neighbours below ``dense_floor`` (cosine) are no match
-    (``fusion.DENSE_FLOOR``; benchmarks vary it), so a query about nothing in the store finds nothing.
-    ``max_query`` is for evaluation runs only: every door keeps the default."""
+    are the best ``depth``, as ranked by relevance). Semantic neighbours below ``dense_floor`` (cosine) are no match,
+    and none are when the nearest is below ``query_floor``, so a query about nothing in the store finds nothing
+    (``fusion.DENSE_FLOOR`` / ``QUERY_FLOOR``; benchmarks vary them). ``max_query`` is for evaluation runs only:
+    every door keeps the default."""
     started = time.perf_counter()
     if len(query) > max_query:
         raise BadInput(f"the query is longer than {max_query} characters", "q")
@@ -154,7 +156,10 @@ def search(
     dense: list[tuple[str, float]] = []
     if mode != "keyword" and q.has_text:
         vector = embed_cached(indexes.embedder, indexes.cache, [q.text_for_dense])[0]
-        dense = _above(_dense_candidates(store, indexes, q, depth, vector), dense_floor)
+        first = _dense_candidates(store, indexes, q, depth, vector)
+        # The gate reads the query's own nearest neighbour, before feedback moves the vector (as calibrated).
+        about_something = max((score for _, score in first), default=-1.0) >= query_floor
+        dense = _above(first, dense_floor) if about_something else []
     fused = fuse(keyword, dense)
     if mode == "hybrid" and dense and fusion.FEEDBACK_DOCS > 0:
         moved = _feedback(store, indexes, vector, [pid for pid, _ in fused[: fusion.FEEDBACK_DOCS]])

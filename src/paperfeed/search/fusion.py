@@ -7,11 +7,14 @@ Fusion: each side's scores (BM25, cosine) are min-max normalised over its top ca
 ``DENSE_WEIGHT * dense + KEYWORD_WEIGHT * keyword`` (a side that did not return a paper contributes 0). This beat
 reciprocal-rank fusion on every dev collection; the dense weight was tuned on them (docs/benchmarks.md, "Fusion").
 
-The relevance floor: a semantic neighbour whose cosine similarity to the query is below ``DENSE_FLOOR`` is no
-match at all (the dense side has neighbours for anything, "qwxzv blorft" included), so it is dropped before fusion;
-keyword matches need no floor (they contain the words). The floor was calibrated on the IR collections
-(``bench/search_floor.py``, docs/benchmarks.md "Search floor"): the highest value, in steps of 0.05, that keeps at
-least 99% of the relevant documents semantic search ranks in its top 100.
+The relevance floor: the dense side has neighbours for anything, "qwxzv blorft" included, so two cosine thresholds
+decide what a semantic neighbour is worth. A query whose nearest neighbour is below ``QUERY_FLOOR`` is about nothing
+in the store: the dense side contributes nothing to it. Otherwise neighbours below ``DENSE_FLOOR`` are dropped, so
+the count is of papers that are close, not of the whole candidate list. Keyword matches need no floor (they contain
+the words). Both were calibrated on the IR collections (``bench/search_floor.py``, docs/benchmarks.md "Search
+floor"): ``DENSE_FLOOR`` is the highest (in steps of 0.01) that keeps 99% of the relevant documents semantic search
+ranks in its top 100, and ``QUERY_FLOOR`` the highest at which both together still keep 99% of them (it leaves
+5.5% of made-up queries a neighbour there; a higher one would silence more of them but lose short paraphrases).
 
 Recency (asked for per search, 0 = off): each score is multiplied by ``1 + recency * 2^(-age / half-life)``, so
 recent papers rise and old ones keep their order among themselves.
@@ -24,7 +27,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 DENSE_WEIGHT = 0.6
-DENSE_FLOOR = 0.25  # cosine; see the calibration above
+DENSE_FLOOR = 0.28  # cosine of a neighbour to the query; see the calibration above
+QUERY_FLOOR = 0.37  # cosine of the query's nearest neighbour
 KEYWORD_WEIGHT = 1.0 - DENSE_WEIGHT
 # Pseudo-relevance feedback on the dense side of hybrid search (0 docs = off): the query vector plus
 # FEEDBACK_WEIGHT x the mean vector of the FEEDBACK_DOCS best fused hits searches the dense side again, and the two
