@@ -401,7 +401,17 @@ CREATE TABLE member_preferences (
 MEMBER_PREFERENCES = Migration(7, "member preferences (the home page's community/personal blend)", _PREFERENCES,
                                _PREFERENCES)  # fmt: skip
 
+NO_PAPERS_DAY_INDEX = Migration(
+    8,
+    "drop the unused papers_day index",
+    # Migration 4 indexed COALESCE(announced, submitted, substr(created_at, 1, 10)) for search's date filter. Since a
+    # paper's day is its announcement, else its first listing day, else its submission or update date (never the
+    # day it was loaded: store/search.py's _DAY), no query computes that expression, so the index was only written.
+    sqlite="DROP INDEX IF EXISTS papers_day;",
+    postgres="DROP INDEX IF EXISTS papers_day;",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
-    INITIAL, SEARCH, LIVE_KEYS, COMMUNITY, NO_SQL_KEYWORD_INDEX, LIBRARY, MEMBER_PREFERENCES,
+    INITIAL, SEARCH, LIVE_KEYS, COMMUNITY, NO_SQL_KEYWORD_INDEX, LIBRARY, MEMBER_PREFERENCES, NO_PAPERS_DAY_INDEX,
 )  # fmt: skip
 LATEST = MIGRATIONS[-1].version
