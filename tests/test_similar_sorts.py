@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES
 from paperfeed.community.related import SORTED_FROM, similar_papers
 from paperfeed.errors import BadInput
 from paperfeed.ingest.writer import ingest
@@ -18,6 +17,7 @@ from paperfeed.search.indexes import indexes_for, open_indexes
 from paperfeed.search.registry import SearchSettings
 from paperfeed.sources.files import read_file
 from paperfeed.store import Store, open_store
+from support import FIXTURES
 
 LISTINGS = FIXTURES / "files" / "arxiv_daily_listings.head50.jsonl.gz"
 TOPICS = ["backbone design", "side-chain packing", "docking", "folding", "binder design", "sequence recovery"]
