@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from paperfeed.digests.subscriptions import subscribe
 from paperfeed.tokens import sign
 from test_subscriptions import SITE, Sink, free_port, link_token, running_sink
 from web_support import Site, paper
@@ -214,3 +215,12 @@ def test_subscribing_again_from_settings_keeps_the_digest_and_pending_says_pendi
 def sink_confirmations(sink: Sink, address: str) -> list[Any]:
     _wait_for_mail(sink, address)
     return sink.to(address)
+
+
+def test_the_page_tells_no_stranger_that_an_address_is_subscribed(site: Site, smtp: tuple[Sink, int]) -> None:
+    site.store.upsert_papers([paper("2610.50002", "A paper", "2026-10-05")])
+    subscribe(site.store, site.app.state.site.config, "known@example.org", confirmed=True)
+    answer = site.browser(base_url="https://testserver").post("/subscribe", {"email": "known@example.org"})
+    assert answer.status_code == 200 and "Check your inbox" in answer.text
+    assert "Already subscribed" not in answer.text and "already gets" not in answer.text
+    assert smtp[0].to("known@example.org") == []  # and nothing was sent to it
