@@ -24,6 +24,7 @@ NEEDS_MORE_THAN_THE_DEMO = {
     "serve": "serves until stopped",
     "demo": "is what ran first",
     "worker": "runs until stopped",
+    "library": "needs a member who signed up and their own files (tests/test_cli_library.py runs the same commands)",
 }
 
 
