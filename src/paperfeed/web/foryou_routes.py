@@ -22,7 +22,7 @@ from paperfeed.recommend.similar import Similar, similar_to_papers
 from paperfeed.store import Store, utcnow
 from paperfeed.store.community import User
 from paperfeed.web.security import Visitor, check_csrf
-from paperfeed.web.site import render, site, visitor, wants_json
+from paperfeed.web.site import BODY_ANSWERS, answers, render, site, visitor, wants_json
 from paperfeed.web.views import MAX_PAGE, entries, feed_view
 
 router = APIRouter(include_in_schema=False)
@@ -98,7 +98,7 @@ def _period(period: str) -> Period | None:
     return parse_period(period) if period else None
 
 
-@api_router.get("")
+@api_router.get("", responses=answers(401, 422))
 def for_you_api(
     request: Request,
     who: Who,
@@ -122,7 +122,7 @@ class BlendBody(BaseModel):
     personal_weight: int = Field(ge=0, le=100, description="% personal (0, 25, 50, 75 or 100; others are rounded)")
 
 
-@api_router.put("/blend")
+@api_router.put("/blend", responses=answers(*BODY_ANSWERS, 401, 403))
 def put_blend(request: Request, who: Who, body: BlendBody) -> dict[str, Any]:
     """Remember your home page's blend."""
     check_csrf(request, who, None)
@@ -132,13 +132,13 @@ def put_blend(request: Request, who: Who, body: BlendBody) -> dict[str, Any]:
     return {"personal_weight": chosen}
 
 
-@api_router.get("/blend")
+@api_router.get("/blend", responses=answers(401))
 def get_blend(request: Request, who: Who) -> dict[str, Any]:
     user = _require(who)
     return {"personal_weight": member_weight(site(request).store, user, None)}
 
 
-@api_router.get("/similar")
+@api_router.get("/similar", responses=answers(401, 422))
 def similar_to_library_api(
     request: Request, who: Who, limit: Annotated[int, Query(ge=1, le=100)] = LIBRARY_SIMILAR
 ) -> list[dict[str, Any]]:
@@ -160,7 +160,7 @@ def _similar_json(store: Store, user: User | None, found: Similar) -> dict[str, 
     return {**entry.to_dict(), "score": round(found.score, 4), "reasons": [r.to_dict() for r in found.reasons]}
 
 
-@api_router.get("/collections/{collection_id}/similar")
+@api_router.get("/collections/{collection_id}/similar", responses=answers(404, 422))
 def similar_to_collection_api(
     request: Request,
     who: Who,
