@@ -32,7 +32,7 @@ def read_ahead(batches: Iterator[Batch], *, depth: int = 2) -> Iterator[Batch]:
         return
     ctx = multiprocessing.get_context("fork")
     pipe: Any = ctx.Queue(maxsize=depth)
-    child = ctx.Process(target=_produce, args=(batches, pipe), name="paperfeed-read-ahead", daemon=True)
+    child = ctx.Process(target=_produce, args=(batches, pipe, os.getpid()), name="paperfeed-read-ahead", daemon=True)
     child.start()
     try:
         while True:
@@ -67,10 +67,22 @@ def _next(pipe: Any, child: Any) -> tuple[str, Any]:
                 ) from None
 
 
-def _produce(batches: Iterator[Batch], pipe: Any) -> None:
+def _put(pipe: Any, item: tuple[str, Any], parent: int) -> None:
+    # A killed parent must not leave its child behind: the child holds copies of the parent's sockets (a PostgreSQL
+    # connection idle in a transaction, whose locks would stall the next ingest), so it ends as soon as it is orphaned.
+    while True:
+        try:
+            pipe.put(item, timeout=_POLL_S)
+            return
+        except queue.Full:
+            if os.getppid() != parent:
+                os._exit(0)
+
+
+def _produce(batches: Iterator[Batch], pipe: Any, parent: int) -> None:
     try:
         for batch in batches:
-            pipe.put(("batch", batch))
+            _put(pipe, ("batch", batch), parent)
     except KeyboardInterrupt:
         return
     except BaseException as exc:  # every error goes to the parent, which raises it
@@ -78,9 +90,11 @@ def _produce(batches: Iterator[Batch], pipe: Any) -> None:
             pickle.dumps(exc)
         except Exception:  # one that does not pickle goes as its message
             exc = PaperfeedError(f"{type(exc).__name__}: {exc}")
-        pipe.put(("error", exc))
+        _put(pipe, ("error", exc), parent)
     else:
-        pipe.put(("end", None))
+        _put(pipe, ("end", None), parent)
     finally:
         pipe.close()
+        if os.getppid() != parent:
+            os._exit(0)
         pipe.join_thread()
