@@ -414,6 +414,7 @@ def test_paperfeed_links_that_are_not_http_are_dropped() -> None:
         ({"abstract": 3}, "abstract must be text"),
         ({"authors": ["A", 2]}, "authors must be a list of strings"),
         ({"listing_days": {"2026-01-01": 1}}, "listing_days must map days"),
+        ({"listing_days": {"2026-01-01": "annonced"}}, "unknown listing kind 'annonced' (known: cross, derived,"),
         ({"sightings": {"s": 1}}, "each of the sightings must be an object"),
         ({"abstract": "a \u0000 b"}, "abstract holds a NUL character"),
         ({"abstract": "x" * 20_001}, "abstract longer than 20,000 characters"),

@@ -4,11 +4,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paperfeed.papers import Paper
+from paperfeed.papers import FEED_KINDS, LISTING_KIND_NAMES, Paper
 from paperfeed.sources import registry
+from paperfeed.sources.files import read_file
 from paperfeed.sources.registry import FORMATS, REMOTE, SOURCES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "files"
+STORE = Path(registry.__file__).resolve().parents[1] / "store"
+
+
+def test_the_store_names_no_source_and_no_listing_kind() -> None:
+    # The store learns sources and listing kinds as values (papers.LISTING_KINDS builds its feed SQL); migrations
+    # are history and keep the names they were written with.
+    names = {*SOURCES, *REMOTE, *LISTING_KIND_NAMES}
+    for module in STORE.glob("*.py"):
+        if module.name == "migrations.py":
+            continue
+        text = module.read_text()
+        assert not [n for n in names if f"'{n}'" in text or f'"{n}"' in text], module.name
+
+
+def test_the_listing_kinds_every_parser_writes_are_in_the_kernel_table() -> None:
+    kinds: set[str] = set()
+    for path in sorted(FIXTURES.glob("*.*")):
+        if path.suffix == ".md":
+            continue
+        for batch in read_file(path):
+            kinds |= {k for p in batch.items if isinstance(p, Paper) for k in p.listing_days.values()}
+    assert kinds and kinds <= LISTING_KIND_NAMES
+    assert {"new", "cross", "hf-daily"} <= kinds and {"replace", "derived"} & kinds
+    assert "replace" not in FEED_KINDS and "submitted" in FEED_KINDS
 
 
 def test_remote_names_and_their_sources() -> None:

@@ -15,9 +15,8 @@ from types import ModuleType
 
 import pytest
 
-from paperfeed.papers import Paper
+from paperfeed.papers import FEED_KINDS, Paper
 from paperfeed.store import Store
-from paperfeed.store.listing import FEED_KINDS
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 

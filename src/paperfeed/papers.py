@@ -31,9 +31,37 @@ _ID_IN_TEXT_RE = re.compile(
 _URL_RE = re.compile(r"https?://[^\s<>\"'{}|\\^`\]\)]+", re.IGNORECASE)
 _CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "huggingface.co", "codeberg.org", "sourceforge.net")
 CONTENT_ID_PREFIX = "pf-"
+
+
+@dataclass(frozen=True)
+class ListingKind:
+    """One way a paper comes to be listed on a day: its name as ``listing_days`` and the store spell it, and where
+    it puts the paper in that day's feed."""
+
+    name: str
+    feed_rank: int | None  # among papers with equal votes, lower ranks first; None: not news, left out of the feed
+    meaning: str
+
+
 # The kind of a listing day worked out from the first version's submission time by arXiv's schedule
 # (sources/announcements.py) rather than read from a listing: a real listing replaces it.
 DERIVED_KIND = "derived"
+SUBMITTED_KIND = "submitted"
+# Every listing kind, written once: the store builds the feed's filter and order from this table, so a new source
+# that lists papers adds its kind here and nowhere else. A member's submission comes first (someone chose it), then
+# first announcements, then papers that were only cross-listed or seen on a saved page.
+LISTING_KINDS: tuple[ListingKind, ...] = (
+    ListingKind(SUBMITTED_KIND, 0, "submitted by a member of this site"),
+    ListingKind("new", 1, "a new submission in an arXiv listing"),
+    ListingKind(DERIVED_KIND, 1, "announced on this day by arXiv's schedule (no listing seen)"),
+    ListingKind("hf-daily", 1, "posted to Hugging Face Daily Papers"),
+    ListingKind("cross", 2, "cross-listed from another category in an arXiv listing"),
+    ListingKind("seed", 2, "listed on a saved Daily Papers page"),
+    ListingKind("replace", None, "a new version in an arXiv listing"),
+    ListingKind("replace-cross", None, "a new version of a cross-listed paper in an arXiv listing"),
+)
+FEED_KINDS: tuple[str, ...] = tuple(k.name for k in LISTING_KINDS if k.feed_rank is not None)
+LISTING_KIND_NAMES = frozenset(k.name for k in LISTING_KINDS)
 # Listing kinds that say when a paper was announced, and so make a derived day redundant.
 ANNOUNCED_KINDS = frozenset({"new", "cross"})
 

@@ -19,7 +19,7 @@ from paperfeed.papers import Paper, ParsedItem, Rejection, checked, clean_text, 
 from paperfeed.sources import Head, ParsedPage
 from paperfeed.sources.http import PoliteClient
 
-SOURCE = "hf-daily"  # the papers' source and listing kind; its registry entry says which signals it carries
+SOURCE = "hf-daily"  # the papers' source and listing kind (in papers.LISTING_KINDS); the registry says its signals
 BASE_URL = "https://huggingface.co"
 MIN_INTERVAL = 1.0
 PAGE_LIMIT = 100  # the API's maximum page size

@@ -19,6 +19,7 @@ import orjson
 
 from paperfeed.errors import BadInput
 from paperfeed.papers import (
+    LISTING_KIND_NAMES,
     Paper,
     ParsedItem,
     Rejection,
@@ -353,6 +354,12 @@ def _from_paperfeed(record: dict[str, Any], where: str, lineno: int) -> ParsedIt
             return Rejection(f"{where}:{lineno}", f"record {ident}: {name} must be an object")
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in record.get("listing_days", {}).items()):
         return Rejection(f"{where}:{lineno}", f"record {ident}: listing_days must map days to listing kinds")
+    unknown = sorted(set(record.get("listing_days", {}).values()) - LISTING_KIND_NAMES)
+    if unknown:
+        return Rejection(
+            f"{where}:{lineno}",
+            f"record {ident}: unknown listing kind {unknown[0]!r} (known: {', '.join(sorted(LISTING_KIND_NAMES))})",
+        )
     if not all(isinstance(v, dict) for v in record.get("sightings", {}).values()):
         return Rejection(f"{where}:{lineno}", f"record {ident}: each of the sightings must be an object")
     for name in (*_PAPER_TEXT_FIELDS, *_PAPER_NULLABLE_TEXT_FIELDS):

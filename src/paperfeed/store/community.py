@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from paperfeed.errors import BadInput, NotFound
+from paperfeed.papers import DERIVED_KIND, SUBMITTED_KIND
 from paperfeed.store.changes import ChangesStoreMixin
 from paperfeed.store.db import Database
 
@@ -327,9 +328,9 @@ class CommunityStoreMixin(ChangesStoreMixin):
                 (paper_id, user_id, day, now),
             )
             self.db.execute(
-                "INSERT INTO paper_days (paper_id, day, kind) VALUES (?, ?, 'submitted') "
-                "ON CONFLICT (paper_id, day) DO UPDATE SET kind = excluded.kind WHERE paper_days.kind = 'derived'",
-                (paper_id, day),
+                "INSERT INTO paper_days (paper_id, day, kind) VALUES (?, ?, ?) "
+                "ON CONFLICT (paper_id, day) DO UPDATE SET kind = excluded.kind WHERE paper_days.kind = ?",
+                (paper_id, day, SUBMITTED_KIND, DERIVED_KIND),
             )
             self._bump(paper_id, "upvotes", 0, now)
             self._content_changed()
@@ -345,7 +346,8 @@ class CommunityStoreMixin(ChangesStoreMixin):
                 "UPDATE submissions SET removed_at = ?, removed_by = ? WHERE paper_id = ?", (now, by, paper_id)
             )
             self.db.execute(
-                "DELETE FROM paper_days WHERE paper_id = ? AND day = ? AND kind = 'submitted'", (paper_id, row[0])
+                "DELETE FROM paper_days WHERE paper_id = ? AND day = ? AND kind = ?",
+                (paper_id, row[0], SUBMITTED_KIND),
             )
             self._content_changed()
 

@@ -21,7 +21,7 @@ from paperfeed.store.account import AccountStoreMixin
 from paperfeed.store.community import CommunityStoreMixin
 from paperfeed.store.db import Database
 from paperfeed.store.library import LibraryStoreMixin
-from paperfeed.store.listing import ListingStoreMixin
+from paperfeed.store.listing import ListingStoreMixin, feed_rank_sql
 from paperfeed.store.migrations import LATEST, MIGRATIONS
 from paperfeed.store.recommend import RecommendStoreMixin
 from paperfeed.store.search import SearchStoreMixin
@@ -406,11 +406,11 @@ class Store(
         return row[0] if row else None
 
     def papers_on_day(self, day: str, limit: int = 50) -> list[Paper]:
-        """Papers announced on ``day`` (new submissions first, then cross-lists), in a stable order."""
+        """Papers listed on ``day`` in the feed's order of listing kinds (replacements last), then by id."""
         rows = self.db.query(
             f"SELECT {', '.join('p.' + c.strip() for c in _PAPER_COLS.split(','))} FROM paper_days d "
             "JOIN papers p ON p.id = d.paper_id WHERE d.day = ? AND p.deleted_at IS NULL "
-            "ORDER BY CASE d.kind WHEN 'new' THEN 0 WHEN 'derived' THEN 0 WHEN 'cross' THEN 1 ELSE 2 END, p.id LIMIT ?",
+            f"ORDER BY {feed_rank_sql('d.kind')}, p.id LIMIT ?",
             (day, limit),
         )
         return self._papers_from_rows(rows, with_sightings=False)

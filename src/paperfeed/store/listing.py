@@ -10,10 +10,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from paperfeed.papers import FEED_KINDS, LISTING_KINDS
 from paperfeed.store.db import Database
 
-FEED_KINDS = ("new", "derived", "cross", "hf-daily", "seed", "submitted")
-_KINDS = ", ".join(f"'{k}'" for k in FEED_KINDS)
+# The feed's filter and its order within equal votes, built from the kernel's table of listing kinds: the store
+# knows no source by name. Every name is a fixed identifier of that table, never input, so inlining it is safe.
+FEED_SQL = ", ".join(f"'{k}'" for k in FEED_KINDS)
+_RANK_WHENS = " ".join(f"WHEN '{k.name}' THEN {k.feed_rank}" for k in LISTING_KINDS if k.feed_rank is not None)
+_LAST_RANK = 1 + max(k.feed_rank for k in LISTING_KINDS if k.feed_rank is not None)
+
+
+def feed_rank_sql(column: str) -> str:
+    """A SQL expression of a listing kind's feed rank (kinds out of the feed last)."""
+    return f"CASE {column} {_RANK_WHENS} ELSE {_LAST_RANK} END"
+
+
 SORTS = ("votes", "published")
 # A paper's publication day: its first version's date, else its announcement (matches the papers_published index).
 _PUBLISHED = "COALESCE(submitted, announced, '')"
@@ -39,7 +50,7 @@ class ListingStoreMixin:
 
         ``votes`` puts the most upvoted first (ours plus Hugging Face's), then member submissions, new papers before
         cross-lists; ``published`` puts the latest day first. Ties break on the id, so paging is stable."""
-        where = f"d.day >= ? AND d.day <= ? AND d.kind IN ({_KINDS})"
+        where = f"d.day >= ? AND d.day <= ? AND d.kind IN ({FEED_SQL})"
         params: list[Any] = [day_from, day_to]
         join = ""
         if submitter is not None:
@@ -66,7 +77,7 @@ class ListingStoreMixin:
                 (*params, offset + limit - 1),
             )
             if cutoff is not None and cutoff[0] > day_from:
-                recent = f"SELECT paper_id FROM paper_days WHERE day >= ? AND day <= ? AND kind IN ({_KINDS})"
+                recent = f"SELECT paper_id FROM paper_days WHERE day >= ? AND day <= ? AND kind IN ({FEED_SQL})"
                 narrowed = f"{where} AND d.paper_id IN ({recent})"
                 ids = self._listing_page(join, narrowed, [*params, cutoff[0], day_to], sort, limit, offset)
                 if len(ids) < limit:
@@ -80,8 +91,8 @@ class ListingStoreMixin:
 
     def _listing_page(self, join: str, where: str, params: list[Any], sort: str, limit: int, offset: int) -> list[str]:
         grouped = (
-            f"SELECT d.paper_id, max(d.day) AS day, min(CASE d.kind WHEN 'submitted' THEN 0 WHEN 'new' THEN 1 "
-            f"WHEN 'derived' THEN 1 WHEN 'hf-daily' THEN 1 ELSE 2 END) AS rank FROM paper_days d {join}WHERE {where} "
+            f"SELECT d.paper_id, max(d.day) AS day, min({feed_rank_sql('d.kind')}) AS rank FROM paper_days d "
+            f"{join}WHERE {where} "
             "GROUP BY d.paper_id"
         )
         order = (
@@ -102,14 +113,14 @@ class ListingStoreMixin:
     def feed_day_near(self, day: str, direction: int) -> str | None:
         """The closest day before (-1) or after (+1) ``day`` with anything in the feed."""
         if direction < 0:
-            row = self.db.query_one(f"SELECT max(day) FROM paper_days WHERE day < ? AND kind IN ({_KINDS})", (day,))
+            row = self.db.query_one(f"SELECT max(day) FROM paper_days WHERE day < ? AND kind IN ({FEED_SQL})", (day,))
         else:
-            row = self.db.query_one(f"SELECT min(day) FROM paper_days WHERE day > ? AND kind IN ({_KINDS})", (day,))
+            row = self.db.query_one(f"SELECT min(day) FROM paper_days WHERE day > ? AND kind IN ({FEED_SQL})", (day,))
         return row[0] if row and row[0] else None
 
     def latest_feed_day(self, until: str | None = None) -> str | None:
         row = self.db.query_one(
-            f"SELECT max(day) FROM paper_days WHERE kind IN ({_KINDS})" + (" AND day <= ?" if until else ""),
+            f"SELECT max(day) FROM paper_days WHERE kind IN ({FEED_SQL})" + (" AND day <= ?" if until else ""),
             (until,) if until else (),
         )
         return row[0] if row and row[0] else None
@@ -124,9 +135,9 @@ class ListingStoreMixin:
         # activity (which, at 100k papers, read every paper's row: 30 ms even for an empty window).
         rows = self.db.query(
             "SELECT a.paper_id, COALESCE((SELECT max(d.day) FROM paper_days d WHERE d.paper_id = a.paper_id "
-            f"AND d.kind IN ({_KINDS}) AND d.day <= ?), substr(a.last_activity, 1, 10)), "
+            f"AND d.kind IN ({FEED_SQL}) AND d.day <= ?), substr(a.last_activity, 1, 10)), "
             "a.upvotes, a.comments, a.external_upvotes, a.external_comments "
-            f"FROM (SELECT paper_id FROM paper_days WHERE day >= ? AND day <= ? AND kind IN ({_KINDS}) "
+            f"FROM (SELECT paper_id FROM paper_days WHERE day >= ? AND day <= ? AND kind IN ({FEED_SQL}) "
             "UNION SELECT paper_id FROM paper_activity WHERE last_activity >= ? AND last_activity < ?) c "
             "JOIN paper_activity a ON a.paper_id = c.paper_id "
             "JOIN papers p ON p.id = a.paper_id AND p.deleted_at IS NULL "
@@ -157,7 +168,8 @@ class ListingStoreMixin:
                 (r[0], r[1])
                 for r in self.db.query(
                     "SELECT paper_id, min(day) FROM paper_days "
-                    f"WHERE paper_id IN ({Database.placeholders(len(chunk))}) AND kind IN ({_KINDS}) GROUP BY paper_id",
+                    f"WHERE paper_id IN ({Database.placeholders(len(chunk))}) AND kind IN ({FEED_SQL}) "
+                    "GROUP BY paper_id",
                     chunk,
                 )
             )

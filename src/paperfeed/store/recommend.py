@@ -15,9 +15,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from paperfeed.store.db import Database
-from paperfeed.store.listing import FEED_KINDS
-
-_KINDS = ", ".join(f"'{k}'" for k in FEED_KINDS)
+from paperfeed.store.listing import FEED_SQL as _KINDS
 
 
 class SignalRow(NamedTuple):
