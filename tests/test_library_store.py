@@ -231,8 +231,12 @@ def test_deleting_an_account_keeps_comments_as_anonymised_text_only(lib: Store) 
         lib.db.execute(
             "INSERT INTO member_preferences (user_id, personal_weight, updated_at) VALUES (?, 50, ?)", (bob, t(3))
         )
+    lib.renew_feed_key(bob, "bobs-feed-key", t(3))
+    lib.renew_feed_key(ada, "adas-feed-key", t(3))
     version = lib.content_version()
     name = lib.delete_account(bob, t(5))
+    assert lib.feed_key(bob) is None and lib.feed_key(ada) == "adas-feed-key"
+    assert lib.db.query("SELECT key FROM job_state WHERE key LIKE 'member-feed:%'") == [(f"member-feed:{ada}",)]
     assert name == f"~deleted-{bob}"
     assert lib.content_version() != version, "cached public pages showed bob's vote and name"
     assert [(c.author, c.body) for c in lib.comments_on("2611.00001")] == [(name, "Nice result")]

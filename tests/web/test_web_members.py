@@ -191,6 +191,23 @@ def test_private_feed_urls_are_revoked_by_a_reset_and_by_a_password_change(site:
     assert site.browser().post("/settings/feed/reset", {}).status_code in (401, 403)  # only a member, with CSRF
 
 
+def test_deleting_the_account_revokes_every_private_feed_url_and_deletes_the_key(site: Site, bob: Browser) -> None:
+    reader = site.browser()
+    before_reset = _feed_url(bob)  # signed without a key: the member never reset it
+    for_you = before_reset.replace("/feeds/u/", "/feeds/for-you/")
+    assert bob.post("/settings/feed/reset", {}).status_code == 200
+    after_reset = _feed_url(bob)
+    assert reader.get(after_reset).status_code == 200
+    user = site.store.user_by_name("bob")
+    assert user is not None
+    key_row = "SELECT value FROM job_state WHERE key = ?", (f"member-feed:{user.id}",)
+    assert site.store.db.query(*key_row) != []
+    assert bob.post("/account/delete", {"confirm": "bob"}).status_code == 303
+    assert site.store.db.query(*key_row) == [], "the signing key outlived the account"
+    for url in (before_reset, after_reset, for_you, after_reset.replace("/feeds/u/", "/feeds/for-you/")):
+        assert reader.get(url).status_code == 404, url
+
+
 # -- CSRF: every form post needs the token of the visitor's own page ---------------------------------------------------
 @pytest.fixture
 def stage(site: Site, alice: Browser, bob: Browser) -> dict[str, str]:

@@ -2,8 +2,8 @@
 
 Deleting keeps the member's row as a tombstone: its public comments (and submissions) stay readable, attributed to a
 name no one can sign up with (``~deleted-<id>``), while everything private goes in one transaction — email, password,
-sessions, API tokens, votes (the papers' counters follow), ratings, library, collections, For-you preferences and
-email subscriptions.
+sessions, API tokens, the private feed key (every feed URL of theirs answers 404 after), votes (the papers' counters
+follow), ratings, library, collections, For-you preferences and email subscriptions.
 The rules (what the page says is kept) live in ``paperfeed.library.account``.
 """
 
@@ -57,6 +57,7 @@ class AccountStoreMixin(ChangesStoreMixin):
             for table in private:
                 self.db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
             self.db.execute("DELETE FROM subscribers WHERE user_id = ?", (user_id,))
+            self.db.execute("DELETE FROM job_state WHERE key = ?", (f"member-feed:{user_id}",))  # private feed key
             self.db.execute(
                 "UPDATE users SET name = ?, email = NULL, password_hash = '!', role = 'member', deleted_at = ? "
                 "WHERE id = ?",

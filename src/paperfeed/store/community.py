@@ -182,9 +182,16 @@ class CommunityStoreMixin(ChangesStoreMixin):
 
     # A member's private feed URL is signed with a key of theirs, kept in job_state (a key-value table: no migration
     # for one value per member); none until the first reset, so URLs made before resets existed keep working.
-    def feed_key(self, user_id: int) -> str:
-        row = self.db.query_one("SELECT value FROM job_state WHERE key = ?", (f"member-feed:{user_id}",))
-        return str(row[0]) if row else ""
+    # None when there is no such member or the account is deleted: then no URL of theirs is valid, whatever it holds
+    # (deleting the account also deletes the key row).
+    def feed_key(self, user_id: int) -> str | None:
+        row = self.db.query_one(
+            "SELECT u.deleted_at, j.value FROM users u LEFT JOIN job_state j ON j.key = ? WHERE u.id = ?",
+            (f"member-feed:{user_id}", user_id),
+        )
+        if row is None or row[0] is not None:
+            return None
+        return str(row[1]) if row[1] is not None else ""
 
     def renew_feed_key(self, user_id: int, key: str, now: str) -> None:
         with self.db.transaction():

@@ -253,8 +253,9 @@ def member_feed_token(s: Site, user_id: int) -> str:
 
 def _member_feed_user(s: Site, token: str) -> int:
     user_id, _, key = verify(s.key, MEMBER_FEED_PURPOSE, token).partition(":")
-    if not user_id.isdigit() or not hmac.compare_digest(key, s.store.feed_key(int(user_id))):
-        raise NotFound("no such feed")  # revoked: as if it never existed
+    current = s.store.feed_key(int(user_id)) if user_id.isdigit() else None
+    if current is None or not hmac.compare_digest(key, current):
+        raise NotFound("no such feed")  # revoked or the account deleted: as if it never existed
     return int(user_id)
 
 
