@@ -96,6 +96,7 @@ def searchable(api: Api) -> Api:
         ("/api/search?q=graph&from=2026-10-32", 422, "from"),
         ("/api/search?q=graph&to=later", 422, "to"),
         ("/api/search?q=graph&mode=magic", 422, "mode"),
+        ("/api/search?q=graph&sort=votes", 422, "sort"),
         ("/api/trending?day=soon", 422, "day"),
         ("/api/me", 401, None),
     ],
@@ -136,6 +137,14 @@ def test_a_token_from_settings_authenticates_scripts_until_revoked(api: Api) -> 
         assert voted.json() == {"paper": "hep-th/9901001", "upvoted": True, "upvotes": 1}
     assert api.bearer("POST", "/api/papers/hep-th/9901001/vote", token, json={"up": False}).json()["upvotes"] == 0
     assert api.bearer("POST", "/api/papers/2610.00001/vote", token, json={}).json()["upvoted"] is True
+    # JSON 1/0 vote, as the OpenAPI document says; anything else it does not allow is refused, as it says too.
+    assert api.bearer("POST", "/api/papers/2610.00001/vote", token, json={"up": 0}).json()["upvoted"] is False
+    assert api.bearer("POST", "/api/papers/2610.00001/vote", token, json={"up": 1}).json()["upvoted"] is True
+    for bad in ("yes", "false", 2, None, 1.5):
+        refused = api.bearer("POST", "/api/papers/2610.00001/vote", token, json={"up": bad})
+        assert (refused.status_code, refused.json()["where"]) == (422, "up"), bad
+    blend = api.bearer("PUT", "/api/for-you/blend", token, json={"personal_weight": False})
+    assert (blend.status_code, blend.json()["where"]) == (422, "personal_weight")
     made = api.bearer("POST", "/api/papers/2610.00001/comments", token, json={"body": "*Neat*"}).json()
     assert (made["author"], made["body"]) == ("alice", "*Neat*")
     submitted = api.bearer("POST", "/api/submit", token, json={"paper": "arXiv:2611.01234v1"}).json()

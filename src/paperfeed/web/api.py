@@ -14,16 +14,17 @@ from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool, WithJsonSchema
 
 from paperfeed.community import rules
-from paperfeed.community.related import similar_papers
+from paperfeed.community.related import SIMILAR_SORTS, similar_papers
 from paperfeed.errors import BadInput
 from paperfeed.formats.hf import PaperActivity as HfActivity
 from paperfeed.formats.hf import comment_json, daily_item_json, list_item_json, paper_json, search_item_json
 from paperfeed.papers import Paper
 from paperfeed.periods import Period, day_period, parse_day, parse_period
 from paperfeed.search.engine import MAX_DEPTH, search
+from paperfeed.search.engine import SORTS as SEARCH_SORTS
 from paperfeed.search.fusion import explain_ranking
 from paperfeed.store import Store
 from paperfeed.store.community import Activity
@@ -151,7 +152,9 @@ def search_filtered(
     date_from: Annotated[str, Query(alias="from")] = "",
     date_to: Annotated[str, Query(alias="to")] = "",
     mode: Annotated[str, Query(pattern="^(hybrid|keyword|dense)$")] = "hybrid",
-    sort: Annotated[str, Query(description="relevance, or published (newest first)")] = "relevance",
+    sort: Annotated[
+        str, Query(pattern=f"^({'|'.join(SEARCH_SORTS)})$", description="relevance, or published (newest first)")
+    ] = "relevance",
 ) -> dict[str, Any]:
     view = search_view(
         site(request).store,
@@ -177,8 +180,20 @@ def trending_api(request: Request, who: Who, day: str | None = None) -> dict[str
     return trending_view(site(request).store, who.user, day or None).to_dict()
 
 
+def _vote_int(value: object) -> object:
+    return bool(value) if type(value) is int and value in (0, 1) else value
+
+
+# JSON true/false, and 1/0 as existing scripts send it; nothing else (no "yes", no 2), as the schema says.
+VoteUp = Annotated[
+    StrictBool,
+    BeforeValidator(_vote_int),
+    WithJsonSchema({"anyOf": [{"type": "boolean"}, {"type": "integer", "enum": [0, 1]}]}),
+]
+
+
 class VoteBody(BaseModel):
-    up: bool = True
+    up: VoteUp = Field(True, description="true (or 1) to upvote, false (or 0) to withdraw")
 
 
 class CommentBody(BaseModel):
@@ -212,7 +227,10 @@ def similar_api(
     who: Who,
     paper_id: PaperId,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
-    sort: Annotated[str, Query(description="relevance, recency (newest first) or popularity")] = "relevance",
+    sort: Annotated[
+        str,
+        Query(pattern=f"^({'|'.join(SIMILAR_SORTS)})$", description="relevance, recency (newest first) or popularity"),
+    ] = "relevance",
 ) -> list[dict[str, Any]]:
     """Papers most like this one (nearest by meaning and by distinctive words), most similar first; ``sort=recency``
     or ``popularity`` orders the most similar ones newest first or by upvotes and comments (trending's points)."""

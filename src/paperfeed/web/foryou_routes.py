@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from paperfeed.errors import NotFound, Unauthorized
 from paperfeed.periods import Period, parse_period
@@ -119,7 +119,9 @@ def for_you_api(
 
 
 class BlendBody(BaseModel):
-    personal_weight: int = Field(ge=0, le=100, description="% personal (0, 25, 50, 75 or 100; others are rounded)")
+    personal_weight: StrictInt = Field(
+        ge=0, le=100, description="% personal (0, 25, 50, 75 or 100; others are rounded)"
+    )
 
 
 @api_router.put("/blend", responses=answers(*BODY_ANSWERS, 401, 403))

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from paperfeed.community import rules
 from paperfeed.library import account, collections, exports, imports, saves
+from paperfeed.store.library import STATES
 from paperfeed.web.library_views import collection_dict, collection_view, hf_collection_json, library_view
 from paperfeed.web.security import Visitor, check_csrf
 from paperfeed.web.site import BODY_ANSWERS, Text, answers, site, visitor
@@ -21,10 +22,11 @@ from paperfeed.web.views import MAX_PAGE
 router = APIRouter(prefix="/api")
 Who = Annotated[Visitor, Depends(visitor)]
 TAGS: list[str | Enum] = ["library"]
+STATE_PATTERN = f"^({'|'.join(STATES)})?$"  # a reading state, or empty: all
 
 
 class EntryBody(BaseModel):
-    state: Text | None = Field(None, description="to-read or read")
+    state: Text | None = Field(None, pattern=f"^({'|'.join(STATES)})$", description="to-read or read")
     note: Text | None = Field(None, description="A private note (at most 5000 characters); empty clears it")
     add_tags: list[Text] = Field(default_factory=list)
     remove_tags: list[Text] = Field(default_factory=list)
@@ -69,7 +71,7 @@ def library_api(
     request: Request,
     who: Who,
     tag: str = "",
-    state: str = "",
+    state: Annotated[str, Query(pattern=STATE_PATTERN, description="to-read or read; empty: all")] = "",
     q: str = "",
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> dict[str, Any]:
@@ -130,9 +132,11 @@ def import_api(request: Request, who: Who, body: ImportBody) -> dict[str, Any]:
 def export_api(
     request: Request,
     who: Who,
-    format: Annotated[str, Query(description="bibtex, ris or csl")] = "bibtex",
+    format: Annotated[
+        str, Query(pattern=f"^({'|'.join(exports.EXPORT_FORMATS)})$", description="bibtex, ris or csl")
+    ] = ("bibtex"),
     tag: str = "",
-    state: str = "",
+    state: Annotated[str, Query(pattern=STATE_PATTERN, description="to-read or read; empty: all")] = "",
     q: str = "",
 ) -> Response:
     """Your library (what the filters select) as BibTeX, RIS or CSL-JSON, with your tags and notes."""
