@@ -137,6 +137,20 @@ def test_dense_feedback_keeps_every_filter_and_moves_the_dense_side(
     assert search(search_store, "protein structure", 5, mode="dense").hits  # single modes are left as they are
 
 
+def test_a_filtered_dense_search_sees_a_paper_added_since_the_last_one(search_store: Store) -> None:
+    # The dense side remembers which papers pass a filter until the store changes: a new paper must count at once.
+    query = "protein backbones folded by a transformer cat:q-bio.BM"
+    assert ids(search(search_store, query, 10, mode="dense").hits) == ["2501.00001"]
+    twin = HAND_MADE[0]
+    added = Paper(**{**twin.__dict__, "id": "2501.00009", "title": twin.title + " and sampling"})
+    search_store.upsert_papers([added])
+    indexes_for(search_store).sync()
+    assert set(ids(search(search_store, query, 10, mode="dense").hits)) == {"2501.00001", "2501.00009"}
+    search_store.upsert_papers([], deleted=["2501.00001"])
+    indexes_for(search_store).sync()
+    assert ids(search(search_store, query, 10, mode="dense").hits) == ["2501.00009"]
+
+
 def test_highlights_mark_matches_and_escape_text(search_store: Store) -> None:
     search_store.upsert_papers([Paper(id="2503.00004", title="Bounds for <b>sparse</b> & dense graphs", source="t")])
     indexes_for(search_store).sync()
