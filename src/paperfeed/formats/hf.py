@@ -38,6 +38,7 @@ from typing import Any
 
 from paperfeed.papers import Paper, is_web_url
 from paperfeed.sources.hf_daily import SOURCE as HF_SOURCE
+from paperfeed.store.summaries import MachineSummary
 
 # HF serves avatars and thumbnails from paths like these; the web app must serve (or redirect) them.
 AVATAR_PATH = "/avatars/{id}.svg"
@@ -148,13 +149,15 @@ def _moment(value: str) -> datetime | None:
         return None
 
 
-def paper_json(paper: Paper, activity: PaperActivity, *, base_url: str) -> dict[str, Any]:
+def paper_json(
+    paper: Paper, activity: PaperActivity, *, base_url: str, machine: MachineSummary | None = None
+) -> dict[str, Any]:
     """``GET /api/papers/{id}``: the paper object plus linked repos (none: we do not index the Hub).
 
     ``numComments`` is not in HF's response but ``PaperInfo`` reads it, so clients get our comment count.
     """
     return {
-        **_paper(paper, activity, _daily_at(paper, activity, None)),
+        **_paper(paper, activity, _daily_at(paper, activity, None), machine),
         "numComments": activity.num_comments,
         "linkedModels": [],
         "numTotalModels": 0,
@@ -165,15 +168,19 @@ def paper_json(paper: Paper, activity: PaperActivity, *, base_url: str) -> dict[
     }
 
 
-def daily_item_json(paper: Paper, activity: PaperActivity, *, base_url: str, day: str) -> dict[str, Any]:
+def daily_item_json(
+    paper: Paper, activity: PaperActivity, *, base_url: str, day: str, machine: MachineSummary | None = None
+) -> dict[str, Any]:
     """One element of ``GET /api/daily_papers`` for the feed of ``day`` (YYYY-MM-DD)."""
-    return _daily_item(paper, activity, base_url, _daily_at(paper, activity, day))
+    return _daily_item(paper, activity, base_url, _daily_at(paper, activity, day), machine)
 
 
-def list_item_json(paper: Paper, activity: PaperActivity, *, base_url: str) -> dict[str, Any]:
+def list_item_json(
+    paper: Paper, activity: PaperActivity, *, base_url: str, machine: MachineSummary | None = None
+) -> dict[str, Any]:
     """One element of ``GET /api/papers``: the flat paper object with a ``thumbnailUrl``."""
     return {
-        **_paper(paper, activity, _daily_at(paper, activity, None)),
+        **_paper(paper, activity, _daily_at(paper, activity, None), machine),
         "thumbnailUrl": _thumbnail(paper, base_url),
         "numComments": activity.num_comments,
     }
@@ -199,8 +206,10 @@ def search_item_json(
     return item
 
 
-def _daily_item(paper: Paper, activity: PaperActivity, base_url: str, daily_at: str | None) -> dict[str, Any]:
-    inner = _paper(paper, activity, daily_at)
+def _daily_item(
+    paper: Paper, activity: PaperActivity, base_url: str, daily_at: str | None, machine: MachineSummary | None = None
+) -> dict[str, Any]:
+    inner = _paper(paper, activity, daily_at, machine)
     return {
         "paper": inner,
         # A paper with no daily-feed time at all (no announcement day known): HF then repeats the paper's date.
@@ -218,7 +227,9 @@ def _daily_item(paper: Paper, activity: PaperActivity, base_url: str, daily_at: 
     }
 
 
-def _paper(paper: Paper, activity: PaperActivity, daily_at: str | None) -> dict[str, Any]:
+def _paper(
+    paper: Paper, activity: PaperActivity, daily_at: str | None, machine: MachineSummary | None = None
+) -> dict[str, Any]:
     signals = _hf_signals(paper)
     data: dict[str, Any] = {
         "id": paper.id,
@@ -247,7 +258,19 @@ def _paper(paper: Paper, activity: PaperActivity, daily_at: str | None) -> dict[
     keywords = signals.get("ai_keywords")
     if isinstance(keywords, list):
         data["ai_keywords"] = [k for k in keywords if isinstance(k, str)]
+    # Else ours, when the index job has made them (extractive: a sentence and phrases of the abstract); never both.
+    if machine is not None and not hf_summarised(paper):
+        if machine.sentence:
+            data["ai_summary"] = machine.sentence
+        if machine.keyphrases:
+            data["ai_keywords"] = list(machine.keyphrases)
     return data
+
+
+def hf_summarised(paper: Paper) -> bool:
+    """Whether Hugging Face's own ``ai_summary`` or ``ai_keywords`` were imported (they are shown, not ours)."""
+    signals = _hf_signals(paper)
+    return isinstance(signals.get("ai_summary"), str) or isinstance(signals.get("ai_keywords"), list)
 
 
 def _title(paper: Paper) -> str:

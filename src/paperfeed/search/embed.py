@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +28,15 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> Vectors:
         """One L2-normalised float32 row per text."""
         ...
+
+
+class TokenStates(NamedTuple):
+    """One text's embedding with the token vectors it was pooled from and each token's (start, end) characters in
+    the text (special tokens have (0, 0)); from models that can give them (``OnnxMiniLM.embed_tokens``)."""
+
+    pooled: npt.NDArray[np.float32]
+    tokens: npt.NDArray[np.float32]
+    offsets: list[tuple[int, int]]
 
 
 def paper_text(title: str, abstract: str) -> str:

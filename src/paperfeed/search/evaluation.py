@@ -140,7 +140,7 @@ def run_quality(
                     "" if len(empty) == 1 else "s",
                     ", ".join(r.where for r in empty[:5]),
                 )
-            indexes.sync(embed=any(m != "keyword" for m in modes))
+            indexes.sync(embed=any(m != "keyword" for m in modes), summaries=False)
             rows = []
             for mode in modes:
                 run: dict[str, list[tuple[str, float]]] = {}

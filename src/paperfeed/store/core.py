@@ -26,6 +26,7 @@ from paperfeed.store.migrations import LATEST, MIGRATIONS
 from paperfeed.store.recommend import RecommendStoreMixin
 from paperfeed.store.search import SearchStoreMixin
 from paperfeed.store.subscriptions import SubscriptionStoreMixin
+from paperfeed.store.summaries import SummaryStoreMixin
 
 # The signals that are a paper's activity elsewhere (trending counts them), whichever source carries them: each
 # source's registry entry says which signals its sightings carry; the store knows signals, not sources.
@@ -65,6 +66,7 @@ class Store(
     RecommendStoreMixin,
     LibraryStoreMixin,
     AccountStoreMixin,
+    SummaryStoreMixin,
 ):
     """paperfeed's data on one URL (``sqlite:///…`` or ``postgresql://…``)."""
 

@@ -411,7 +411,28 @@ NO_PAPERS_DAY_INDEX = Migration(
     postgres="DROP INDEX IF EXISTS papers_day;",
 )
 
+_SUMMARIES = """
+-- A paper's machine-made summary (one sentence of its abstract) and keyphrases, made by the index job from the text
+-- whose hash is kept: the job redoes a paper only when its title or abstract changed. Pages only read these.
+CREATE TABLE paper_summaries (
+    paper_pk {key} NOT NULL PRIMARY KEY REFERENCES papers (pk) ON DELETE CASCADE,
+    text_hash TEXT NOT NULL,
+    model TEXT NOT NULL,
+    summary TEXT,
+    keywords TEXT NOT NULL DEFAULT '[]',
+    made_at TEXT NOT NULL
+);
+"""
+
+PAPER_SUMMARIES = Migration(
+    9,
+    "papers' machine-made summaries and keyphrases",
+    sqlite=_SUMMARIES.format(key="INTEGER"),
+    postgres=_SUMMARIES.format(key="BIGINT"),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL, SEARCH, LIVE_KEYS, COMMUNITY, NO_SQL_KEYWORD_INDEX, LIBRARY, MEMBER_PREFERENCES, NO_PAPERS_DAY_INDEX,
+    PAPER_SUMMARIES,
 )  # fmt: skip
 LATEST = MIGRATIONS[-1].version

@@ -79,8 +79,11 @@ def daily_papers(
     elif month:
         period = parse_period(month, where="month", kind="month")
     ids, days = daily_ids(s.store, period, sort=sort, submitter=submitter, offset=p * limit, limit=limit)
+    made = s.store.summaries_of(ids)
     return [
-        daily_item_json(paper, act, base_url=s.base_url, day=days.get(paper.id) or paper.announced or "")
+        daily_item_json(
+            paper, act, base_url=s.base_url, day=days.get(paper.id) or paper.announced or "", machine=made.get(paper.id)
+        )
         for paper, act in _papers(s.store, ids)
     ]
 
@@ -111,7 +114,12 @@ def list_papers(
         # From the configured base URL, never the Host header: a forged Host must not put its link in a cache.
         query = request.url.include_query_params(cursor=_cursor(page[-1][1], page[-1][0])).query
         response.headers["Link"] = f'<{s.base_url}{request.url.path}?{query}>; rel="next"'
-    return [list_item_json(paper, act, base_url=s.base_url) for paper, act in _papers(s.store, [i for i, _ in page])]
+    ids = [i for i, _ in page]
+    made = s.store.summaries_of(ids)
+    return [
+        list_item_json(paper, act, base_url=s.base_url, machine=made.get(paper.id))
+        for paper, act in _papers(s.store, ids)
+    ]
 
 
 @router.get("/papers/search", tags=HF, responses=answers(422))
@@ -269,7 +277,7 @@ def paper_api(request: Request, who: Who, paper_id: PaperId) -> dict[str, Any]:
     """One paper, in the Hugging Face shape (plus ``comments`` when asked for with ``field=comments``)."""
     s = site(request)
     view = paper_view(s.store, paper_id, who.user, similar_limit=0)
-    data = paper_json(view.entry.paper, _hf_activity(view.entry.activity), base_url=s.base_url)
+    data = paper_json(view.entry.paper, _hf_activity(view.entry.activity), base_url=s.base_url, machine=view.machine)
     if "comments" in request.query_params.getlist("field"):
         # Moderators see hidden comments too, marked hidden.
         data["comments"] = [

@@ -16,6 +16,7 @@ from paperfeed.community.related import similar_papers
 from paperfeed.community.trending import FORMULA, WINDOW_DAYS, TrendingEntry, as_of, rank, trending, window
 from paperfeed.errors import BadInput, NotFound
 from paperfeed.formats.bibtex import bibtex
+from paperfeed.formats.hf import hf_summarised
 from paperfeed.papers import CONTENT_ID_PREFIX, Paper, canonical_id, is_web_url
 from paperfeed.periods import Period, day_period, parse_day
 from paperfeed.recommend import blend as blending
@@ -25,6 +26,7 @@ from paperfeed.search.engine import MAX_DEPTH, MAX_QUERY, search
 from paperfeed.search.engine import SORTS as SEARCH_SORTS
 from paperfeed.store import Store
 from paperfeed.store.community import Activity, Comment, User
+from paperfeed.store.summaries import MachineSummary
 
 PAGE_SIZE = 30
 SNIPPET = 400  # characters of a search result's abstract shown around the first match
@@ -430,6 +432,8 @@ class PaperView:
     bibtex: str | None  # None when too little is known to cite the paper
     similar_sort: str = "relevance"
     library: dict[str, Any] | None = None  # the member's own: entry, rating, collections (None: nobody logged in)
+    # The index job's extractive summary and keyphrases; None where Hugging Face's own were imported or none is made
+    machine: MachineSummary | None = None
 
     def to_dict(self) -> dict[str, Any]:
         mine = {}
@@ -455,6 +459,11 @@ class PaperView:
             "similar": [e.to_dict() for e in self.similar],
             "similar_sort": self.similar_sort,
             "bibtex": self.bibtex,
+            **(
+                {"machine_summary": {"ai_summary": self.machine.sentence, "ai_keywords": self.machine.keyphrases}}
+                if self.machine
+                else {}
+            ),
         }
 
 
@@ -485,7 +494,9 @@ def paper_view(
             "collections": store.collections_of(user.id),
             "holding": store.collections_with(user.id, [paper_id]).get(paper_id, []),
         }
-    return PaperView(entry, comments, entries(store, near, user), citation, similar_sort, library)
+    # What the index job stored (a page never runs the model); Hugging Face's own summary, when imported, wins.
+    machine = None if hf_summarised(paper) else store.summaries_of([paper.id]).get(paper.id)
+    return PaperView(entry, comments, entries(store, near, user), citation, similar_sort, library, machine)
 
 
 @dataclass
