@@ -1,0 +1,60 @@
+"""The machine-made summary as a newcomer sees it on a demo paper's page: set apart from the abstract and labelled
+machine-made, with the sentence and keyphrases the index job stored. Chromium over the demo store built by the CLI;
+a console error, failed request or dialog fails the test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from browser_support import build_demo_store, have_chromium, launch, new_context, serving
+from paperfeed.store import open_store
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not have_chromium(), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+
+@pytest.fixture(scope="module")
+def browser() -> Browser:
+    with sync_api.sync_playwright() as playwright:
+        the_browser = launch(playwright)
+        yield the_browser  # type: ignore[misc]
+        the_browser.close()
+
+
+def test_a_demo_paper_shows_its_summary_labelled_machine_made(browser: Browser, tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    data_dir.mkdir()
+    store_url = build_demo_store(data_dir)
+    with open_store(store_url) as store:
+        day = store.latest_feed_day()
+        assert day
+        ids = [p.id for p in store.papers_on_day(day, limit=10)]
+        made = store.summaries_of(ids)
+    assert made, "the demo's index run stores summaries"
+    paper_id, summary = next(iter(made.items()))
+    with serving(data_dir, store_url) as base:
+        context, watch = new_context(browser, base)
+        page = context.new_page()
+        page.goto(f"/papers/{paper_id}")
+        section = page.locator("section.machine-summary")
+        expect(section.get_by_role("heading", name="In short machine-made")).to_be_visible()
+        expect(section.locator(".machine-label")).to_have_text("machine-made")
+        expect(section.locator(".keyphrase")).to_have_count(len(summary.keyphrases))
+        # Above the abstract, and apart from it: the label is what tells them apart.
+        box, abstract = section.bounding_box(), page.locator("#abstract-h").bounding_box()
+        assert box and abstract and box["y"] < abstract["y"]
+        if shots := os.environ.get("PAPERFEED_TEST_SCREENSHOTS"):
+            page.screenshot(path=str(Path(shots) / "machine-summary.png"), full_page=True)
+        context.close()
+    assert watch.problems() == [], "\n".join(watch.problems())
