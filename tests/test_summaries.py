@@ -56,6 +56,17 @@ def test_the_index_job_stores_an_extractive_summary_once(indexed: Store) -> None
     assert (again.summarised, again.embedded) == (0, 0) and indexed.summaries_of([TRAFFIC.id]) == made
 
 
+def test_ready_made_vectors_are_not_summarised_unless_asked(indexed: Store) -> None:
+    # A store whose vectors came ready-made (the demo's, a restored cache) indexes at once: no model run per paper.
+    indexes = indexes_for(indexed)
+    indexes.sync(summaries=False)  # the vectors are in the cache now, with no summary made
+    report = indexes.sync()
+    assert (report.summarised, report.embedded) == (0, 0) and indexed.summaries_of([TRAFFIC.id]) == {}
+    backfilled = indexes.sync(backfill_summaries=True)
+    assert backfilled.summarised == 2 and backfilled.embedded == 0
+    assert set(indexed.summaries_of([TRAFFIC.id])) == {TRAFFIC.id}
+
+
 def test_a_changed_abstract_is_summarised_again_and_other_changes_are_not(indexed: Store) -> None:
     indexes_for(indexed).sync()
     indexed.upsert_papers([Paper(**{**TRAFFIC.__dict__, "categories": ["cs.LG"]})])

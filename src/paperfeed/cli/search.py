@@ -39,38 +39,51 @@ def _print_hits(hits: list[Hit]) -> None:
         console.print(f"     {escape(authors)}", highlight=False)
 
 
-def sync_with_progress(store: Any, embed: bool = True, quiet: bool = False) -> dict[str, int]:
+def sync_with_progress(
+    store: Any, embed: bool = True, quiet: bool = False, backfill_summaries: bool = False
+) -> dict[str, int]:
     from paperfeed.search.indexes import indexes_for
 
     indexes = indexes_for(store)
     if quiet:
-        return indexes.sync(embed=embed).to_dict()
+        return indexes.sync(embed=embed, backfill_summaries=backfill_summaries).to_dict()
     pending = indexes.pending()
     with progress() as bar:
         tasks = {"keyword": bar.add_task("keyword index", total=pending["keyword"])}
         if embed:
             tasks["vectors"] = bar.add_task(f"embeddings ({indexes.model})", total=pending["vectors"])
-        return indexes.sync(embed=embed, progress=lambda which, n: bar.advance(tasks[which], n)).to_dict()
+        return indexes.sync(
+            embed=embed,
+            backfill_summaries=backfill_summaries,
+            progress=lambda which, n: bar.advance(tasks[which], n),
+        ).to_dict()
 
 
 @click.command()
 @click.option("--no-embed", is_flag=True, help="Only the keyword index (embedding is the slow part).")
+@click.option(
+    "--summaries",
+    is_flag=True,
+    help="Also make the machine-made summaries of papers embedded before (one model run each: slow on a big store).",
+)
 @click.option("--rebuild-keyword", is_flag=True, help="Empty the keyword index and rebuild it from the store.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_obj
-def index(app: App, no_embed: bool, rebuild_keyword: bool, quiet: bool, as_json: bool) -> None:
+def index(app: App, no_embed: bool, summaries: bool, rebuild_keyword: bool, quiet: bool, as_json: bool) -> None:
     """Bring the search indexes up to date with the store: new or changed papers are indexed and embedded.
 
     Resumable: a killed run continues where its last batch ended. Vectors are cached by model and text, so
     unchanged text is never embedded twice. Changing PAPERFEED_EMBEDDING_MODEL makes this re-embed everything.
+    The papers embedded in a run also get their machine-made summary (from the same model run); --summaries makes
+    those of papers embedded before.
     """
     from paperfeed.search.indexes import indexes_for
 
     with app.store() as store:
         if rebuild_keyword:
             indexes_for(store).rebuild_keyword()
-        report = sync_with_progress(store, embed=not no_embed, quiet=quiet or as_json)
+        report = sync_with_progress(store, embed=not no_embed, quiet=quiet or as_json, backfill_summaries=summaries)
     if as_json:
         emit_json(report)
     else:

@@ -191,15 +191,23 @@ class SearchIndexes:
         return step.keyword_updated + step.keyword_deleted
 
     def sync(
-        self, *, embed: bool = True, summaries: bool = True, progress: Callable[[str, int], None] | None = None
+        self,
+        *,
+        embed: bool = True,
+        summaries: bool = True,
+        backfill_summaries: bool = False,
+        progress: Callable[[str, int], None] | None = None,
     ) -> SyncReport:
-        """Bring the keyword index (and, with ``embed``, the vectors and, with ``summaries`` too, the papers'
-        machine-made summaries) up to the store's latest change."""
+        """Bring the keyword index (and, with ``embed``, the vectors and, with ``summaries`` too, the machine-made
+        summaries of the papers embedded now — of every paper with ``backfill_summaries``) up to the store's latest
+        change."""
         with self._sync_lock:
             report = self.sync_keyword((lambda n: progress("keyword", n)) if progress else None)
             if embed and summaries:
                 # First: its one model run per new paper also leaves the paper's vector in the cache for the next step.
-                report.summarised, _, report.embedded = sync_summaries(self.store, self.embedder, self.cache)
+                report.summarised, _, report.embedded = sync_summaries(
+                    self.store, self.embedder, self.cache, backfill=backfill_summaries
+                )
             if embed:
                 vec = self.sync_vectors((lambda n: progress("vectors", n)) if progress else None)
                 report.vectors_updated, report.vectors_deleted = vec.vectors_updated, vec.vectors_deleted

@@ -308,9 +308,16 @@ def summarise_texts(
     return [summarise_states(t, a, s) for (t, a), s in zip(papers, states, strict=True)]
 
 
-def sync_summaries(store: Store, embedder: Embedder, cache: EmbeddingCache) -> tuple[int, int, int]:
-    """Summarise every live paper whose title and abstract have no current summary: (made, skipped because their
-    text had not changed, texts the model embedded that the cache lacked)."""
+def sync_summaries(
+    store: Store, embedder: Embedder, cache: EmbeddingCache, *, backfill: bool = False
+) -> tuple[int, int, int]:
+    """Summarise the live papers whose title and abstract have no current summary: (made, skipped because their
+    text had not changed, texts the model embedded that the cache lacked).
+
+    A summary rides on the model run that embeds a new text, so by default only texts the cache lacks are
+    summarised: an instance's index run costs no more than before, and a store whose vectors came ready-made (the
+    demo's, a restored cache) indexes at once. ``backfill`` summarises the rest too, one model run per paper
+    (``paperfeed index --summaries``)."""
     made = skipped = embedded = 0
     after = 0
     while candidates := store.summary_candidates(after, SUMMARY_BATCH):
@@ -322,9 +329,12 @@ def sync_summaries(store: Store, embedder: Embedder, cache: EmbeddingCache) -> t
         if same:
             store.touch_summaries(now, same)
             skipped += len(same)
+        cached = set(cache.get(embedder.name, [h for _, h in todo])) if todo else set()
+        if not backfill:
+            todo = [(c, h) for c, h in todo if h not in cached]
         if not todo:
             continue
-        embedded += len({h for _, h in todo} - set(cache.get(embedder.name, [h for _, h in todo])))
+        embedded += len({h for _, h in todo} - cached)
         found = summarise_texts(embedder, cache, [(c.title, c.abstract) for c, _ in todo])
         if found is None:
             return made, skipped, embedded
