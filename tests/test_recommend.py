@@ -172,6 +172,34 @@ def test_digest_sections_for_many_members_match_each_members_own_ranking(demo_st
     assert picked[3] == []
 
 
+def test_batched_digest_sections_give_each_member_the_order_scores_and_reasons_of_their_page(
+    demo_store: Store,
+) -> None:
+    """Many members of every shape (1, 2 or 200 liked papers, "less" ratings, liked papers in the day's own feed)
+    scored together by the batched path: the very order, scores and reasons the member's own ranking gives."""
+    import random
+
+    from paperfeed.recommend.digest import for_you_sections
+
+    rng = random.Random(3)
+    before = [f.id for f in demo_store.listed_features("2026-05-01", "2026-06-15")]
+    today = [f.id for f in demo_store.listed_features(DAY, DAY)]
+    members: dict[int, list[Signal]] = {}
+    for m in range(60):
+        size = rng.choice([1, 2, 3, 20, 80, 200])
+        papers = rng.sample(before, size) + (rng.sample(today, 3) if m % 3 == 0 else [])
+        kinds = ["less" if m % 4 == 0 and i < 2 else rng.choice(["saved", "more", "upvote"]) for i in range(len(papers))]
+        members[m] = signals(*zip(papers, kinds, strict=True))
+    picked = for_you_sections(demo_store, DAY, DAY, members, 10)
+    for m, sigs in members.items():
+        own = foryou.rank_period(demo_store, sigs, DAY, DAY)
+        assert [p.paper_id for p in picked[m]] == [own.ids[i] for i in own.order[:10]], m
+        titles = own.model.titles
+        for p, i in zip(picked[m], own.order[:10], strict=True):
+            assert p.score == pytest.approx(float(own.scores.total[i]), abs=1e-6)
+            assert p.reasons == reasons(own.scores.explain(i), titles, own.model.liked_count)
+
+
 def test_similar_to_a_set_of_papers_leaves_the_set_out_and_says_why(demo_store: Store) -> None:
     from paperfeed.recommend.similar import similar_to_papers
 

@@ -3,8 +3,9 @@
 Ranking members one by one would repeat the same work: every member's library is compared with the same period's
 papers. Here the papers of all the members' signals are read once (features, then vectors), their cosines to the
 period's candidates are computed in one matrix product per group of members (``GROUP_CELLS`` bounds its memory),
-and each member's ranking then only gathers the rows of their own papers from it and runs the same model
-(``model.score`` with ``liked_sims``), so a digest's For-you section is exactly what the member's page shows.
+and the group's members are then scored together by ``batch.py`` (the same model as ``model.score``, as array
+operations over all of them), so a digest's For-you section is what the member's page shows; reasons are spelled
+out only for the papers shown.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from paperfeed.recommend import batch
+from paperfeed.recommend.batch import Member, Pool
 from paperfeed.recommend.foryou import MAX_SIGNALS, NEGATIVE, POSITIVE, Rated, period_candidates
-from paperfeed.recommend.model import Candidates, Profile, Vectors, score
+from paperfeed.recommend.model import Candidates
 from paperfeed.recommend.reasons import Reason, reasons
 from paperfeed.search.indexes import indexes_for
 from paperfeed.store import Store
-from paperfeed.store.recommend import PaperFeatures
 
 GROUP_CELLS = 60_000_000  # cosines held at once (float32: 240 MB) — members are grouped to stay under it
 
@@ -49,18 +50,26 @@ def for_you_sections(
     out: dict[int, list[Pick]] = {}
     if not len(cands):
         return {member: [] for member in members}
-    pool = _Pool(verdicts, row_of, features, vectors, found, dense.dim)
-    group: list[int] = []
+    pool = Pool.build(known, vectors, found, [features[p].categories for p in known],
+                      [features[p].authors for p in known], cands)  # fmt: skip
+    titles = {pid: features[pid].title for pid in known}
+    group: list[tuple[int, Member, int]] = []
     group_rows: set[int] = set()
     for member, verdict in verdicts.items():
-        rows = {row_of[pid] for pid in verdict if pid in row_of}
+        liked = np.array([row_of[pid] for pid, ok in verdict.items() if ok and pid in row_of], dtype=np.int64)
+        disliked = np.array([row_of[pid] for pid, ok in verdict.items() if not ok and pid in row_of], dtype=np.int64)
+        m = Member(liked, liked[found[liked]], disliked[found[disliked]])
+        if batch.empty(pool, m):
+            out[member] = []
+            continue
+        rows = set(m.liked_vec.tolist())
         if group and len(group_rows | rows) * len(cands) > GROUP_CELLS:
-            _rank_group(pool, group, group_rows, cands, depth, out)
+            _rank_group(pool, group, group_rows, cands, depth, titles, out)
             group, group_rows = [], set()
-        group.append(member)
+        group.append((member, m, len(liked)))
         group_rows |= rows
     if group:
-        _rank_group(pool, group, group_rows, cands, depth, out)
+        _rank_group(pool, group, group_rows, cands, depth, titles, out)
     return out
 
 
@@ -75,45 +84,25 @@ def _verdicts(signals: Sequence[Rated]) -> dict[str, bool]:
     return verdict
 
 
-@dataclass(frozen=True)
-class _Pool:
-    """The papers of every member's signals: their features, vector rows and which have a vector."""
-
-    verdicts: dict[int, dict[str, bool]]
-    row_of: dict[str, int]
-    features: dict[str, PaperFeatures]
-    vectors: Vectors
-    found: npt.NDArray[np.bool_]
-    dim: int
-
-
 def _rank_group(
-    pool: _Pool, group: list[int], group_rows: set[int], cands: Candidates, depth: int, out: dict[int, list[Pick]]
+    pool: Pool,
+    group: list[tuple[int, Member, int]],
+    group_rows: set[int],
+    cands: Candidates,
+    depth: int,
+    titles: dict[str, str],
+    out: dict[int, list[Pick]],
 ) -> None:
-    verdicts, row_of, features, vectors, found = pool.verdicts, pool.row_of, pool.features, pool.vectors, pool.found
-    dim = pool.dim
     rows = np.array(sorted(group_rows), dtype=np.int64)
-    local = {int(r): i for i, r in enumerate(rows)}
-    # (papers of the group) x (candidates): a member's liked rows of it are model.score's liked_sims, transposed
-    sims = vectors[rows] @ cands.vectors.T if len(rows) else np.zeros((0, len(cands)), np.float32)
-    for member in group:
-        verdict = verdicts[member]
-        liked_ids = [pid for pid, ok in verdict.items() if ok and pid in row_of and found[row_of[pid]]]
-        liked = [
-            (pid, vectors[row_of[pid]] if found[row_of[pid]] else None, features[pid].categories, features[pid].authors)
-            for pid, ok in verdict.items() if ok and pid in row_of
-        ]  # fmt: skip
-        disliked = [(pid, vectors[row_of[pid]] if found[row_of[pid]] else None) for pid, ok in verdict.items()
-                    if not ok and pid in row_of]  # fmt: skip
-        profile = Profile.build(liked, disliked, dim=dim)
-        if profile.empty:
-            out[member] = []
-            continue
-        liked_sims = sims[[local[row_of[pid]] for pid in liked_ids]].T if liked_ids else None
-        scores = score(profile, cands, liked_sims)
-        titles = {pid: features[pid].title for pid in verdict if pid in features}
-        picks = []
-        for i in scores.order()[:depth]:
-            picks.append(Pick(cands.ids[int(i)], float(scores.total[int(i)]),
-                              reasons(scores.explain(int(i)), titles, len(liked))))  # fmt: skip
-        out[member] = picks
+    local = np.full(len(pool.ids), -1, dtype=np.int64)
+    local[rows] = np.arange(len(rows))
+    # (candidates) x (papers of the group), as model.score multiplies them for one member
+    sims = cands.vectors @ pool.vectors[rows].T if len(rows) else np.zeros((len(cands), 0), dtype=np.float32)
+    sims[~cands.has_vector] = 0.0
+    scored = batch.score_group(pool, cands, [m for _, m, _ in group], sims, local)
+    order = np.argsort(-np.stack([s.total for s in scored]), axis=1, kind="stable")[:, :depth]
+    for (member, _, liked_count), scores, best in zip(group, scored, order, strict=True):
+        out[member] = [
+            Pick(cands.ids[int(i)], float(scores.total[int(i)]), reasons(scores.explain(int(i)), titles, liked_count))
+            for i in best
+        ]

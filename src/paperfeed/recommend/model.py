@@ -191,8 +191,8 @@ class Scores:
     def explain(self, i: int) -> Scored:
         profile, cands = self.profile, self.candidates
         nearest = [
-            (profile.liked_ids[int(j)], float(s)) for j, s in zip(self.near_idx[i], self.near_sim[i], strict=True)
-            if s > -1
+            (profile.liked_ids[j], s)
+            for j, s in zip(self.near_idx[i].tolist(), self.near_sim[i].tolist(), strict=True) if s > -1
         ]  # fmt: skip
         author, author_n = _best(profile.authors, cands.authors[i], author_key)
         category, category_n = _best(profile.categories, cands.categories[i], str)
@@ -222,6 +222,17 @@ def score(profile: Profile, candidates: Candidates, liked_sims: Vectors | None =
                 sims[row, col] = -1.0
         near_idx, near_sim = _top(sims, min(NEIGHBOURS, sims.shape[1]))
         closeness = near_sim.mean(axis=1)
+    penalty, less_idx = less_like(profile, candidates)
+    author_n = _pull(profile.authors, candidates.by_author, n)
+    category_n = _pull(profile.categories, candidates.by_category, n)
+    total_liked = max(1, len(profile.liked_ids) or sum(profile.categories.values()))
+    total = combine(candidates, closeness, penalty, author_n, category_n, total_liked)
+    return Scores(profile, candidates, total, closeness, near_idx, near_sim, author_n, category_n, penalty, less_idx)
+
+
+def less_like(profile: Profile, candidates: Candidates) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """Per candidate, the "less like this" penalty and the row of the disliked paper behind it (-1: none)."""
+    n = len(candidates)
     penalty = np.zeros(n, dtype=np.float32)
     less_idx = np.full(n, -1, dtype=np.int64)
     if profile.disliked is not None and len(profile.disliked_ids) and n:
@@ -233,17 +244,27 @@ def score(profile: Profile, candidates: Candidates, liked_sims: Vectors | None =
                 neg[row, col] = SELF_LESS
         less_idx = neg.argmax(axis=1)
         penalty = LESS_WEIGHT * np.maximum(neg.max(axis=1), 0.0)
-    author_n = _pull(profile.authors, candidates.by_author, n)
-    category_n = _pull(profile.categories, candidates.by_category, n)
-    total_liked = max(1, len(profile.liked_ids) or sum(profile.categories.values()))
-    total = (
+    return penalty, less_idx
+
+
+def combine(
+    candidates: Candidates,
+    closeness: npt.NDArray[np.float32],
+    penalty: npt.NDArray[np.float32],
+    author_n: npt.NDArray[np.int64],
+    category_n: npt.NDArray[np.int64],
+    total_liked: int | npt.NDArray[np.int64],
+) -> npt.NDArray[np.float32]:
+    """The score from its parts: one member's (1-d arrays) or many members' (rows; ``total_liked`` a column). One
+    expression for both, so a digest's batched scores are the very numbers a member's page computes."""
+    out: npt.NDArray[np.float32] = (
         closeness
         - (HUB_WEIGHT * candidates.hubness if HUB_WEIGHT else 0.0)
         - penalty
         + AUTHOR_WEIGHT * np.minimum(author_n, AUTHOR_SATURATION) / AUTHOR_SATURATION
         + CATEGORY_WEIGHT * np.minimum(1.0, category_n / total_liked)
     ).astype(np.float32)
-    return Scores(profile, candidates, total, closeness, near_idx, near_sim, author_n, category_n, penalty, less_idx)
+    return out
 
 
 def _top(sims: Vectors, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:

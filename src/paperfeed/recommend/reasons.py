@@ -7,6 +7,7 @@ numbers ride along for the page's "how the score is made" details.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,7 @@ def reasons(scored: Scored, titles: dict[str, str], liked_count: int) -> list[Re
     return out
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a digest run names the same library papers for many members
 def _short(title: str) -> str:
     title = " ".join(title.split())
     return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1].rstrip() + "…"
