@@ -188,7 +188,8 @@ def test_batched_digest_sections_give_each_member_the_order_scores_and_reasons_o
     for m in range(60):
         size = rng.choice([1, 2, 3, 20, 80, 200])
         papers = rng.sample(before, size) + (rng.sample(today, 3) if m % 3 == 0 else [])
-        kinds = ["less" if m % 4 == 0 and i < 2 else rng.choice(["saved", "more", "upvote"]) for i in range(len(papers))]
+        kinds = ["less" if m % 4 == 0 and i < 2 else rng.choice(["saved", "more", "upvote"])
+                 for i in range(len(papers))]  # fmt: skip
         members[m] = signals(*zip(papers, kinds, strict=True))
     picked = for_you_sections(demo_store, DAY, DAY, members, 10)
     for m, sigs in members.items():

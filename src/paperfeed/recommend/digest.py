@@ -24,6 +24,7 @@ from paperfeed.search.indexes import indexes_for
 from paperfeed.store import Store
 
 GROUP_CELLS = 60_000_000  # cosines held at once (float32: 240 MB) — members are grouped to stay under it
+PRODUCT_ROWS = 4096
 
 
 @dataclass(frozen=True)
@@ -96,13 +97,16 @@ def _rank_group(
     rows = np.array(sorted(group_rows), dtype=np.int64)
     local = np.full(len(pool.ids), -1, dtype=np.int64)
     local[rows] = np.arange(len(rows))
-    # (candidates) x (papers of the group), as model.score multiplies them for one member
-    sims = cands.vectors @ pool.vectors[rows].T if len(rows) else np.zeros((len(cands), 0), dtype=np.float32)
-    sims[~cands.has_vector] = 0.0
-    scored = batch.score_group(pool, cands, [m for _, m, _ in group], sims, local)
-    order = np.argsort(-np.stack([s.total for s in scored]), axis=1, kind="stable")[:, :depth]
-    for (member, _, liked_count), scores, best in zip(group, scored, order, strict=True):
+    # (papers of the group) x (candidates), multiplied as model.score does for one member (candidates x papers),
+    # in blocks so the transposed copy stays small
+    sims = np.empty((len(rows), len(cands)), dtype=np.float32)
+    for b in range(0, len(rows), PRODUCT_ROWS):
+        sims[b : b + PRODUCT_ROWS] = (cands.vectors @ pool.vectors[rows[b : b + PRODUCT_ROWS]].T).T
+    sims[:, ~cands.has_vector] = 0.0
+    for (member, _, liked_count), (scores, shown) in zip(
+        group, batch.score_group(pool, cands, [m for _, m, _ in group], sims, local, depth), strict=True
+    ):
         out[member] = [
-            Pick(cands.ids[int(i)], float(scores.total[int(i)]), reasons(scores.explain(int(i)), titles, liked_count))
-            for i in best
+            Pick(cands.ids[i], float(scores.total[i]), reasons(scores.explain(i), titles, liked_count))
+            for i in shown.tolist()
         ]

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -118,11 +118,12 @@ class Candidates:
         self.has_vector = has_vector
         self.categories = [list(c) for c in categories]
         self.authors = [list(a) for a in authors]
+        self.author_keys = [[author_key(a) for a in names] for names in self.authors]  # same order as ``authors``
         self.row = {pid: i for i, pid in enumerate(self.ids)}
         self.by_author: dict[str, list[int]] = {}
         self.by_category: dict[str, list[int]] = {}
-        for i, names in enumerate(self.authors):
-            for key in {author_key(a) for a in names}:
+        for i, keys in enumerate(self.author_keys):
+            for key in set(keys):
                 self.by_author.setdefault(key, []).append(i)
         for i, cats in enumerate(self.categories):
             for cat in set(cats):
@@ -194,8 +195,8 @@ class Scores:
             (profile.liked_ids[j], s)
             for j, s in zip(self.near_idx[i].tolist(), self.near_sim[i].tolist(), strict=True) if s > -1
         ]  # fmt: skip
-        author, author_n = _best(profile.authors, cands.authors[i], author_key)
-        category, category_n = _best(profile.categories, cands.categories[i], str)
+        author, author_n = _best(profile.authors, cands.authors[i], cands.author_keys[i])
+        category, category_n = _best(profile.categories, cands.categories[i], cands.categories[i])
         less = None
         if self.less_idx[i] >= 0:
             less = (profile.disliked_ids[int(self.less_idx[i])], min(1.0, float(self.penalty[i]) / LESS_WEIGHT))
@@ -293,10 +294,11 @@ def _pull(counts: Counter[str], rows_of: dict[str, list[int]], n: int) -> npt.ND
     return best
 
 
-def _best(counts: Counter[str], keys: Sequence[str], normal: Callable[[str], str]) -> tuple[str | None, int]:
+def _best(counts: Counter[str], names: Sequence[str], keys: Sequence[str]) -> tuple[str | None, int]:
+    """The name (as written) whose key has the largest count, the first of equals; ``keys[i]`` is ``names[i]``'s."""
     best, best_n = None, 0
-    for key in keys:
-        count = counts.get(normal(key), 0)
+    for name, key in zip(names, keys, strict=True):
+        count = counts.get(key, 0)
         if count > best_n:
-            best, best_n = key, count
+            best, best_n = name, count
     return best, best_n
