@@ -42,6 +42,22 @@ def test_sentences_and_candidates_come_from_the_abstract() -> None:
     assert not any(word in {"the", "we", "a", "of", "is"} for p, _ in phrases for word in p.split())
 
 
+@pytest.mark.parametrize(
+    ("abstract", "garbled"),
+    [  # each from a real arXiv abstract of the shared listings
+        ("We prove the Poincar\\'{e} inequality for graphs.", {"poincar", "poincar e", "e"}),
+        ("The M$^2$D-LIF framework facilitates training.", {"M D-LIF", "D-LIF framework facilitates", "M"}),
+        ("The $k$NN-LM model achieves $30\\%$ error reduction.", {"NN-LM", "NN-LM model achieves"}),
+        ("We propose \\textbf{Personalize Anything}, a training-free method.", {"textbf", "textbf personalize"}),
+        ("It won a Kaggle competition\\footnote{https://www.kaggle.com/c/x} task today.", {"kaggle task"}),
+    ],
+)
+def test_latex_and_links_make_no_phrases(abstract: str, garbled: set[str]) -> None:
+    phrases = dict(candidate_phrases(abstract))
+    assert not garbled & set(phrases), phrases
+    assert all(abstract[a:b].lower() == p.lower() for p, (a, b) in phrases.items())
+
+
 def test_the_index_job_stores_an_extractive_summary_once(indexed: Store) -> None:
     report = indexes_for(indexed).sync()
     assert report.summarised == 2 and report.embedded == 2  # the summary's model run left the vectors in the cache

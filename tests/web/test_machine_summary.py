@@ -1,6 +1,7 @@
 """A paper's machine-made summary on its page (labelled as such) and as ``ai_summary`` / ``ai_keywords`` in the
 Hugging Face API, read from what the index job stored; where Hugging Face's own were imported, those are passed on
-and ours are not shown; before the index job has run, there is none (nothing is made inside a request)."""
+and shown (labelled as theirs) instead of ours; before the index job has run, there is none (nothing is made inside
+a request)."""
 
 from __future__ import annotations
 
@@ -46,4 +47,18 @@ def test_hugging_faces_own_summary_is_passed_on_instead(site: Site) -> None:
     site.sync()
     info = site.browser().get("/api/papers/2610.30002").json()
     assert (info["ai_summary"], info["ai_keywords"]) == (theirs, ["traffic"])
-    assert "machine-made" not in site.browser().get("/papers/2610.30002").text
+    page = site.browser().get("/papers/2610.30002")
+    assert "machine-made by Hugging Face" in page.text and theirs in page.text
+    assert "Picked from the abstract" not in page.text
+    as_json = site.browser().get("/papers/2610.30002", headers={"Accept": "application/json"}).json()
+    assert as_json["machine_summary"] == {"ai_summary": theirs, "ai_keywords": ["traffic"], "by": "huggingface"}
+
+
+def test_search_api_carries_the_summaries(site: Site) -> None:
+    # A text of its own: the embedding cache is shared by the tests, and a cached text is not summarised again.
+    site.add(paper("2610.30003", "Forecasting traffic with graph networks", "2026-10-05", abstract=ABSTRACT))
+    site.sync()
+    (found,) = site.browser().get("/api/papers/search", params={"q": "traffic congestion"}).json()
+    info = site.browser().get("/api/papers/2610.30003").json()
+    assert found["paper"]["ai_summary"] == found["ai_summary"] == info["ai_summary"]
+    assert found["ai_keywords"] == info["ai_keywords"]

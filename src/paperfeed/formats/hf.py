@@ -187,7 +187,12 @@ def list_item_json(
 
 
 def search_item_json(
-    paper: Paper, activity: PaperActivity, *, base_url: str, highlight: str | None = None
+    paper: Paper,
+    activity: PaperActivity,
+    *,
+    base_url: str,
+    highlight: str | None = None,
+    machine: MachineSummary | None = None,
 ) -> dict[str, Any]:
     """One element of ``GET /api/papers/search``.
 
@@ -196,7 +201,7 @@ def search_item_json(
     ``highlight`` (a snippet around the match) is ours, not HF's.
     """
     item = {
-        **_daily_item(paper, activity, base_url, _daily_at(paper, activity, None)),
+        **_daily_item(paper, activity, base_url, _daily_at(paper, activity, None), machine),
         "id": paper.id,
         "thumbnailUrl": _thumbnail(paper, base_url),
         "source": "paperfeed",
@@ -259,7 +264,7 @@ def _paper(
     if isinstance(keywords, list):
         data["ai_keywords"] = [k for k in keywords if isinstance(k, str)]
     # Else ours, when the index job has made them (extractive: a sentence and phrases of the abstract); never both.
-    if machine is not None and not hf_summarised(paper):
+    if machine is not None and hf_summary(paper) is None:
         if machine.sentence:
             data["ai_summary"] = machine.sentence
         if machine.keyphrases:
@@ -267,10 +272,17 @@ def _paper(
     return data
 
 
-def hf_summarised(paper: Paper) -> bool:
-    """Whether Hugging Face's own ``ai_summary`` or ``ai_keywords`` were imported (they are shown, not ours)."""
+def hf_summary(paper: Paper) -> MachineSummary | None:
+    """Hugging Face's own ``ai_summary`` and ``ai_keywords``, when they were imported with the paper (then they are
+    shown, not ours)."""
     signals = _hf_signals(paper)
-    return isinstance(signals.get("ai_summary"), str) or isinstance(signals.get("ai_keywords"), list)
+    sentence, keywords = signals.get("ai_summary"), signals.get("ai_keywords")
+    if not isinstance(sentence, str) and not isinstance(keywords, list):
+        return None
+    return MachineSummary(
+        sentence if isinstance(sentence, str) and sentence.strip() else None,
+        [k for k in keywords if isinstance(k, str)] if isinstance(keywords, list) else [],
+    )
 
 
 def _title(paper: Paper) -> str:

@@ -33,6 +33,10 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 _CLAUSE = re.compile(r"[^.,;:!?()\[\]]+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]|[A-Za-z]")
 _URL = re.compile(r"\S*://\S*|\bwww\.\S+")
+# LaTeX is no phrase: inline math and any word glued to it or to other markup ("Poincar\\'{e}", "M$^2$D-LIF",
+# "70\\%"), whose letters would otherwise come out as words ("poincar e", "M D-LIF"). Bare braces ("{snowy}") are kept.
+_LATEX = re.compile(r"\S*\$[^$]{0,300}\$\S*|\S*[\\$^_]\S*")
+_BRACES = str.maketrans("{}", "  ")
 # Words that do not start or end a keyphrase: function words and the words every abstract uses.
 _STOP_TEXT = (
     "a about above across after again against all almost along also although always among an and another "
@@ -70,7 +74,8 @@ def candidate_phrases(abstract: str, start: int = 0) -> list[tuple[str, Span]]:
     and more frequent ones first (a phrase scores its count times its length), so those scored are the likeliest."""
     counts: dict[str, int] = {}
     first: dict[str, Span] = {}
-    text = _URL.sub(lambda m: " " * len(m.group()), abstract)  # same length: spans stay true
+    # Masked with as many commas, so spans stay true and no phrase runs across a link or markup.
+    text = _LATEX.sub(_masked, _URL.sub(_masked, abstract)).translate(_BRACES)
     for clause in _CLAUSE.finditer(text):
         words = list(_WORD.finditer(clause.group()))
         for i in range(len(words)):
@@ -79,6 +84,8 @@ def candidate_phrases(abstract: str, start: int = 0) -> list[tuple[str, Span]]:
                 if len(chunk) < size or any(w.group().lower() in _STOP for w in chunk):
                     continue
                 if size == 1 and len(chunk[0].group()) < 4:
+                    continue
+                if any(len(w.group()) == 1 and w.group().islower() for w in chunk):  # "x", "e": variables
                     continue
                 phrase = " ".join(w.group() if w.group().isupper() else w.group().lower() for w in chunk)
                 counts[phrase] = counts.get(phrase, 0) + 1
@@ -89,6 +96,10 @@ def candidate_phrases(abstract: str, start: int = 0) -> list[tuple[str, Span]]:
     kept = [p for p in counts if not any(q != p and padded[p] in padded[q] and counts[q] >= counts[p] for q in counts)]
     ranked = sorted(kept, key=lambda p: (-counts[p] * len(p.split()), first[p]))
     return [(p, first[p]) for p in ranked[:CANDIDATES]]
+
+
+def _masked(match: re.Match[str]) -> str:
+    return "," * len(match.group())
 
 
 def summarise_states(title: str, abstract: str, states: TokenStates) -> MachineSummary | None:

@@ -135,8 +135,15 @@ def search_papers(
     # HF allows 120 results here, more than a page of our own search: ask the engine directly, not the page view.
     results = search(s.store, q, limit)
     listed = entries(s.store, [h.paper for h in results.hits], None)
+    made = s.store.summaries_of([e.paper.id for e in listed])
     return [
-        search_item_json(e.paper, _hf_activity(e.activity), base_url=s.base_url, highlight=hit.title_html)
+        search_item_json(
+            e.paper,
+            _hf_activity(e.activity),
+            base_url=s.base_url,
+            highlight=hit.title_html,
+            machine=made.get(e.paper.id),
+        )
         for e, hit in zip(listed, results.hits, strict=True)
     ]
 

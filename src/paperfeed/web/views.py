@@ -16,7 +16,7 @@ from paperfeed.community.related import similar_papers
 from paperfeed.community.trending import FORMULA, WINDOW_DAYS, TrendingEntry, as_of, rank, trending, window
 from paperfeed.errors import BadInput, NotFound
 from paperfeed.formats.bibtex import bibtex
-from paperfeed.formats.hf import hf_summarised
+from paperfeed.formats.hf import hf_summary
 from paperfeed.papers import CONTENT_ID_PREFIX, Paper, canonical_id, is_web_url
 from paperfeed.periods import Period, day_period, parse_day
 from paperfeed.recommend import blend as blending
@@ -432,8 +432,10 @@ class PaperView:
     bibtex: str | None  # None when too little is known to cite the paper
     similar_sort: str = "relevance"
     library: dict[str, Any] | None = None  # the member's own: entry, rating, collections (None: nobody logged in)
-    # The index job's extractive summary and keyphrases; None where Hugging Face's own were imported or none is made
+    # The machine-made summary and keyphrases: Hugging Face's own where they were imported, else the index job's
+    # extractive ones; None when neither exists (a page never runs the model)
     machine: MachineSummary | None = None
+    machine_by: str = "paperfeed"  # who made ``machine``: "paperfeed" or "huggingface"
 
     def to_dict(self) -> dict[str, Any]:
         mine = {}
@@ -460,7 +462,13 @@ class PaperView:
             "similar_sort": self.similar_sort,
             "bibtex": self.bibtex,
             **(
-                {"machine_summary": {"ai_summary": self.machine.sentence, "ai_keywords": self.machine.keyphrases}}
+                {
+                    "machine_summary": {
+                        "ai_summary": self.machine.sentence,
+                        "ai_keywords": self.machine.keyphrases,
+                        "by": self.machine_by,
+                    }
+                }
                 if self.machine
                 else {}
             ),
@@ -494,9 +502,11 @@ def paper_view(
             "collections": store.collections_of(user.id),
             "holding": store.collections_with(user.id, [paper_id]).get(paper_id, []),
         }
-    # What the index job stored (a page never runs the model); Hugging Face's own summary, when imported, wins.
-    machine = None if hf_summarised(paper) else store.summaries_of([paper.id]).get(paper.id)
-    return PaperView(entry, comments, entries(store, near, user), citation, similar_sort, library, machine)
+    # Hugging Face's own summary, when imported, wins over what the index job stored.
+    machine, machine_by = hf_summary(paper), "huggingface"
+    if machine is None:
+        machine, machine_by = store.summaries_of([paper.id]).get(paper.id), "paperfeed"
+    return PaperView(entry, comments, entries(store, near, user), citation, similar_sort, library, machine, machine_by)
 
 
 @dataclass
