@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import pytest
+
 from paperfeed.config import Config, load_config
 from paperfeed.papers import Paper
 
@@ -50,6 +52,13 @@ SUBMIT_ID = "1605.08386"
 
 def have_chromium() -> bool:
     return CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)
+
+
+# A browser test module's ``pytestmark``; its ``browser`` fixture (tests/web/conftest.py) is chromium.
+BROWSER = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not have_chromium(), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
 
 
 def build_demo_store(data_dir: Path) -> str:

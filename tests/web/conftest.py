@@ -12,16 +12,21 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from browser_support import launch
 from paperfeed.community import rules
 from paperfeed.config import load_config
 from paperfeed.store import open_store
 from paperfeed.web.app import create_app
 from web_support import NOW, Browser, FakeArxiv, Site
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser as Chromium
 
 
 @pytest.fixture
@@ -32,6 +37,16 @@ def quick(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rules, "_hasher", fast)
     monkeypatch.setattr(rules, "_DUMMY_HASH", fast.hash("dummy"))
     monkeypatch.setattr(rules, "time", SimpleNamespace(time=lambda: NOW))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Chromium]:
+    """Debian's chromium, headless and off the network, for one module's browser tests (browser_support.BROWSER)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(scope="session")

@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from browser_support import (
+    BROWSER,
     SUBMIT_ID,
     Watch,
     build_demo_store,
-    have_chromium,
-    launch,
     math_paper,
     new_context,
     recorded_fetcher,
@@ -33,10 +32,7 @@ from web_support import PASSWORD
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not have_chromium(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
+pytestmark = BROWSER
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
@@ -61,14 +57,6 @@ def site(demo: tuple[Path, str]) -> Iterator[str]:
     """The app over the pristine demo store; yields its base URL."""
     with serving(*demo, fetch_paper=recorded_fetcher()) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_api.sync_playwright() as playwright:
-        the_browser = launch(playwright)
-        yield the_browser
-        the_browser.close()
 
 
 @pytest.fixture

@@ -12,16 +12,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from browser_support import build_demo_store, have_chromium, launch, new_context, recorded_fetcher, serving
+from browser_support import BROWSER, build_demo_store, new_context, recorded_fetcher, serving
 from web_support import PASSWORD
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not have_chromium(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
+pytestmark = BROWSER
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
@@ -46,14 +43,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         store.close()
     with serving(data_dir, store_url, fetch_paper=recorded_fetcher()) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_api.sync_playwright() as playwright:
-        the_browser = launch(playwright)
-        yield the_browser
-        the_browser.close()
 
 
 def _log_in(page: Page) -> None:

@@ -12,17 +12,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from browser_support import build_demo_store, have_chromium, launch, new_context, serving
+from browser_support import BROWSER, build_demo_store, new_context, serving
 from paperfeed.store import open_store
 from web_support import PASSWORD
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not have_chromium(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
+pytestmark = BROWSER
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
@@ -32,14 +29,6 @@ def navigate(page: Page, target: Locator) -> None:
     page whose scripts are still loading is a failed request, which the watch reports."""
     with page.expect_navigation(wait_until="load"):
         target.click()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Browser:
-    with sync_api.sync_playwright() as playwright:
-        the_browser = launch(playwright)
-        yield the_browser  # type: ignore[misc]
-        the_browser.close()
 
 
 def test_a_newcomer_builds_a_library_and_a_public_collection(browser: Browser, tmp_path: Path) -> None:

@@ -14,26 +14,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from browser_support import build_demo_store, have_chromium, launch, new_context, serving
+from browser_support import BROWSER, build_demo_store, new_context, serving
 from paperfeed.store import open_store
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not have_chromium(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
+pytestmark = BROWSER
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-
-
-@pytest.fixture(scope="module")
-def browser() -> Browser:
-    with sync_api.sync_playwright() as playwright:
-        the_browser = launch(playwright)
-        yield the_browser  # type: ignore[misc]
-        the_browser.close()
 
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from browser_support import free_port, have_chromium, launch, live, new_context
+from browser_support import BROWSER, free_port, live, new_context
 from paperfeed.config import load_config
 from paperfeed.store import open_store
 from web_support import PASSWORD, paper
@@ -24,20 +24,9 @@ from web_support import PASSWORD, paper
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not have_chromium(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
+pytestmark = BROWSER
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_api.sync_playwright() as playwright:
-        the_browser = launch(playwright)
-        yield the_browser
-        the_browser.close()
 
 
 @contextmanager
