@@ -138,7 +138,8 @@ def test_dense_feedback_keeps_every_filter_and_moves_the_dense_side(
 
 
 def test_a_filtered_dense_search_sees_a_paper_added_since_the_last_one(search_store: Store) -> None:
-    # The dense side remembers which papers pass a filter until the store changes: a new paper must count at once.
+    # The dense side keeps which papers pass a filter in memory: an added, deleted or recategorised paper counts
+    # at once.
     query = "protein backbones folded by a transformer cat:q-bio.BM"
     assert ids(search(search_store, query, 10, mode="dense").hits) == ["2501.00001"]
     twin = HAND_MADE[0]
@@ -149,6 +150,9 @@ def test_a_filtered_dense_search_sees_a_paper_added_since_the_last_one(search_st
     search_store.upsert_papers([], deleted=["2501.00001"])
     indexes_for(search_store).sync()
     assert ids(search(search_store, query, 10, mode="dense").hits) == ["2501.00009"]
+    search_store.upsert_papers([Paper(**{**added.__dict__, "version": 2, "categories": ["cs.LG"]})])
+    assert ids(search(search_store, query, 10, mode="dense").hits) == []  # recategorised: even before its re-index
+    assert "2501.00009" in ids(search(search_store, query.replace("q-bio.BM", "cs.LG"), 10, mode="dense").hits)
 
 
 def test_highlights_mark_matches_and_escape_text(search_store: Store) -> None:

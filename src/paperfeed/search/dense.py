@@ -6,8 +6,8 @@ paper's stored vector. ``open_dense_index`` makes the one choice between the imp
 indexes are built:
 
 * ``FileDenseIndex`` (SQLite deployments): the faiss / exact index of ``vectors.py`` in the store's index
-  directory, one per model; filters become an allowed key set from the store; progress is saved in its own meta,
-  in the same commit as the vectors.
+  directory, one per model; filters become an allowed key set (``filters.py``: a copy in memory that follows the
+  store, so a filter costs milliseconds); progress is saved in its own meta, in the same commit as the vectors.
 * ``PgvectorDenseIndex`` (PostgreSQL): the ``paper_vectors`` table through the store (HNSW, filters in SQL);
   progress is a store state row per model, and vectors whose text hash did not change are not re-embedded.
 
@@ -25,11 +25,11 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from paperfeed.search.filters import PaperFilters
 from paperfeed.search.vectors import VectorIndex
 from paperfeed.store import Store
 
 Vector = npt.NDArray[np.float32]
-_FILTERS_KEPT = 8  # filter results remembered per store version (each a key array, ~130 KB for 16k papers)
 
 
 class DenseIndex(Protocol):
@@ -94,9 +94,7 @@ class FileDenseIndex:
         self.dim = dim
         self._index = VectorIndex.open(path, dim)
         self._lock = threading.Lock()
-        self._filter_lock = threading.Lock()  # not _lock: a writer's long apply must not hold up a filter lookup
-        self._filters: dict[tuple[tuple[str, ...], str | None, str | None], npt.NDArray[np.int64]] = {}
-        self._filter_version = ""
+        self._filters = PaperFilters(store)  # its own lock: a writer's long apply must not hold up a filter lookup
 
     def applied_seq(self) -> int:
         with self._lock:
@@ -128,36 +126,12 @@ class FileDenseIndex:
     ) -> list[tuple[int, float]]:
         allowed = None
         if categories or date_from or date_to:
-            allowed = self._allowed(tuple(categories), date_from, date_to)
+            allowed = self._filters.keys(categories, date_from, date_to)
             if not len(allowed):
                 return []
         with self._lock:
             keys, scores = self._index.search(vector, k, allowed=allowed)
         return [(int(key), float(s)) for key, s in zip(keys, scores, strict=True) if key >= 0]
-
-    def _allowed(
-        self, categories: tuple[str, ...], date_from: str | None, date_to: str | None
-    ) -> npt.NDArray[np.int64]:
-        """The keys passing the filters, remembered until the store changes: a hybrid search asks twice (before and
-        after feedback) and a listing page's searches share filters, while the query costs a scan (~0.18 s CPU for
-        cs.LG in 100k papers). A few entries (each one key array) at most: bounded whatever visitors ask."""
-        version = self.store.content_version()
-        key = (categories, date_from, date_to)
-        with self._filter_lock:
-            if self._filter_version != version:
-                self._filters.clear()
-                self._filter_version = version
-            found = self._filters.get(key)
-        if found is None:
-            found = np.array(
-                self.store.filter_pks(categories=categories, date_from=date_from, date_to=date_to), dtype=np.int64
-            )
-            with self._filter_lock:
-                if self._filter_version == version:
-                    if len(self._filters) >= _FILTERS_KEPT:
-                        self._filters.pop(next(iter(self._filters)))
-                    self._filters[key] = found
-        return found
 
     def vector_of(self, pk: int) -> Vector | None:
         with self._lock:

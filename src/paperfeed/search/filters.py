@@ -1,0 +1,136 @@
+"""Which papers pass a search's filters (categories, a date range), from a copy in memory that follows the store.
+
+The file vector index (SQLite deployments) takes filters as the set of keys allowed. Asking the store for that set
+on every search was a scan: ~0.18 s CPU for one category in 100k papers, of the order of a whole filtered search.
+``PaperFilters`` keeps what a filter reads of each live paper — its categories and its day — and follows the
+store's change sequence the way the indexes do: a search first applies the changes made since the one before
+(usually none, found with one indexed read of the store's latest ``seq``; after a write, that batch's rows, read
+without their text), then answers with array operations in milliseconds. A paper added, deleted or recategorised
+counts from the next search on, whichever process wrote it.
+
+Memory grows with the store (a day string and a flag or two per paper, a key per category membership), never
+with what visitors ask. A store whose latest ``seq`` went back (a restore) is read again from the start.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Keys = npt.NDArray[np.int64]
+FOLLOW_BATCH = 20_000  # changed papers read per store query while following it
+_NO_KEYS: Keys = np.zeros(0, np.int64)
+_NO_KEYS.flags.writeable = False
+
+
+class FilterSource(Protocol):
+    """What ``PaperFilters`` reads of a store."""
+
+    def max_seq(self) -> int: ...
+
+    def filter_rows_since(self, seq: int, limit: int = ...) -> list[tuple[int, int, list[str], str | None, bool]]: ...
+
+
+class PaperFilters:
+    """Live papers' categories and days, by key (paper row id); thread-safe, one lock (each call takes ms)."""
+
+    def __init__(self, store: FilterSource) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._seq = 0
+        self._top = -1  # the largest key seen: a larger one is in no category yet
+        self._live = np.zeros(0, bool)
+        self._dated = np.zeros(0, bool)
+        self._days = np.zeros(0, "S10")  # a paper's day as bytes (compared as SQLite compares text), b"" for none
+        self._members: dict[str, set[int]] = {}
+        self._arrays: dict[str, Keys] = {}  # each category's members as a sorted array, made when first asked for
+
+    def keys(self, categories: Sequence[str] = (), date_from: str | None = None, date_to: str | None = None) -> Keys:
+        """Keys of the live papers in any of ``categories`` whose day lies within the (inclusive) range, ascending;
+        the array is read-only and may be shared with other callers."""
+        with self._lock:
+            self._follow()
+            if categories:
+                parts = [self._category(c) for c in dict.fromkeys(categories)]
+                keys = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+            else:
+                keys = np.flatnonzero(self._live).astype(np.int64, copy=False)
+            if date_from or date_to:
+                mask = self._dated[keys]
+                days = self._days[keys]
+                if date_from:
+                    mask &= days >= date_from.encode("utf-8", "surrogatepass")
+                if date_to:
+                    mask &= days <= date_to.encode("utf-8", "surrogatepass")
+                keys = keys[mask]
+            return keys
+
+    def applied_seq(self) -> int:
+        """The last store change applied (for tests and status)."""
+        with self._lock:
+            return self._seq
+
+    def _follow(self) -> None:
+        head = self._store.max_seq()
+        if head < self._seq:
+            self._reset()
+        while self._seq < head:
+            rows = self._store.filter_rows_since(self._seq, FOLLOW_BATCH)
+            if not rows:
+                break
+            self._apply(rows)
+            self._seq = rows[-1][1]
+
+    def _apply(self, rows: list[tuple[int, int, list[str], str | None, bool]]) -> None:
+        top = max(r[0] for r in rows)
+        if top >= len(self._live):
+            size = max(top + 1, 2 * len(self._live))
+            self._live = np.resize(self._live, size)
+            self._dated = np.resize(self._dated, size)
+            self._days = np.resize(self._days, size)
+            self._live[self._top + 1 :] = False
+            self._dated[self._top + 1 :] = False
+            self._days[self._top + 1 :] = b""
+        for pk, _seq, categories, day, deleted in rows:
+            if pk <= self._top:  # seen before: it leaves the categories it was in
+                for name in [c for c, members in self._members.items() if pk in members]:
+                    self._leave(name, pk)
+            self._live[pk] = not deleted
+            self._dated[pk] = not deleted and day is not None
+            if deleted:
+                continue
+            encoded = (day or "").encode("utf-8", "surrogatepass")
+            if len(encoded) > self._days.dtype.itemsize:
+                self._days = self._days.astype(f"S{len(encoded)}")
+            self._days[pk] = encoded
+            for name in dict.fromkeys(categories):
+                self._members.setdefault(sys.intern(name), set()).add(pk)
+                self._arrays.pop(name, None)
+        self._top = max(self._top, top)
+
+    def _leave(self, name: str, pk: int) -> None:
+        members = self._members[name]
+        members.discard(pk)
+        if not members:
+            del self._members[name]
+        self._arrays.pop(name, None)
+
+    def _category(self, name: str) -> Keys:
+        found = self._arrays.get(name)
+        if found is None:
+            members = self._members.get(name)
+            if not members:
+                return _NO_KEYS
+            found = np.fromiter(members, np.int64, len(members))
+            found.sort()
+            found.flags.writeable = False
+            self._arrays[name] = found
+        return found
