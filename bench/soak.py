@@ -11,6 +11,9 @@ search pages, the home feed, paper pages, /api/daily_papers, /api/search) while,
 index`` catches the keyword index up and embeds for ``--embed-seconds`` before it is stopped (it is resumable; a
 stopped run is one of the cases). The server's own background catch-up indexes the ingested papers too.
 
+With ``--data-dir`` the store is kept there; a second run over it soaks a store that is already full (the ingest
+finds nothing new), which tells memory that grows with the data from memory that grows with the requests.
+
 Reports: errors (exceptions, timeouts, non-2xx), per-kind latency percentiles, search p99 during the writes, the
 server's resident memory (sampled every 0.5 s: at the start of the load, the median of its first and last quarter,
 the peak) and how long the ingest and the index run took. ``--json`` prints the same as JSON.
@@ -19,6 +22,7 @@ the peak) and how long the ingest and the index run took. ``--json`` prints the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -114,10 +118,12 @@ def _drive(url: str, work: list[tuple[str, str]], load: Load, writing: threading
             load.record(kind, time.perf_counter() - started, writing.is_set(), error)
 
 
-def _rss_kb(pid: int) -> int:
+def _rss_kb(pid: int, field: str = "VmRSS") -> int:
+    """A process's resident memory in KB: all of it (VmRSS), or only its heap and other private memory (RssAnon,
+    without the pages of files it maps, such as the keyword index's segments)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -139,10 +145,21 @@ def main() -> None:
     parser.add_argument("--embed-seconds", type=float, default=120, help="how long the index run embeds")
     parser.add_argument("--timeout", type=float, default=30, help="a request slower than this is an error")
     parser.add_argument("--database-url", default="", help="PostgreSQL instead of a SQLite file")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="keep the store (and indexes) here instead of a temporary directory; a second run over the same one "
+        "soaks an already-full store (its ingest then writes nothing new)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="paperfeed-soak-") as tmp:
+    with contextlib.ExitStack() as stack:
+        if args.data_dir:
+            args.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = str(args.data_dir)
+        else:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="paperfeed-soak-"))
         env = {
             **os.environ,
             "PAPERFEED_DATA_DIR": tmp,
@@ -152,7 +169,9 @@ def main() -> None:
         if args.database_url:
             env["PAPERFEED_DATABASE_URL"] = args.database_url
         cli = [sys.executable, "-m", "paperfeed"]
-        subprocess.run([*cli, "demo", "--no-serve", "--json"], env=env, check=True, stdout=subprocess.DEVNULL)
+        full = args.data_dir is not None and any(args.data_dir.glob("*.db"))
+        if not full:
+            subprocess.run([*cli, "demo", "--no-serve", "--json"], env=env, check=True, stdout=subprocess.DEVNULL)
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
@@ -190,11 +209,13 @@ def _soak(args: argparse.Namespace, cli: list[str], env: dict[str, str], url: st
         httpx.get(f"{url}{path}", timeout=120)
     writing = threading.Event()
     memory: list[int] = []
+    anonymous: list[int] = []
     stop_sampling = threading.Event()
 
     def sample() -> None:
         while not stop_sampling.is_set():
             memory.append(_rss_kb(server.pid))
+            anonymous.append(_rss_kb(server.pid, "RssAnon"))
             time.sleep(0.5)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -244,12 +265,18 @@ def _soak(args: argparse.Namespace, cli: list[str], env: dict[str, str], url: st
         "p50 / p99 by kind (s)": {
             kind: (round(_pct(v, 0.5), 3), round(_pct(v, 0.99), 3)) for kind, v in sorted(load.latencies.items())
         },
+        "server RSS MB at each tenth of the load": [
+            round(memory[min(len(memory) - 1, i * len(memory) // 10)] / 1024) for i in range(11)
+        ],
         "server RSS MB: start, first quarter, last quarter, peak": (
             round(memory[0] / 1024),
             round(statistics.median(memory[:quarter]) / 1024),
             round(statistics.median(memory[-quarter:]) / 1024),
             round(max(memory) / 1024),
         ),
+        "server RssAnon MB (no mapped files) at each tenth": [
+            round(anonymous[min(len(anonymous) - 1, i * len(anonymous) // 10)] / 1024) for i in range(11)
+        ],
         "ingest seconds": round(ingest_seconds, 1),
         "index seconds (stopped at the limit)" if index_stopped else "index seconds": round(index_seconds, 1),
         "server answers afterwards": alive,
