@@ -17,7 +17,7 @@ from paperfeed.errors import BadInput
 from paperfeed.ingest.writer import ingest
 from paperfeed.papers import Paper
 from paperfeed.recommend import blend, foryou, model
-from paperfeed.recommend.reasons import reasons
+from paperfeed.recommend.reasons import Reason, reasons
 from paperfeed.search.indexes import indexes_for, open_indexes
 from paperfeed.search.registry import SearchSettings
 from paperfeed.store import Store, open_store
@@ -76,6 +76,34 @@ def test_a_library_on_one_topic_ranks_that_topic_first_and_says_why(demo_store: 
     assert said[0].kind == "close"
     assert said[0].paper_ids and set(said[0].paper_ids) <= {f.id for f in library}
     assert "in your library" in said[0].text
+
+
+def test_a_tag_the_close_library_papers_share_is_named_first(demo_store: Store) -> None:
+    library = [f.id for f in demo_store.listed_features("2026-06-12", "2026-06-15") if "speech" in f.title.lower()]
+    tags = {pid: ["speech"] for pid in library}
+    tags[library[0]] = ["asr", "speech"]  # a tag on one paper only is never the reason
+    liked = signals(*((pid, "saved") for pid in library))
+    ranking = foryou.rank_period(demo_store, liked, DAY, DAY, tags=tags)
+    top = ranking.order[0]
+    said = ranking.why(top)
+    close = ranking.scores.explain(top, close=True).close
+    assert len(close) >= 2 and all(s >= model.REASON_CLOSE for _, s in close)
+    assert [s for _, s in close] == sorted((s for _, s in close), reverse=True)
+    text = f"Close to {len(close)} papers you tagged “speech”"
+    assert said[0] == Reason("tag", text, [p for p, _ in close], "speech")
+    assert said[0].lead == f"Close to {len(close)} papers you tagged "
+    assert said[0].to_dict()["tag"] == "speech"
+    assert said[1].kind == "close" and "in your library" in said[1].text  # the titles still follow
+    # the same member without tags: the titles only; a tag carried by one close paper only: not named
+    untagged = foryou.rank_period(demo_store, liked, DAY, DAY)
+    assert untagged.why(top)[0].kind == "close" and untagged.why(top) == said[1:]
+    lonely = {close[0][0]: ["lonely"]}
+    assert reasons(ranking.scores.explain(top, close=True), ranking.model.titles, len(library), lonely) == said[1:]
+    # two tags on the close papers: the one most of them carry
+    split = {pid: ["speech"] for pid, _ in close[:1]} | {pid: ["audio"] for pid, _ in close[1:]}
+    if len(close) >= 3:
+        chosen = reasons(ranking.scores.explain(top, close=True), ranking.model.titles, len(library), split)
+        assert chosen[0].tag == "audio" and len(chosen[0].paper_ids) == len(close) - 1
 
 
 def test_less_like_this_sinks_the_paper_and_its_neighbours(demo_store: Store) -> None:
@@ -185,20 +213,26 @@ def test_batched_digest_sections_give_each_member_the_order_scores_and_reasons_o
     before = [f.id for f in demo_store.listed_features("2026-05-01", "2026-06-15")]
     today = [f.id for f in demo_store.listed_features(DAY, DAY)]
     members: dict[int, list[Signal]] = {}
+    tags: dict[int, dict[str, list[str]]] = {}
     for m in range(60):
         size = rng.choice([1, 2, 3, 20, 80, 200])
         papers = rng.sample(before, size) + (rng.sample(today, 3) if m % 3 == 0 else [])
         kinds = ["less" if m % 4 == 0 and i < 2 else rng.choice(["saved", "more", "upvote"])
                  for i in range(len(papers))]  # fmt: skip
         members[m] = signals(*zip(papers, kinds, strict=True))
-    picked = for_you_sections(demo_store, DAY, DAY, members, 10)
+        if m % 2:  # half of them tag most of their papers with one or two of three tags
+            tags[m] = {pid: sorted(rng.sample(["a", "b", "c"], rng.choice([1, 2]))) for pid in papers
+                       if rng.random() < 0.8}  # fmt: skip
+    picked = for_you_sections(demo_store, DAY, DAY, members, 10, tags)
+    named = 0
     for m, sigs in members.items():
-        own = foryou.rank_period(demo_store, sigs, DAY, DAY)
+        own = foryou.rank_period(demo_store, sigs, DAY, DAY, tags=tags.get(m))
         assert [p.paper_id for p in picked[m]] == [own.ids[i] for i in own.order[:10]], m
-        titles = own.model.titles
         for p, i in zip(picked[m], own.order[:10], strict=True):
             assert p.score == pytest.approx(float(own.scores.total[i]), abs=1e-6)
-            assert p.reasons == reasons(own.scores.explain(i), titles, own.model.liked_count)
+            assert p.reasons == own.why(i)
+            named += p.reasons[0].kind == "tag"
+    assert named >= 50  # the tags were named, and named alike on both paths
 
 
 def test_similar_to_a_set_of_papers_leaves_the_set_out_and_says_why(demo_store: Store) -> None:
@@ -210,6 +244,10 @@ def test_similar_to_a_set_of_papers_leaves_the_set_out_and_says_why(demo_store: 
     papers = demo_store.get_papers([s.paper_id for s in found[:5]])
     assert sum("speech" in (p.title + p.abstract).lower() for p in papers.values()) >= 3
     assert found[0].reasons[0].kind == "close"
+    tagged = similar_to_papers(demo_store, speech, 10, tags={pid: ["speech"] for pid in speech})
+    assert [s.paper_id for s in tagged] == [s.paper_id for s in found]
+    assert tagged[0].reasons[0].kind == "tag" and tagged[0].reasons[0].tag == "speech"
+    assert tagged[0].reasons[1:] == found[0].reasons
     assert similar_to_papers(demo_store, ["9999.99999"]) == []
     with pytest.raises(BadInput):
         similar_to_papers(demo_store, speech, 0)
@@ -233,3 +271,8 @@ def test_signals_of_many_members_are_each_members_own(store: Store) -> None:
         ]
     assert [s.kind for s in many[bob.id]] == ["upvote", "more"] and len(many[ada.id]) == 2
     assert many[999] == []
+    store.update_entry(ada.id, "2606.00000", "2026-07-01T05:00:00+00:00", add_tags=["speech", "asr"])
+    store.update_entry(bob.id, "2606.00002", "2026-07-01T05:00:00+00:00", add_tags=["vision"])
+    tags = store.member_tags_many([ada.id, bob.id, 999])
+    assert tags == {ada.id: store.member_tags(ada.id), bob.id: store.member_tags(bob.id)}
+    assert tags[ada.id] == {"2606.00000": ["asr", "speech"]}

@@ -148,3 +148,29 @@ def test_similar_to_a_collection_shows_public_ones_and_your_own(demo_site: Site,
     assert demo_site.browser().get(f"/api/for-you/collections/{private.id}/similar").status_code == 404
     demo_site.store.update_collection(private.id, now, name=None, description=None, public=True)
     assert demo_site.browser().get(f"/api/for-you/collections/{private.id}/similar").status_code == 200
+
+
+def test_the_tag_that_pulled_a_paper_in_is_named_everywhere(demo_site: Site, reader: Browser) -> None:
+    """alice tags the speech papers she upvoted: the For-you tab, its JSON, the private feed, a digest and "similar
+    to my library" say "close to N papers you tagged “speech”", and the page links her library by that tag."""
+    for pid in speech_papers(demo_site):
+        tagged = reader.post(f"/library/{pid}/entry", {"add_tags": "speech"})
+        assert tagged.status_code == 303
+    tab = reader.get(f"/for-you?period={DAY}")
+    assert re.search(r'Close to \d+ papers you tagged <a class="tag" href="/library\?tag=speech">speech</a>', tab.text)
+    first = reader.get(f"/api/for-you?period={DAY}").json()["papers"][0]["for_you"]["reasons"][0]
+    assert first["kind"] == "tag" and first["tag"] == "speech"
+    assert first["text"] == f"Close to {len(first['papers'])} papers you tagged “speech”"
+    assert set(first["papers"]) <= set(speech_papers(demo_site))
+    similar = reader.get("/api/for-you/similar?limit=5").json()
+    assert similar[0]["reasons"][0]["kind"] == "tag"
+    found = re.search(r'href="(/feeds/for-you/[^"]+/feed)\.rss"', reader.get("/settings").text)
+    assert found
+    assert "papers you tagged “speech”" in demo_site.browser().get(found[1] + ".rss").text
+    alice = demo_site.store.user_by_name("alice")
+    assert alice is not None
+    subscriber = subscribe(demo_site.store, demo_site.app.state.site.config, "alice@example.org", topics=["foryou"],
+                           include_trending=False, user_id=alice.id, confirmed=True)  # fmt: skip
+    ((_, digest),) = list(compose_period(demo_site.store, demo_site.app.state.site.config, parse_period(DAY),
+                                         [subscriber]))  # fmt: skip
+    assert re.fullmatch(r"for you: Close to \d+ papers you tagged “speech”", digest.sections[0].entries[0].reasons[0])

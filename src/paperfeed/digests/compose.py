@@ -131,7 +131,8 @@ def gather(store: Store, period: Period, subscribers: Iterable[Subscriber]) -> P
 def _for_you(store: Store, results: PeriodResults, members: list[int], first: str, last: str, depth: int) -> None:
     """Each member's For-you papers of the period (all members at once: ``recommend.digest``) and their reasons; a
     digest shows at most ``depth`` (the largest ``max_papers``) of them."""
-    picked = for_you_sections(store, first, last, store.interest_signals_many(members), depth)
+    signals = store.interest_signals_many(members)
+    picked = for_you_sections(store, first, last, signals, depth, store.member_tags_many(members))
     missing = {p.paper_id for picks in picked.values() for p in picks} - results.papers.keys()
     results.papers.update(store.get_papers(sorted(missing)))
     for member, picks in picked.items():

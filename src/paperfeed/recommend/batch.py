@@ -234,14 +234,16 @@ def _score_chunk(
         shown = order[i]
         near_idx = np.zeros((n, kk), dtype=np.int64)
         near_sim = np.zeros((n, kk), dtype=np.float32)
+        shown_sims: Vectors | None = None
         if kk:  # the neighbours' names, for the papers shown only: model._top over their rows
-            near_idx[shown], near_sim[shown] = _top(np.ascontiguousarray(work[: counts[i], i, shown].T), kk)
+            shown_sims = np.ascontiguousarray(work[: counts[i], i, shown].T)
+            near_idx[shown], near_sim[shown] = _top(shown_sims, kk)
         # the profile holds only what ``Scores.explain`` looks up: the names of the liked and disliked papers and
         # the counts of the candidates' authors and categories
         profile = Profile(pool.ids[m.liked_vec].tolist(), pool.vectors[:0], disliked_ids[i], None, categories[i],
                           authors[i])  # fmt: skip
         scores = Scores(profile, cands, total[i], closeness[i], near_idx, near_sim, author_n[i], category_n[i],
-                        penalty[i], less_idx[i])  # fmt: skip
+                        penalty[i], less_idx[i], shown_sims, {r: j for j, r in enumerate(shown.tolist())})  # fmt: skip
         out.append((scores, shown))
     return out
 

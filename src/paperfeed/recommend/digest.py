@@ -19,7 +19,7 @@ from paperfeed.recommend import batch
 from paperfeed.recommend.batch import Member, Pool
 from paperfeed.recommend.foryou import MAX_SIGNALS, NEGATIVE, POSITIVE, Rated, period_candidates
 from paperfeed.recommend.model import Candidates
-from paperfeed.recommend.reasons import Reason, reasons
+from paperfeed.recommend.reasons import Reason, Tags, explain
 from paperfeed.search.indexes import indexes_for
 from paperfeed.store import Store
 
@@ -35,10 +35,15 @@ class Pick:
 
 
 def for_you_sections(
-    store: Store, day_from: str, day_to: str, members: Mapping[int, Sequence[Rated]], depth: int
+    store: Store,
+    day_from: str,
+    day_to: str,
+    members: Mapping[int, Sequence[Rated]],
+    depth: int,
+    tags: Mapping[int, Tags] | None = None,
 ) -> dict[int, list[Pick]]:
     """Each member's best ``depth`` papers listed between two days, with their reasons (members whose signals name
-    no paper of the store get an empty list)."""
+    no paper of the store get an empty list); ``tags``: each member's tags, which the reasons name."""
     period = period_candidates(store, day_from, day_to)
     cands = period.candidates
     verdicts = {member: _verdicts(signals) for member, signals in members.items()}
@@ -54,6 +59,7 @@ def for_you_sections(
     pool = Pool.build(known, vectors, found, [features[p].categories for p in known],
                       [features[p].authors for p in known], cands)  # fmt: skip
     titles = {pid: features[pid].title for pid in known}
+    tags = tags or {}
     group: list[tuple[int, Member, int]] = []
     group_rows: set[int] = set()
     for member, verdict in verdicts.items():
@@ -65,12 +71,12 @@ def for_you_sections(
             continue
         rows = set(m.liked_vec.tolist())
         if group and len(group_rows | rows) * len(cands) > GROUP_CELLS:
-            _rank_group(pool, group, group_rows, cands, depth, titles, out)
+            _rank_group(pool, group, group_rows, cands, depth, titles, tags, out)
             group, group_rows = [], set()
         group.append((member, m, len(liked)))
         group_rows |= rows
     if group:
-        _rank_group(pool, group, group_rows, cands, depth, titles, out)
+        _rank_group(pool, group, group_rows, cands, depth, titles, tags, out)
     return out
 
 
@@ -92,6 +98,7 @@ def _rank_group(
     cands: Candidates,
     depth: int,
     titles: dict[str, str],
+    tags: Mapping[int, Tags],
     out: dict[int, list[Pick]],
 ) -> None:
     rows = np.array(sorted(group_rows), dtype=np.int64)
@@ -106,7 +113,8 @@ def _rank_group(
     for (member, _, liked_count), (scores, shown) in zip(
         group, batch.score_group(pool, cands, [m for _, m, _ in group], sims, local, depth), strict=True
     ):
+        own = tags.get(member)
         out[member] = [
-            Pick(cands.ids[i], float(scores.total[i]), reasons(scores.explain(i), titles, liked_count))
+            Pick(cands.ids[i], float(scores.total[i]), explain(scores, i, titles, liked_count, own))
             for i in shown.tolist()
         ]

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Protocol
 
 from paperfeed.recommend.model import Candidates, Profile, Scores, score
+from paperfeed.recommend.reasons import Reason, Tags, explain
 from paperfeed.search.indexes import indexes_for
 from paperfeed.store import Store
 from paperfeed.store.recommend import PaperFeatures
@@ -46,17 +47,22 @@ class Signal(Rated, Protocol):
 
 @dataclass
 class MemberModel:
-    """A member's trained profile and the titles of the papers it learned from (for the reasons)."""
+    """A member's trained profile, the titles of the papers it learned from and the member's tags (for the
+    reasons)."""
 
     profile: Profile
     titles: dict[str, str] = field(default_factory=dict)
     liked_count: int = 0
     disliked_count: int = 0
+    tags: Tags = field(default_factory=dict)
 
 
-def member_model(store: Store, signals: Sequence[Signal], chosen_categories: Sequence[str] = ()) -> MemberModel:
+def member_model(
+    store: Store, signals: Sequence[Signal], chosen_categories: Sequence[str] = (), tags: Tags | None = None
+) -> MemberModel:
     """Train the member's profile from their signals (newest first; per paper the newest signal counts, so "less"
-    after "more" means less). Papers without a vector yet still count by their categories and authors."""
+    after "more" means less). Papers without a vector yet still count by their categories and authors. ``tags``
+    (``Store.member_tags``) only go into the reasons."""
     verdict: dict[str, bool] = {}
     for signal in signals:
         if signal.kind not in POSITIVE and signal.kind not in NEGATIVE:
@@ -79,7 +85,7 @@ def member_model(store: Store, signals: Sequence[Signal], chosen_categories: Seq
         else:
             disliked.append((pid, vector))
     profile = Profile.build(liked, disliked, dim=dense.dim, chosen_categories=chosen_categories)
-    return MemberModel(profile, {pid: features[pid].title for pid in ids}, len(liked), len(disliked))
+    return MemberModel(profile, {pid: features[pid].title for pid in ids}, len(liked), len(disliked), tags or {})
 
 
 @dataclass(frozen=True)
@@ -135,12 +141,23 @@ class Ranking:
     def personal(self) -> dict[str, float]:
         return {pid: float(self.scores.total[i]) for i, pid in enumerate(self.ids)}
 
+    def why(self, row: int) -> list[Reason]:
+        """The reasons for the paper in ``row``, strongest first."""
+        model = self.model
+        return explain(self.scores, row, model.titles, model.liked_count, model.tags)
+
 
 def rank_period(
-    store: Store, signals: Sequence[Signal], day_from: str, day_to: str, chosen_categories: Sequence[str] = ()
+    store: Store,
+    signals: Sequence[Signal],
+    day_from: str,
+    day_to: str,
+    chosen_categories: Sequence[str] = (),
+    tags: Tags | None = None,
 ) -> Ranking:
-    """The member's ranking of every paper listed between two days (inclusive)."""
-    trained = member_model(store, signals, chosen_categories)
+    """The member's ranking of every paper listed between two days (inclusive); ``tags``: the member's, for the
+    reasons."""
+    trained = member_model(store, signals, chosen_categories, tags)
     period = period_candidates(store, day_from, day_to)
     scores = score(trained.profile, period.candidates)
     return Ranking(trained, scores, period.candidates.ids, [int(i) for i in scores.order()])

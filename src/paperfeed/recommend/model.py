@@ -167,11 +167,15 @@ class Scored:
     category_papers: int = 0
     less: tuple[str, float] | None = None
     penalty: float = 0.0
+    close: list[tuple[str, float]] = field(default_factory=list)  # every liked paper REASON_CLOSE or closer, when
+    # asked for (a tag is named from them), closest first
 
 
 @dataclass(frozen=True)
 class Scores:
-    """Every candidate's personal score as arrays (row i is candidate i); ``explain(i)`` spells one out."""
+    """Every candidate's personal score as arrays (row i is candidate i); ``explain(i)`` spells one out. ``sims``:
+    the candidates' cosines to the liked papers (rows: candidates, or those of ``sims_rows`` {candidate row: row};
+    columns: ``profile.liked_ids``), kept for the reasons that look past the nearest few."""
 
     profile: Profile
     candidates: Candidates
@@ -183,13 +187,16 @@ class Scores:
     category_n: npt.NDArray[np.int64]
     penalty: npt.NDArray[np.float32]
     less_idx: npt.NDArray[np.int64]
+    sims: Vectors | None = None
+    sims_rows: dict[int, int] | None = None
 
     def order(self) -> npt.NDArray[np.int64]:
         """Candidate rows, best first (ties keep the candidates' order)."""
         out: npt.NDArray[np.int64] = np.argsort(-self.total, kind="stable")
         return out
 
-    def explain(self, i: int) -> Scored:
+    def explain(self, i: int, *, close: bool = False) -> Scored:
+        """Candidate ``i``'s score and what made it; with ``close``, also every liked paper close to it."""
         profile, cands = self.profile, self.candidates
         nearest = [
             (profile.liked_ids[j], s)
@@ -202,8 +209,18 @@ class Scores:
             less = (profile.disliked_ids[int(self.less_idx[i])], min(1.0, float(self.penalty[i]) / LESS_WEIGHT))
         return Scored(
             cands.ids[i], float(self.total[i]), float(self.closeness[i]), nearest, author, author_n, category,
-            category_n, less, float(self.penalty[i]),
+            category_n, less, float(self.penalty[i]), self._close(i) if close else [],
         )  # fmt: skip
+
+    def _close(self, i: int) -> list[tuple[str, float]]:
+        row = i if self.sims_rows is None else self.sims_rows.get(i)
+        if self.sims is None or row is None:
+            return []
+        sims = self.sims[row]
+        cols = np.flatnonzero(sims >= REASON_CLOSE)
+        cols = cols[np.argsort(-sims[cols], kind="stable")]
+        liked = self.profile.liked_ids
+        return [(liked[j], float(sims[j])) for j in cols.tolist()]
 
 
 def score(profile: Profile, candidates: Candidates, liked_sims: Vectors | None = None) -> Scores:
@@ -214,6 +231,7 @@ def score(profile: Profile, candidates: Candidates, liked_sims: Vectors | None =
     closeness = np.zeros(n, dtype=np.float32)
     near_idx = np.zeros((n, 0), dtype=np.int64)
     near_sim = np.zeros((n, 0), dtype=np.float32)
+    sims: Vectors | None = None
     if len(profile.liked_ids) and n:
         sims = candidates.vectors @ profile.liked.T if liked_sims is None else np.array(liked_sims, dtype=np.float32)
         sims[~candidates.has_vector] = 0.0
@@ -228,7 +246,8 @@ def score(profile: Profile, candidates: Candidates, liked_sims: Vectors | None =
     category_n = _pull(profile.categories, candidates.by_category, n)
     total_liked = max(1, len(profile.liked_ids) or sum(profile.categories.values()))
     total = combine(candidates, closeness, penalty, author_n, category_n, total_liked)
-    return Scores(profile, candidates, total, closeness, near_idx, near_sim, author_n, category_n, penalty, less_idx)
+    return Scores(profile, candidates, total, closeness, near_idx, near_sim, author_n, category_n, penalty, less_idx,
+                  sims)  # fmt: skip
 
 
 def less_like(profile: Profile, candidates: Candidates) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from paperfeed.errors import BadInput
 from paperfeed.recommend.model import Candidates, Profile, score
-from paperfeed.recommend.reasons import Reason, reasons
+from paperfeed.recommend.reasons import Reason, Tags, explain
 from paperfeed.search.indexes import indexes_for
 from paperfeed.store import Store
 
@@ -30,10 +30,11 @@ class Similar:
 
 
 def similar_to_papers(
-    store: Store, paper_ids: Sequence[str], limit: int = 20, *, date_from: str | None = None
+    store: Store, paper_ids: Sequence[str], limit: int = 20, *, date_from: str | None = None, tags: Tags | None = None
 ) -> list[Similar]:
     """The papers most like ``paper_ids`` (in the order given, newest first for a library), best first; with
-    ``date_from``, only papers of that day or later."""
+    ``date_from``, only papers of that day or later; ``tags``: the member's, when the set is their library (the
+    reasons name them)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise BadInput(f"limit must be between 1 and {MAX_LIMIT}", where="limit")
     ids = list(dict.fromkeys(paper_ids))
@@ -63,6 +64,6 @@ def similar_to_papers(
     scores = score(profile, candidates)
     titles = {pid: features[pid].title for pid in ids}
     return [
-        Similar(cand_ids[int(i)], float(scores.total[int(i)]), reasons(scores.explain(int(i)), titles, len(ids)))
+        Similar(cand_ids[int(i)], float(scores.total[int(i)]), explain(scores, int(i), titles, len(ids), tags))
         for i in scores.order()[:limit]
     ]

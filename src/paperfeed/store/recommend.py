@@ -1,6 +1,6 @@
 """What the personal ranking reads from the store: the light features of a period's listed papers and of a member's
-signal papers (key, categories, authors — never abstracts), the community's votes on a period, and a member's chosen
-blend.
+signal papers (key, categories, authors — never abstracts), the community's votes on a period, a member's chosen
+blend, and many members' signals and tags at once for a digest run.
 
 These are the only per-request reads of a For-you ranking besides the vectors (``search.dense``): one query for the
 member's few hundred papers, and per period one query that ``recommend.foryou`` caches until the store changes.
@@ -106,6 +106,22 @@ class RecommendStoreMixin:
             )
             for user_id, paper_id, kind, at in rows:
                 found[int(user_id)].append(SignalRow(paper_id, kind, at))
+        return found
+
+    def member_tags_many(self, member_ids: Sequence[int]) -> dict[int, dict[str, list[str]]]:
+        """Many members' tags (a digest run's reasons name them): {member: {paper id: [tag, …]}}, members without
+        tags left out; papers deleted since are not filtered (the ranking never names them)."""
+        found: dict[int, dict[str, list[str]]] = {}
+        ids = [int(m) for m in member_ids]
+        for i in range(0, len(ids), 900):
+            chunk = ids[i : i + 900]
+            rows = self.db.query(
+                "SELECT user_id, paper_id, tag FROM library_tags "
+                f"WHERE user_id IN ({Database.placeholders(len(chunk))}) ORDER BY user_id, paper_id, tag",
+                chunk,
+            )
+            for user_id, paper_id, tag in rows:
+                found.setdefault(int(user_id), {}).setdefault(paper_id, []).append(tag)
         return found
 
 

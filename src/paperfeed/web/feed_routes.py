@@ -22,7 +22,6 @@ from paperfeed.formats.feeds import FORMATS, MEDIA_TYPES, FeedItem, FeedMeta, fe
 from paperfeed.papers import Paper
 from paperfeed.periods import Period, day_period, parse_day, parse_period
 from paperfeed.recommend.foryou import rank_period
-from paperfeed.recommend.reasons import reasons
 from paperfeed.search.engine import search
 from paperfeed.store import Store
 from paperfeed.tokens import sign, verify
@@ -286,10 +285,10 @@ def for_you_feed(request: Request, token: str, name: str) -> Response:
     latest = s.store.latest_feed_day(until=datetime.now(UTC).date().isoformat())
     why: dict[str, str] = {}
     if latest:
-        ranking = rank_period(s.store, s.store.interest_signals(user.id), latest, latest)
+        signals = s.store.interest_signals(user.id)
+        ranking = rank_period(s.store, signals, latest, latest, tags=s.store.member_tags(user.id))
         if not ranking.model.profile.empty:
             for row in ranking.order[:FEED_SIZE]:
-                said = reasons(ranking.scores.explain(row), ranking.model.titles, ranking.model.liked_count)
-                why[ranking.ids[row]] = "For you: " + "; ".join(r.text for r in said)
+                why[ranking.ids[row]] = "For you: " + "; ".join(r.text for r in ranking.why(row))
     meta = _meta(s, request, f"for {user.name}", "/for-you", f"The latest day's papers ranked for {user.name}.")
     return _respond(request, fmt, meta, _items(s, _ordered(s.store, list(why)), why), private=True)

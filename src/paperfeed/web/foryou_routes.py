@@ -154,7 +154,7 @@ def similar_to_library_api(
 def similar_to_library(store: Store, user: User, limit: int = LIBRARY_SIMILAR) -> list[Similar]:
     signals = member_signals(store, user) or []
     liked = [s.paper_id for s in signals if s.kind in POSITIVE]
-    return similar_to_papers(store, liked, limit)
+    return similar_to_papers(store, liked, limit, tags=store.member_tags(user.id))
 
 
 def _similar_json(store: Store, user: User | None, found: Similar) -> dict[str, Any]:

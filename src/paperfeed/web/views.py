@@ -21,7 +21,7 @@ from paperfeed.papers import CONTENT_ID_PREFIX, Paper, canonical_id, is_web_url
 from paperfeed.periods import Period, day_period, parse_day
 from paperfeed.recommend import blend as blending
 from paperfeed.recommend.foryou import Signal, rank_period
-from paperfeed.recommend.reasons import Reason, reasons
+from paperfeed.recommend.reasons import Reason, Tags
 from paperfeed.search.engine import MAX_DEPTH, MAX_QUERY, search
 from paperfeed.search.engine import SORTS as SEARCH_SORTS
 from paperfeed.store import Store
@@ -237,7 +237,8 @@ def feed_view(
         weight = blending.check_weight(personal_weight)
         personal = PersonalPart(weight, 0, 0, False)
         if weight and sort == "votes":
-            ids, total = _blended_page(store, signals, period, weight, page, categories, personal, explained)
+            tags = store.member_tags(user.id) if user is not None else {}
+            ids, total = _blended_page(store, signals, tags, period, weight, page, categories, personal, explained)
     if total < 0:
         ids, total = store.listing(
             first, last, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, categories=categories
@@ -270,6 +271,7 @@ def feed_view(
 def _blended_page(
     store: Store,
     signals: Sequence[Signal],
+    tags: Tags,
     period: Period,
     weight: int,
     page: int,
@@ -280,7 +282,7 @@ def _blended_page(
     """One page of the period in the member's blended order, its total, and each shown paper's explanation; total
     -1 when the member's signals name no paper of this store (the page is then the plain feed)."""
     first, last = period.day_range
-    ranking = rank_period(store, signals, first, last)
+    ranking = rank_period(store, signals, first, last, tags=tags)
     model = ranking.model
     personal.liked, personal.disliked = model.liked_count, model.disliked_count
     if model.profile.empty:
@@ -294,8 +296,7 @@ def _blended_page(
     shown = blended[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     word = period.kind
     for b in shown:
-        said = reasons(ranking.scores.explain(b.row), model.titles, model.liked_count)
-        explained[b.paper_id] = (b, said, b.explain(top, word))
+        explained[b.paper_id] = (b, ranking.why(b.row), b.explain(top, word))
     return [b.paper_id for b in shown], len(blended)
 
 
