@@ -1,11 +1,13 @@
 """Fuzz the JSON API with schemathesis against its own /openapi.json, bounded in time, as CI does.
 
-Usage: python scripts/schemathesis_run.py [--max-time SECONDS] [--max-examples N] [schemathesis options…]
+Usage: python scripts/schemathesis_run.py [--max-time SECONDS] [--max-examples N] [--database-url URL|start]
+    [schemathesis options…]
 
-Loads the bundled demo corpus into a throw-away store (no network), serves the app on a loopback port (uvicorn in a
-thread; submitting fetches nothing), signs up a member with an API token so the routes that need one are fuzzed too,
-and runs ``schemathesis run --checks all``: any 5xx, any status the document does not list, a response that does
-not match its schema, a missing Allow on a 405… fails the run (exit status of schemathesis).
+Loads the bundled demo corpus into a throw-away store (no network; SQLite, or PostgreSQL with ``--database-url``),
+serves the app on a loopback port (uvicorn in a thread; submitting fetches nothing), signs up a member with an API
+token so the routes that need one are fuzzed too, and runs ``schemathesis run --checks all``: any 5xx, any status
+the document does not list, a response that does not match its schema, a missing Allow on a 405… fails the run
+(exit status of schemathesis).
 
 One check is left out: ``positive_data_acceptance`` expects every value the schema allows to be accepted, but the
 API checks more than a schema can say (a day, week or month must exist on the calendar, a cursor must be one it
@@ -19,6 +21,7 @@ SCHEMATHESIS_EXCLUDE in the environment replaces the excluded checks (empty: run
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import subprocess
@@ -26,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
@@ -42,11 +46,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-time", type=int, default=150, help="time budget of the fuzzing, in seconds")
     parser.add_argument("--max-examples", type=int, default=100, help="examples per operation and phase")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="an empty PostgreSQL database to run on, or 'start' for a throw-away one (the pgserver package); "
+        "default: a SQLite file in a temporary directory (PAPERFEED_DATABASE_URL is ignored either way)",
+    )
     args, extra = parser.parse_known_args()
-    with tempfile.TemporaryDirectory(prefix="paperfeed-schemathesis-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="paperfeed-schemathesis-") as tmp, contextlib.ExitStack() as stack:
         data = Path(tmp)
         env = {**os.environ, "PAPERFEED_DATA_DIR": str(data), "PAPERFEED_CACHE_DIR": str(data / "cache")}
         env.pop("PAPERFEED_DATABASE_URL", None)
+        if args.database_url:
+            url = stack.enter_context(_postgres(data)) if args.database_url == "start" else args.database_url
+            env["PAPERFEED_DATABASE_URL"] = url
         subprocess.run(["paperfeed", "demo", "--no-serve", "--json"], env=env, check=True, stdout=subprocess.DEVNULL)
         config = load_config(env={k: v for k, v in env.items() if k.startswith("PAPERFEED_")})
         with open_store(config.store_url) as store:
@@ -76,8 +89,26 @@ def main() -> int:
                 ]
                 started = time.monotonic()
                 code = subprocess.run(command, check=False).returncode
-                print(f"schemathesis: exit {code} after {time.monotonic() - started:.0f} s", file=sys.stderr)
+                print(
+                    f"schemathesis: exit {code} after {time.monotonic() - started:.0f} s on {store.dialect}",
+                    file=sys.stderr,
+                )
                 return code
+
+
+@contextlib.contextmanager
+def _postgres(directory: Path) -> Iterator[str]:
+    """A throw-away PostgreSQL server (with pgvector) in ``directory``, and the URL of an empty database on it."""
+    import pgserver
+    import psycopg
+
+    server = pgserver.get_server(directory / "pg", cleanup_mode="stop")
+    try:
+        with psycopg.connect(server.get_uri(), autocommit=True) as admin:
+            admin.execute("CREATE DATABASE paperfeed_fuzz")
+        yield str(server.get_uri(database="paperfeed_fuzz"))
+    finally:
+        server.cleanup()
 
 
 class _served:
