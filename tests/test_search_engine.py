@@ -155,6 +155,23 @@ def test_a_filtered_dense_search_sees_a_paper_added_since_the_last_one(search_st
     assert "2501.00009" in ids(search(search_store, query.replace("q-bio.BM", "cs.LG"), 10, mode="dense").hits)
 
 
+def test_a_search_sees_vectors_another_process_wrote(store_url: str, tmp_path: Path, cache_dir: Path) -> None:
+    # A web node and the worker (or `paperfeed index`): two stores on one database, each with its own indexes.
+    settings = SearchSettings(tmp_path / "index", cache_dir=str(cache_dir))
+    with open_store(store_url) as web, open_store(store_url) as worker:
+        open_indexes(web, settings)
+        open_indexes(worker, settings)
+        ingest(worker, read_file(LISTINGS))
+        indexes_for(worker).sync()
+        query = "protein backbones folded by a transformer"
+        assert "2501.00001" not in ids(search(web, query, 10, mode="dense").hits)
+        worker.upsert_papers([HAND_MADE[0]])
+        indexes_for(worker).sync()
+        wait = getattr(indexes_for(web).dense, "wait_for_reload", None)  # pgvector: the database is the index
+        assert wait is None or wait(30)
+        assert ids(search(web, query, 10, mode="dense").hits)[0] == "2501.00001"
+
+
 def test_highlights_mark_matches_and_escape_text(search_store: Store) -> None:
     search_store.upsert_papers([Paper(id="2503.00004", title="Bounds for <b>sparse</b> & dense graphs", source="t")])
     indexes_for(search_store).sync()

@@ -4,7 +4,8 @@ It owns the dense half of search when paperfeed runs as one process over SQLite:
 int64 keys (paper row ids, >= 0) with L2-normalised float32 vectors, and asks for the k most similar keys,
 optionally only among an ``allowed`` key set (a category, a date range). Papers arrive daily and a paper's vector
 changes with its text, so adds, replacements and removals are incremental; ``save()`` commits to files beside
-``path`` (atomically, by generation) and ``open()`` reloads them.
+``path`` (atomically, by generation) and ``open()`` reloads them; ``stale()`` says when another process committed
+since (the caller reopens; ``search/dense.py`` does, off the request path).
 
 Two regimes, chosen by size:
 
@@ -82,6 +83,7 @@ class VectorIndex:
         self._impl: _Exact | _IVF = _Exact(dim)
         self._meta: dict[str, Any] = {}
         self._generation = 0
+        self._stamp: tuple[int, int, int] | None = None  # of the manifest this copy was loaded from or saved as
         self._data_dirty = False
         self._meta_dirty = False
 
@@ -102,6 +104,7 @@ class VectorIndex:
 
     def _load(self, path: Path) -> None:
         meta_path = _meta_path(path)
+        self._stamp = _stamp_of(meta_path)  # before reading: a commit made meanwhile leaves this copy stale
         try:
             manifest = json.loads(meta_path.read_text())
             if manifest.get("format") != _FORMAT:
@@ -147,7 +150,18 @@ class VectorIndex:
         with _atomic(_meta_path(path)) as tmp:
             tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
         self._generation, self._data_dirty, self._meta_dirty = gen, False, False
+        self._stamp = _stamp_of(_meta_path(path))
         _remove_other_generations(path, gen)
+
+    @property
+    def generation(self) -> int:
+        """The committed generation this copy holds (0: never saved); each commit to the files adds one."""
+        return self._generation
+
+    def stale(self) -> bool:
+        """Whether the files were committed (or removed) since this copy was loaded or saved: another process
+        wrote the index, and ``open()`` would give its newer state."""
+        return self._path is not None and _stamp_of(_meta_path(self._path)) != self._stamp
 
     def get_meta(self, key: str) -> Any:
         """A value stored with ``set_meta`` (e.g. the embedding model, the last store change applied), or None."""
@@ -474,6 +488,14 @@ def _as_keys(keys: npt.ArrayLike) -> Keys:
 def _unit(vecs: Floats) -> Floats:
     norms = np.linalg.norm(vecs, axis=1, keepdims=True)
     return (vecs / np.where(norms > 0, norms, 1)).astype(np.float32)
+
+
+def _stamp_of(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
 
 
 def _meta_path(path: Path) -> Path:
