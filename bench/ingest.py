@@ -3,10 +3,9 @@
     python bench/ingest.py ../shared/data/arxiv-listings/arxiv_daily_listings.dedup.jsonl.gz --runs 3
 
 Each run is a child process (so its peak RSS is its own) that ingests the file into an empty store through the same
-path as ``paperfeed ingest`` (``sources.files.read_file`` parsed ahead in a child process by
-``ingest.read_ahead``, + ``ingest.ingest``), then ingests it a second time (every
-paper unchanged). The table shows the median of the runs. PostgreSQL comes from ``--pg-url`` or a throw-away
-``pgserver`` instance.
+path as ``paperfeed ingest`` (``sources.files.read_file`` parsed and prepared by ``ingest.prepared`` ahead in a
+child process by ``ingest.read_ahead``, + ``ingest.ingest``), then ingests it a second time (every paper unchanged).
+The table shows the median of the runs. PostgreSQL comes from ``--pg-url`` or a throw-away ``pgserver`` instance.
 """
 
 from __future__ import annotations
@@ -28,16 +27,16 @@ from typing import Any
 
 def child(path: Path, url: str, batch_size: int) -> dict[str, Any]:
     from paperfeed.ingest.read_ahead import read_ahead
-    from paperfeed.ingest.writer import ingest
+    from paperfeed.ingest.writer import ingest, prepared
     from paperfeed.sources.files import read_file
     from paperfeed.store import open_store
 
     with open_store(url, migrate=True) as store:
         backend = _backend_pid(store)
         t0, c0, s0 = time.perf_counter(), _cpu(), _server_cpu(backend)
-        first = ingest(store, read_ahead(read_file(path, batch_size=batch_size)))
+        first = ingest(store, read_ahead(map(prepared, read_file(path, batch_size=batch_size))))
         t1, c1, s1 = time.perf_counter(), _cpu(), _server_cpu(backend)
-        second = ingest(store, read_ahead(read_file(path, batch_size=batch_size)))
+        second = ingest(store, read_ahead(map(prepared, read_file(path, batch_size=batch_size))))
         t2 = time.perf_counter()
         count = store.count_papers()
     return {

@@ -2,9 +2,10 @@
 
     python bench/ingest_profile.py ../shared/data/arxiv-listings/arxiv_daily_listings.dedup.jsonl.gz --papers 20000
 
-The same path as ``paperfeed ingest`` (``sources.files.read_file`` read ahead by ``ingest.read_ahead`` into
-``ingest.ingest``) into a fresh database on a ``pgserver`` instance; prints wall and CPU seconds of this process and
-its 25 most expensive functions. Time the profile shows in ``psycopg … wait`` is this process waiting for the server.
+The same path as ``paperfeed ingest`` (``sources.files.read_file`` parsed and prepared by ``ingest.prepared`` ahead
+in a child process by ``ingest.read_ahead``, into ``ingest.ingest``) into a fresh database on a ``pgserver``
+instance; prints wall and CPU seconds of this process and its 25 most expensive functions. Time the profile shows in
+``psycopg … wait`` is this process waiting for the server.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def main() -> None:
     import psycopg
 
     from paperfeed.ingest.read_ahead import read_ahead
-    from paperfeed.ingest.writer import ingest
+    from paperfeed.ingest.writer import ingest, prepared
     from paperfeed.sources.files import read_file
     from paperfeed.store import Store
 
@@ -43,7 +44,7 @@ def main() -> None:
     profile = cProfile.Profile()
     wall, cpu = time.perf_counter(), time.process_time()
     profile.enable()
-    report = ingest(store, read_ahead(batches))
+    report = ingest(store, read_ahead(map(prepared, batches)))
     profile.disable()
     print(f"{report.new} papers: wall {time.perf_counter() - wall:.1f} s, CPU {time.process_time() - cpu:.1f} s")
     pstats.Stats(profile).sort_stats("tottime").print_stats(25)

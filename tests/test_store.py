@@ -3,6 +3,7 @@ locking."""
 
 from __future__ import annotations
 
+import pickle
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from paperfeed.search.indexes import indexes_for
 from paperfeed.search.registry import SearchSettings, register
 from paperfeed.store import Store, core, open_store
 from paperfeed.store.migrations import LATEST, MIGRATIONS
+from paperfeed.store.prepare import prepare_papers
 
 
 def make(pid: str = "2503.01234", **kw: object) -> Paper:
@@ -80,6 +82,38 @@ def test_same_paper_twice_in_one_batch_is_one_paper(store: Store) -> None:
     r = store.upsert_papers([make(version=1), make(version=2, title="v2")])
     assert (r.new, r.updated, r.unchanged) == (1, 0, 0)
     assert store.get_paper("2503.01234").title == "v2"
+
+
+def test_a_batch_prepared_elsewhere_writes_what_its_papers_would(store: Store) -> None:
+    # A read-ahead child prepares batches and pickles them to the writer: papers new to the store are written from
+    # the prepared rows, papers stored or sighted twice are rebuilt from them and merged. Both ways, the same store.
+    def batches(prefix: str) -> list[list[Paper]]:
+        return [
+            [make(f"{prefix}1", version=1), make(f"{prefix}2", source="hf-daily", signals={"upvotes": 2})],
+            [
+                make(f"{prefix}1", version=2, title="v2", categories=["stat.ML"], listing_days={"2025-04-01": "cross"}),
+                make(f"{prefix}3", version=1),
+                make(f"{prefix}3", version=2, title="three v2"),
+                make(f"{prefix}4", sightings={"arxiv-oai": {"first_seen": "2025-01-01", "signals": {"upvotes": 5}}}),
+                make(f"{prefix}2", source="hf-daily", signals={"upvotes": 9, "num_comments": 1}),
+            ],
+        ]
+
+    plain = [store.upsert_papers(batch) for batch in batches("2503.1000")]
+    sent = [store.upsert_papers(pickle.loads(pickle.dumps(prepare_papers(b)))) for b in batches("2503.2000")]
+    assert [(r.new, r.updated, r.unchanged) for r in sent] == [(r.new, r.updated, r.unchanged) for r in plain]
+    assert [(r.new, r.updated, r.unchanged) for r in plain] == [(2, 0, 0), (2, 2, 0)]
+    for n in "1234":
+        one, other = store.get_paper(f"2503.1000{n}"), store.get_paper(f"2503.2000{n}")
+        other.id = one.id
+        for seen in [*one.sightings.values(), *other.sightings.values()]:
+            seen["last_seen"] = seen["first_seen"] = seen["first_seen"][:4]  # written a moment apart
+        assert one == other
+    assert store.get_paper("2503.20001").title == "v2"
+    assert store.get_paper("2503.20003").title == "three v2"
+    activity = store.activity(["2503.20002", "2503.20004"])
+    assert (activity["2503.20002"].external_upvotes, activity["2503.20002"].external_comments) == (9, 1)
+    assert activity["2503.20004"].external_upvotes == 5
 
 
 def test_changed_signals_count_as_update(store: Store) -> None:

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from paperfeed.cli.app import App, pass_app
 from paperfeed.cli.output import emit_json, err, progress
-from paperfeed.ingest.writer import IngestReport, ingest
+from paperfeed.ingest.writer import IngestReport, PreparedBatch, ingest, prepared
 from paperfeed.sources import Batch
 from paperfeed.store import Store
 
@@ -39,7 +39,12 @@ def init(app: App, as_json: bool) -> None:
 
 
 def run_ingest(
-    store: Store, label: str, batches: Iterator[Batch], strict: bool, quiet: bool, index: bool = False
+    store: Store,
+    label: str,
+    batches: Iterator[Batch] | Iterator[PreparedBatch],
+    strict: bool,
+    quiet: bool,
+    index: bool = False,
 ) -> IngestReport:
     """Ingest with a progress bar; with ``index``, the search indexes follow after every batch."""
     after_batch = None
@@ -151,8 +156,10 @@ def ingest_command(
                 for path in paths:
                     yield from read_file(path, fmt, batch_size=size)
 
-            # Files are parsed in a child process while this one writes (read_ahead): the two take a core each.
-            report = run_ingest(store, ", ".join(p.name for p in paths), read_ahead(batches()), strict, quiet, index)
+            # Files are parsed and their rows prepared in a child process while this one writes (read_ahead): the two
+            # take a core each.
+            ahead = read_ahead(map(prepared, batches()))
+            report = run_ingest(store, ", ".join(p.name for p in paths), ahead, strict, quiet, index)
     print_report(report, as_json)
 
 

@@ -1,9 +1,10 @@
 """Reading ahead: a file's batches are parsed in a child process while this one merges and writes the previous ones.
 
-Parsing a file (JSON, text clean-up, record checks) is about a third of a file ingest's CPU, merging and writing
-the rest; on two cores the two overlap instead of taking turns. Batches come back exactly as the iterator yields
-them, in order and whole, so transactions, checkpoints, rejections with file and line and resumption are those of
-reading inline. At most ``depth`` parsed batches wait in the pipe, so memory stays flat on files of any size.
+Parsing a file (JSON, text clean-up, record checks) and preparing its rows for the store (``ingest.prepared``) is
+more than half of a file ingest's CPU, writing the rest; on two cores the two overlap instead of taking turns.
+Whatever the iterator yields comes back exactly so, in order and whole (``read_ahead(map(prepared, batches))``
+prepares in the child), so transactions, checkpoints, rejections with file and line and resumption are those of
+reading inline. At most ``depth`` batches wait in the pipe, so memory stays flat on files of any size.
 
 The child is forked, so the iterator (a generator over open files) needs no pickling, and it does nothing but
 iterate and send: it never touches the store. An error it meets is raised here, at the batch where it happened;
@@ -17,16 +18,16 @@ import os
 import pickle
 import queue
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from paperfeed.errors import PaperfeedError
-from paperfeed.sources import Batch
 
 _POLL_S = 1.0
+T = TypeVar("T")
 
 
-def read_ahead(batches: Iterator[Batch], *, depth: int = 2) -> Iterator[Batch]:
-    """The same batches as ``batches``, parsed ahead in a child process (inline on one core or without fork)."""
+def read_ahead(batches: Iterator[T], *, depth: int = 2) -> Iterator[T]:
+    """The same batches as ``batches``, made ahead in a child process (inline on one core or without fork)."""
     if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield from batches
         return
@@ -79,7 +80,7 @@ def _put(pipe: Any, item: tuple[str, Any], parent: int) -> None:
                 os._exit(0)
 
 
-def _produce(batches: Iterator[Batch], pipe: Any, parent: int) -> None:
+def _produce(batches: Iterator[Any], pipe: Any, parent: int) -> None:
     try:
         for batch in batches:
             _put(pipe, ("batch", batch), parent)

@@ -4,6 +4,10 @@ The core of ``paperfeed ingest`` and of the worker's harvest job. Each batch is 
 checkpoint, for resumable harvests), so killing the process at any moment leaves the store consistent and a re-run
 finishes the job. Rejected records are counted and reported with where they came from; ``strict`` stops at the first
 one before anything of its batch is written.
+
+A batch is prepared for the store (``prepared``: its papers checked and turned into rows by ``store.prepare``) before
+it is written; a bulk ingest prepares its batches in the process that parses them (``read_ahead(map(prepared, …))``)
+so that the writing process only writes.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paperfeed.errors import BadInput
-from paperfeed.papers import Paper, Rejection
+from paperfeed.papers import Rejection
 from paperfeed.sources import Batch
 from paperfeed.store import Store
+from paperfeed.store.prepare import PreparedPapers, prepare_papers
 
 MAX_KEPT_REJECTIONS = 1000
 
@@ -45,9 +50,27 @@ class IngestReport:
         }
 
 
+@dataclass
+class PreparedBatch:
+    """A batch whose papers are ready for ``Store.upsert_papers``, with its rejections, checkpoint and meta."""
+
+    papers: PreparedPapers
+    rejections: list[Rejection]
+    checkpoint: tuple[str, dict[str, Any] | None] | None
+    meta: dict[str, Any]
+    size: int  # items read, rejections included
+
+
+def prepared(batch: Batch) -> PreparedBatch:
+    """The batch with its papers prepared for the store (needs no store: a read-ahead child runs this)."""
+    papers = [item for item in batch.items if not isinstance(item, Rejection)]
+    rejections = [item for item in batch.items if isinstance(item, Rejection)] if len(papers) < len(batch.items) else []
+    return PreparedBatch(prepare_papers(papers), rejections, batch.checkpoint, batch.meta, len(batch.items))
+
+
 def ingest(
     store: Store,
-    batches: Iterable[Batch],
+    batches: Iterable[Batch | PreparedBatch],
     *,
     strict: bool = False,
     progress: Callable[[int], None] | None = None,
@@ -56,19 +79,16 @@ def ingest(
 ) -> IngestReport:
     """Write every batch; returns counts of new / updated / unchanged / rejected papers."""
     report = IngestReport()
-    for batch in batches:
-        papers: list[Paper] = []
-        for item in batch.items:
-            if isinstance(item, Rejection):
-                if strict:
-                    raise BadInput(item.reason, item.where)
-                report.rejected += 1
-                if len(report.rejections) < MAX_KEPT_REJECTIONS:
-                    report.rejections.append(item)
-            else:
-                papers.append(item)
+    for each in batches:
+        batch = prepared(each) if isinstance(each, Batch) else each
+        for rejection in batch.rejections:
+            if strict:
+                raise BadInput(rejection.reason, rejection.where)
+            report.rejected += 1
+            if len(report.rejections) < MAX_KEPT_REJECTIONS:
+                report.rejections.append(rejection)
         deleted = list(batch.meta.get("deleted", ()))
-        result = store.upsert_papers(papers, deleted=deleted, checkpoint=batch.checkpoint)
+        result = store.upsert_papers(batch.papers, deleted=deleted, checkpoint=batch.checkpoint)
         report.new += result.new
         report.updated += result.updated
         report.unchanged += result.unchanged
@@ -76,7 +96,7 @@ def ingest(
         if keep_changed_ids:
             report.changed_ids.extend(result.changed_ids)
         if progress is not None:
-            progress(len(batch.items))
+            progress(batch.size)
         if after_batch is not None:
             after_batch()
     return report

@@ -16,21 +16,18 @@ from typing import Any
 import orjson
 
 from paperfeed.errors import BadInput, NotFound, StoreError
-from paperfeed.papers import MAX_ID, Paper, content_hash, merge, record_problem
+from paperfeed.papers import Paper, content_hash, merge
 from paperfeed.store.account import AccountStoreMixin
 from paperfeed.store.community import CommunityStoreMixin
 from paperfeed.store.db import Database
 from paperfeed.store.library import LibraryStoreMixin
 from paperfeed.store.listing import ListingStoreMixin, feed_rank_sql
 from paperfeed.store.migrations import LATEST, MIGRATIONS
+from paperfeed.store.prepare import ACTIVITY_SIGNALS, PreparedPapers, count, dumps, paper_row, prepare_papers
 from paperfeed.store.recommend import RecommendStoreMixin
 from paperfeed.store.search import SearchStoreMixin
 from paperfeed.store.subscriptions import SubscriptionStoreMixin
 from paperfeed.store.summaries import SummaryStoreMixin
-
-# The signals that are a paper's activity elsewhere (trending counts them), whichever source carries them: each
-# source's registry entry says which signals its sightings carry; the store knows signals, not sources.
-ACTIVITY_SIGNALS = ("upvotes", "num_comments")
 
 _PAPER_COLS = (
     "id, version, title, abstract, authors, categories, primary_category, submitted, updated, announced, comments, "
@@ -54,8 +51,17 @@ class UpsertResult:
     changed_ids: list[str] = field(default_factory=list)
 
 
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
+@dataclass
+class _Merged:
+    """The rows a batch's merged papers change."""
+
+    paper_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    day_rows: list[tuple[str, str, str]] = field(default_factory=list)
+    gone_days: list[tuple[str, str]] = field(default_factory=list)
+    category_rows: list[tuple[str, str, int]] = field(default_factory=list)
+    recategorised: list[str] = field(default_factory=list)
+    source_rows: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    activity_rows: list[tuple[str, int, int]] = field(default_factory=list)
 
 
 class Store(
@@ -154,18 +160,16 @@ class Store(
             return papers
         by_id = {p.id: p for p in papers}
         ids = list(by_id)
-        for chunk in _chunks(ids, 900):
-            marks = Database.placeholders(len(chunk))
+        for condition, params in self.db.any_of("paper_id", ids):
             for pid, day, kind in self.db.query(
-                f"SELECT paper_id, day, kind FROM paper_days WHERE paper_id IN ({marks}) ORDER BY paper_id, day",
-                chunk,
+                f"SELECT paper_id, day, kind FROM paper_days WHERE {condition} ORDER BY paper_id, day", params
             ):
                 by_id[pid].listing_days[day] = kind
             if with_sightings:
                 for pid, source, first, last, signals in self.db.query(
                     "SELECT paper_id, source, first_seen, last_seen, signals FROM paper_sources "
-                    f"WHERE paper_id IN ({marks}) ORDER BY paper_id, first_seen, source",
-                    chunk,
+                    f"WHERE {condition} ORDER BY paper_id, first_seen, source",
+                    params,
                 ):
                     by_id[pid].sightings[source] = {
                         "first_seen": first,
@@ -178,10 +182,8 @@ class Store(
 
     def get_papers(self, ids: Iterable[str]) -> dict[str, Paper]:
         found: dict[str, Paper] = {}
-        for chunk in _chunks(list(dict.fromkeys(ids)), 900):
-            rows = self.db.query(
-                f"SELECT {_PAPER_COLS} FROM papers WHERE id IN ({Database.placeholders(len(chunk))})", chunk
-            )
+        for condition, params in self.db.any_of("id", list(dict.fromkeys(ids))):
+            rows = self.db.query(f"SELECT {_PAPER_COLS} FROM papers WHERE {condition}", params)
             found.update((p.id, p) for p in self._papers_from_rows(rows))
         return found
 
@@ -211,79 +213,45 @@ class Store(
     # -- writing papers ----------------------------------------------------------------------------------------
     def upsert_papers(
         self,
-        incoming: list[Paper],
+        incoming: list[Paper] | PreparedPapers,
         *,
         deleted: Iterable[str] = (),
         checkpoint: tuple[str, dict[str, Any] | None] | None = None,
         now: str | None = None,
     ) -> UpsertResult:
-        """Merge a batch of sightings into the store in one transaction (with the checkpoint, if any)."""
+        """Merge a batch of sightings into the store in one transaction (with the checkpoint, if any); the batch may
+        come prepared (``store.prepare``: checked and encoded where it was parsed)."""
         now = now or utcnow()
+        batch = incoming if isinstance(incoming, PreparedPapers) else prepare_papers(incoming)
+        if batch.problem is not None:
+            raise BadInput(batch.problem[0], where=batch.problem[1])
         result = UpsertResult()
-        for paper in incoming:  # the parsers refuse these with file and line; this is the last line of defence
-            if (problem := record_problem(paper)) is not None:
-                raise BadInput(problem, where=paper.id[:MAX_ID])
         with self.db.transaction():
-            stored = self.get_papers(p.id for p in incoming)
-            pending: dict[str, Paper] = {}
-            sightings: dict[tuple[str, str], dict[str, Any]] = {}
-            for paper in incoming:
-                # An export carries every sighting; any other source is one sighting of its own.
-                seen_now = paper.sightings or {paper.source: {"signals": paper.signals}}
-                base = pending.get(paper.id) or stored.get(paper.id)
-                merged = merge(base, paper)
-                merged.sightings = base.sightings if base else {}
-                pending[paper.id] = merged
-                for source, seen in seen_now.items():
-                    prior = sightings.get((paper.id, source)) or merged.sightings.get(source)
-                    sightings[(paper.id, source)] = {
-                        "first_seen": seen.get("first_seen") or (prior or {}).get("first_seen") or now,
-                        "last_seen": seen.get("last_seen") or now,
-                        "signals": {**(prior or {}).get("signals", {}), **seen.get("signals", {})},
-                    }
-            paper_rows: list[tuple[Any, ...]] = []
-            day_rows: list[tuple[str, str, str]] = []
-            gone_days: list[tuple[str, str]] = []
-            category_rows: list[tuple[str, str, int]] = []
-            recategorised: list[str] = []
-            for pid, paper in pending.items():
-                old = stored.get(pid)
-                digest = content_hash(paper)
-                if old is None:
-                    result.new += 1
-                elif digest != content_hash(old):
-                    result.updated += 1
-                else:
-                    continue
-                result.changed_ids.append(pid)
-                paper_rows.append(_paper_row(paper, digest, now))
-                # Only days that are new or changed kind are written; a day the merge dropped (a derived day a real
-                # listing replaced) is deleted.
-                before = old.listing_days if old is not None else {}
-                day_rows.extend((pid, day, kind) for day, kind in paper.listing_days.items() if before.get(day) != kind)
-                gone_days.extend((pid, day) for day in before if day not in paper.listing_days)
-                if old is None or old.categories != paper.categories:
-                    if old is not None:
-                        recategorised.append(pid)
-                    category_rows.extend((pid, cat, i) for i, cat in enumerate(dict.fromkeys(paper.categories)))
-            source_rows = []
-            changed = set(result.changed_ids)
-            for (pid, source), seen in sightings.items():
-                old_seen = pending[pid].sightings.get(source)
-                if old_seen is not None and old_seen["signals"] == seen["signals"]:
-                    continue
-                if pid not in changed:
-                    changed.add(pid)
-                    result.updated += 1
-                    result.changed_ids.append(pid)
-                source_rows.append((pid, source, seen["first_seen"], seen["last_seen"], _dumps(seen["signals"])))
-            result.unchanged = len(pending) - len(changed)
+            ids = batch.ids
+            present = self._present_ids(ids)  # read under the write lock: nobody adds papers until we commit
+            # Papers already stored, or sighted twice here, are merged; every other one is written as prepared.
+            held = present | batch.repeated
+            rows, days, categories, sources, activity = (
+                batch.rows,
+                batch.days,
+                batch.categories,
+                batch.sources,
+                batch.activity,
+            )
+            if held:
+                rows, days, categories, sources, activity = (
+                    [r for r in part if r[0] not in held] for part in (rows, days, categories, sources, activity)
+                )
+            result.new = len(rows)
+            result.changed_ids = [r[0] for r in rows]
+            stored = self.get_papers(present) if present else {}
+            merged = self._merge([batch.paper(i) for i, pid in enumerate(ids) if pid in held], stored, now, result)
 
             seq = self._next_seq()
-            # Papers that were not in the store (read above, under the write lock) and their rows are plain inserts
-            # (COPY straight into the table on PostgreSQL); only papers already stored need the merging upsert.
+            # Papers that were not in the store and their rows are plain inserts (COPY straight into the table on
+            # PostgreSQL); only papers already stored need the merging upsert.
             db = self.db
-            stamped = [(*row, seq + i) for i, row in enumerate(paper_rows)]
+            stamped = [(*row, now, now, seq + i) for i, row in enumerate([*rows, *merged.paper_rows])]
             db.insert_rows("papers", _WRITTEN_PAPER_COLUMNS, [r for r in stamped if r[0] not in stored])
             db.upsert_rows(
                 "papers",
@@ -293,34 +261,40 @@ class Store(
                 update=_UPDATED_PAPER_COLUMNS,
                 extra_set="deleted_at = NULL",
             )
-            db.executemany("DELETE FROM paper_days WHERE paper_id = ? AND day = ?", gone_days)
+            db.executemany("DELETE FROM paper_days WHERE paper_id = ? AND day = ?", merged.gone_days)
             day_columns = ("paper_id", "day", "kind")
-            db.insert_rows("paper_days", day_columns, [r for r in day_rows if r[0] not in stored])
+            db.insert_rows("paper_days", day_columns, [*days, *(r for r in merged.day_rows if r[0] not in stored)])
             db.upsert_rows(
                 "paper_days",
                 day_columns,
-                [r for r in day_rows if r[0] in stored],
+                [r for r in merged.day_rows if r[0] in stored],
                 key=day_columns[:2],
                 update=("kind",),
             )
-            for chunk in _chunks(recategorised, 900):
-                db.execute(
-                    f"DELETE FROM paper_categories WHERE paper_id IN ({Database.placeholders(len(chunk))})", chunk
-                )
-            db.insert_rows("paper_categories", ("paper_id", "category", "position"), category_rows)
+            for condition, params in db.any_of("paper_id", merged.recategorised):
+                db.execute(f"DELETE FROM paper_categories WHERE {condition}", params)
+            category_columns = ("paper_id", "category", "position")
+            db.insert_rows("paper_categories", category_columns, [*categories, *merged.category_rows])
             source_columns = ("paper_id", "source", "first_seen", "last_seen", "signals")
-            db.insert_rows("paper_sources", source_columns, [r for r in source_rows if r[0] not in stored])
+            db.insert_rows(
+                "paper_sources",
+                source_columns,
+                [
+                    *((pid, src, first or now, last or now, signals) for pid, src, first, last, signals in sources),
+                    *(r for r in merged.source_rows if r[0] not in stored),
+                ],
+            )
             db.upsert_rows(
                 "paper_sources",
                 source_columns,
-                [r for r in source_rows if r[0] in stored],
+                [r for r in merged.source_rows if r[0] in stored],
                 key=source_columns[:2],
                 update=("last_seen", "signals"),
             )
             db.upsert_rows(
                 "paper_activity",
                 ("paper_id", "external_upvotes", "external_comments"),
-                _activity_rows(pending, sightings, {pid for pid, source, *_ in source_rows}),
+                [*activity, *merged.activity_rows],
                 key=("paper_id",),
                 update=("external_upvotes", "external_comments"),
             )
@@ -330,6 +304,70 @@ class Store(
             if result.changed_ids or deleted:
                 self._content_changed()  # signals and listing days change pages without a new seq
         return result
+
+    def _present_ids(self, ids: list[str]) -> set[str]:
+        """Which of ``ids`` the store holds (deleted papers too)."""
+        present: set[str] = set()
+        for condition, params in self.db.any_of("id", ids):
+            present.update(r[0] for r in self.db.query(f"SELECT id FROM papers WHERE {condition}", params))
+        return present
+
+    def _merge(self, incoming: list[Paper], stored: dict[str, Paper], now: str, result: UpsertResult) -> _Merged:
+        """The rows that change for sightings of papers the store holds or the batch sights more than once: each
+        sighting merged with what is stored and the batch's earlier ones (``papers.merge``), and only what changed
+        kept; counts go to ``result``."""
+        out = _Merged()
+        pending: dict[str, Paper] = {}
+        sightings: dict[tuple[str, str], dict[str, Any]] = {}
+        for paper in incoming:
+            # An export carries every sighting; any other source is one sighting of its own.
+            seen_now = paper.sightings or {paper.source: {"signals": paper.signals}}
+            base = pending.get(paper.id) or stored.get(paper.id)
+            merged = merge(base, paper)
+            merged.sightings = base.sightings if base else {}
+            pending[paper.id] = merged
+            for source, seen in seen_now.items():
+                prior = sightings.get((paper.id, source)) or merged.sightings.get(source)
+                sightings[(paper.id, source)] = {
+                    "first_seen": seen.get("first_seen") or (prior or {}).get("first_seen") or now,
+                    "last_seen": seen.get("last_seen") or now,
+                    "signals": {**(prior or {}).get("signals", {}), **seen.get("signals", {})},
+                }
+        changed: list[str] = []
+        for pid, paper in pending.items():
+            old = stored.get(pid)
+            digest = content_hash(paper)
+            if old is None:
+                result.new += 1
+            elif digest != content_hash(old):
+                result.updated += 1
+            else:
+                continue
+            changed.append(pid)
+            out.paper_rows.append(paper_row(paper, digest))
+            # Only days that are new or changed kind are written; a day the merge dropped (a derived day a real
+            # listing replaced) is deleted.
+            before = old.listing_days if old is not None else {}
+            out.day_rows.extend((pid, day, kind) for day, kind in paper.listing_days.items() if before.get(day) != kind)
+            out.gone_days.extend((pid, day) for day in before if day not in paper.listing_days)
+            if old is None or old.categories != paper.categories:
+                if old is not None:
+                    out.recategorised.append(pid)
+                out.category_rows.extend((pid, cat, i) for i, cat in enumerate(dict.fromkeys(paper.categories)))
+        changed_set = set(changed)
+        for (pid, source), seen in sightings.items():
+            old_seen = pending[pid].sightings.get(source)
+            if old_seen is not None and old_seen["signals"] == seen["signals"]:
+                continue
+            if pid not in changed_set:
+                changed_set.add(pid)
+                result.updated += 1
+                changed.append(pid)
+            out.source_rows.append((pid, source, seen["first_seen"], seen["last_seen"], dumps(seen["signals"])))
+        result.unchanged += len(pending) - len(changed_set)
+        result.changed_ids.extend(changed)
+        out.activity_rows = _activity_rows(pending, sightings, {pid for pid, source, *_ in out.source_rows})
+        return out
 
     def _next_seq(self) -> int:
         """The next change number; writers are serialised, so numbers are unique and commit in order."""
@@ -358,7 +396,7 @@ class Store(
             self.db.execute(
                 "INSERT INTO job_state (key, value, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                (key, _dumps(value), now),
+                (key, dumps(value), now),
             )
 
     def acquire_lease(self, name: str, owner: str, seconds: int, now: float) -> bool:
@@ -434,39 +472,6 @@ def _activity_rows(
     for pid, by_source in carried.items():
         with_activity = [s for s in by_source.values() if any(key in s for key in ACTIVITY_SIGNALS)]
         if with_activity:
-            upvotes, comments = (sum(_count(s.get(key)) for s in with_activity) for key in ACTIVITY_SIGNALS)
+            upvotes, comments = (sum(count(s.get(key)) for s in with_activity) for key in ACTIVITY_SIGNALS)
             rows.append((pid, upvotes, comments))
     return rows
-
-
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and value >= 0 else 0
-
-
-def _paper_row(p: Paper, digest: str, now: str) -> tuple[Any, ...]:
-    return (
-        p.id,
-        p.version,
-        p.title,
-        p.abstract,
-        _dumps(p.authors),
-        _dumps(p.categories),
-        p.primary_category,
-        p.submitted,
-        p.updated,
-        p.announced,
-        p.comments,
-        p.journal_ref,
-        p.doi,
-        p.license,
-        _dumps(p.code_urls),
-        _dumps(p.project_urls),
-        digest,
-        now,
-        now,
-    )
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

@@ -212,6 +212,20 @@ class Database:
     def placeholders(n: int) -> str:
         return ",".join("?" * n)
 
+    def any_of(self, column: str, values: Sequence[Any]) -> Iterator[tuple[str, list[Any]]]:
+        """``column`` equal to one of ``values``, as (condition, parameters) pieces to run one query each: one
+        ``= ANY(?)`` over an array on PostgreSQL (psycopg parsed an ``IN`` list of 900 placeholders anew for every
+        query, a tenth of a bulk ingest's client time), ``IN`` lists of at most 900 on SQLite (its host-parameter
+        limit was 999). No values, no pieces."""
+        if not values:
+            return
+        if self.dialect == "postgres":
+            yield f"{column} = ANY(?)", [list(values)]
+            return
+        for i in range(0, len(values), 900):
+            chunk = list(values[i : i + 900])
+            yield f"{column} IN ({self.placeholders(len(chunk))})", chunk
+
     # -- transactions ------------------------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
