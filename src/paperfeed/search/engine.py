@@ -20,7 +20,7 @@ import numpy as np
 
 from paperfeed.errors import BadInput, NotFound
 from paperfeed.papers import Paper, normalise_title
-from paperfeed.search import fusion
+from paperfeed.search import fusion, rerank
 from paperfeed.search.dense import Vector
 from paperfeed.search.embed import embed_cached
 from paperfeed.search.fusion import DENSE_FLOOR, QUERY_FLOOR, fuse, fuse_similar, newest_first, prefer_recent
@@ -149,23 +149,10 @@ def search(
         return SearchResults(q, mode, [], 0, offset, _ms(started), notes)
 
     depth = min(max(depth, offset + limit), MAX_DEPTH)
-    indexes.catch_up_keyword()
-    keyword: list[tuple[str, float]] = []
-    if mode != "dense" or not q.has_text:
-        keyword = [(h.paper_id, h.score) for h in indexes.keyword.search(q, depth)]
-    dense: list[tuple[str, float]] = []
-    if mode != "keyword" and q.has_text:
-        vector = embed_cached(indexes.embedder, indexes.cache, [q.text_for_dense])[0]
-        first = _dense_candidates(store, indexes, q, depth, vector)
-        # The gate reads the query's own nearest neighbour, before feedback moves the vector (as calibrated).
-        about_something = max((score for _, score in first), default=-1.0) >= query_floor
-        dense = _above(first, dense_floor) if about_something else []
-    fused = fuse(keyword, dense)
-    if mode == "hybrid" and dense and fusion.FEEDBACK_DOCS > 0:
-        moved = _feedback(store, indexes, vector, [pid for pid, _ in fused[: fusion.FEEDBACK_DOCS]])
-        if moved is not None:
-            dense = _above(_dense_candidates(store, indexes, q, depth, moved), dense_floor)
-            fused = fuse(keyword, dense)
+    first = first_stage(store, q, depth, mode, dense_floor=dense_floor, query_floor=query_floor)
+    keyword, dense, fused = first.keyword, first.dense, first.fused
+    if mode == "hybrid" and rerank.DEPTH > 0 and fused:
+        fused = rerank.rerank(fused, second_stage_features(store, first, rerank.DEPTH))
     total, exact = len(fused), True
     if len(keyword) >= depth:  # cut: the index counts all its matches (the union with the dense side is at least that)
         total, exact = max(total, indexes.keyword.count(q)), False
@@ -188,6 +175,84 @@ def search(
             hit.abstract_html = indexes.keyword.highlight(paper.abstract, q, snippet=snippet)
         hits.append(hit)
     return SearchResults(q, mode, hits, total, offset, _ms(started), notes, exact)
+
+
+@dataclass
+class FirstStage:
+    """What the first stage of a search found: each side's candidates (best first), their fusion, and the query's
+    vector (None when the dense side did not run)."""
+
+    query: Query
+    keyword: list[tuple[str, float]]
+    dense: list[tuple[str, float]]
+    fused: list[tuple[str, float]]
+    vector: Vector | None
+
+
+def first_stage(
+    store: Store,
+    q: Query,
+    depth: int,
+    mode: Mode = "hybrid",
+    *,
+    dense_floor: float = DENSE_FLOOR,
+    query_floor: float = QUERY_FLOOR,
+) -> FirstStage:
+    """Each side's top ``depth`` for a parsed query with text or filters, fused (with the dense side's feedback
+    when ``fusion.FEEDBACK_DOCS`` is on)."""
+    indexes = indexes_for(store)
+    indexes.catch_up_keyword()
+    keyword: list[tuple[str, float]] = []
+    if mode != "dense" or not q.has_text:
+        keyword = [(h.paper_id, h.score) for h in indexes.keyword.search(q, depth)]
+    dense: list[tuple[str, float]] = []
+    vector: Vector | None = None
+    if mode != "keyword" and q.has_text:
+        vector = embed_cached(indexes.embedder, indexes.cache, [q.text_for_dense])[0]
+        first = _dense_candidates(store, indexes, q, depth, vector)
+        # The gate reads the query's own nearest neighbour, before feedback moves the vector (as calibrated).
+        about_something = max((score for _, score in first), default=-1.0) >= query_floor
+        dense = _above(first, dense_floor) if about_something else []
+    fused = fuse(keyword, dense)
+    if mode == "hybrid" and dense and vector is not None and fusion.FEEDBACK_DOCS > 0:
+        moved = _feedback(store, indexes, vector, [pid for pid, _ in fused[: fusion.FEEDBACK_DOCS]])
+        if moved is not None:
+            dense = _above(_dense_candidates(store, indexes, q, depth, moved), dense_floor)
+            fused = fuse(keyword, dense)
+    return FirstStage(q, keyword, dense, fused, vector)
+
+
+def second_stage_features(store: Store, first: FirstStage, depth: int) -> rerank.Features:
+    """The re-ranker's features (``rerank.FEATURES``) of the ``depth`` best fused papers, in fused order."""
+    indexes = indexes_for(store)
+    head = first.fused[:depth]
+    ids = [pid for pid, _ in head]
+    papers = store.get_papers(ids)
+    pks = store.pks_for_ids(ids)
+    vectors, found = indexes.dense.vectors_of([pks.get(pid, -1) for pid in ids])
+    kw = dict(first.keyword)
+    kw_rank = {pid: i + 1 for i, (pid, _) in enumerate(first.keyword)}
+    dn_rank = {pid: i + 1 for i, (pid, _) in enumerate(first.dense)}
+    keyword = indexes.keyword
+    titles, texts = [], []
+    for pid in ids:
+        paper = papers.get(pid)
+        title = keyword.tokens(paper.title) if paper else []
+        titles.append(title)
+        texts.append(title + keyword.tokens(paper.abstract) if paper else [])
+    query = keyword.tokens(first.query.text_for_dense)
+    candidates = rerank.Candidates(
+        ids,
+        [score for _, score in head],
+        [kw.get(pid) for pid in ids],
+        [kw_rank.get(pid) for pid in ids],
+        [dn_rank.get(pid) for pid in ids],
+        titles,
+        texts,
+        vectors,
+        found,
+    )
+    return rerank.features(query, keyword.idf(query), first.vector, candidates)
 
 
 def _above(scored: list[tuple[str, float]], floor: float) -> list[tuple[str, float]]:

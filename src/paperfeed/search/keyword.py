@@ -52,7 +52,14 @@ AUTHORS_BOOST = 1.0
 # holds all their words, and at 1M papers the extra pass cost 10 ms at p50 for no better title@1.
 ALL_WORDS_FIRST = True
 ALL_WORDS_MAX = 6
-_TEXT_FIELDS = (("text", TEXT_BOOST), ("title", TITLE_BOOST), ("authors", AUTHORS_BOOST))
+_TEXT_FIELDS = ("text", "title", "authors")
+
+
+def _field_boosts() -> tuple[tuple[str, float], ...]:
+    """The ranked fields with their boosts, read when a query is built (benchmarks vary the boosts)."""
+    return (("text", TEXT_BOOST), ("title", TITLE_BOOST), ("authors", AUTHORS_BOOST))
+
+
 # "More like this" (``like_text``, the keyword side of similar papers): how many of a paper's most distinctive words
 # make its query, and how many times a title word counts. Chosen once on the similar-paper benchmarks
 # (docs/benchmarks.md, "Similar papers").
@@ -467,6 +474,21 @@ class KeywordIndex:
             for i, (score, addr) in enumerate(result.hits)
         ]
 
+    def tokens(self, text: str) -> list[str]:
+        """``text`` as this index ranks it: stemmed words in order, stopwords and bare numbers left out."""
+        stop = self._analyzers.stopwords
+        return [t for t in self._analyzers.stemmed.analyze(text or "") if t not in stop and not t.isdigit()]
+
+    def idf(self, tokens: Iterable[str]) -> dict[str, float]:
+        """log(N / df) of each token over the title + abstract field (0 for one no paper holds)."""
+        searcher = self._searcher()
+        n_docs = int(searcher.num_docs)
+        out = {}
+        for token in dict.fromkeys(tokens):
+            df = int(searcher.doc_freq("text", token)) if n_docs else 0
+            out[token] = math.log(n_docs / df) if df else 0.0
+        return out
+
     def highlight(self, text: str, query: Query, *, authors: bool = False, snippet: int | None = None) -> str:
         """``text`` HTML-escaped with the query's terms (as the index matches them: stemmed) in ``<mark>``."""
         return highlight_html(text, query, self._analyzers, authors=authors, snippet=snippet)
@@ -541,7 +563,7 @@ class KeywordIndex:
         per_word: list[list[tantivy.Query]] = []
         for word in content:
             word_clauses = []
-            for fname, boost in _TEXT_FIELDS:
+            for fname, boost in _field_boosts():
                 q = self._field_clause(fname, word, index_option="freq")
                 if q is not None:
                     word_clauses.append(q if boost == 1.0 else tantivy.Query.boost_query(q, boost))
@@ -562,7 +584,7 @@ class KeywordIndex:
 
     def _text_clause(self, text: str) -> tantivy.Query | None:
         """``text`` (a word or phrase) in any of title, abstract, authors: for phrases and exclusions."""
-        clauses = [c for fname, _ in _TEXT_FIELDS if (c := self._field_clause(fname, text)) is not None]
+        clauses = [c for fname in _TEXT_FIELDS if (c := self._field_clause(fname, text)) is not None]
         return _any(clauses) if clauses else None
 
     def _field_clause(self, fname: str, text: str, index_option: str = "position") -> tantivy.Query | None:
