@@ -298,7 +298,8 @@ class Store(
                 key=("paper_id",),
                 update=("external_upvotes", "external_comments"),
             )
-            self._mark_deleted(list(deleted), now, self._next_seq())
+            if deleted := list(deleted):
+                self._mark_deleted(deleted, now, self._next_seq())
             if checkpoint is not None:
                 self._set_state(*checkpoint, now=now)
             if result.changed_ids or deleted:
