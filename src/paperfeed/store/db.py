@@ -177,9 +177,25 @@ class Database:
             marks = self.placeholders(len(columns))
             self.conn.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks}){conflict}", rows)
             return
+        self._merge_staged(table, cols, conflict, rows, None)
+
+    def upsert_copy_data(
+        self, table: str, columns: Sequence[str], data: bytes, *, key: Sequence[str], update: Sequence[str]
+    ) -> None:
+        """``upsert_rows`` for rows already encoded as PostgreSQL binary COPY data (header and trailer included),
+        for values whose text form costs more to make than the binary one (pgvector's vectors)."""
+        cols = ", ".join(columns)
+        sets = ", ".join(f"{c} = excluded.{c}" for c in update)
+        self._merge_staged(table, cols, f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}", (), data)
+
+    def _merge_staged(
+        self, table: str, cols: str, conflict: str, rows: Sequence[Sequence[Any]], data: bytes | None
+    ) -> None:
         stage = self._staging_table(table, cols)
         cur = self.conn.cursor()
-        with cur.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
+        with cur.copy(f"COPY {stage} ({cols}) FROM STDIN" + (" (FORMAT BINARY)" if data is not None else "")) as copy:
+            if data is not None:
+                copy.write(data)
             for row in rows:
                 copy.write_row(row)
         cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage}{conflict}")
