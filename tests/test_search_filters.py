@@ -105,6 +105,21 @@ def test_filters_follow_in_batches_and_read_nothing_when_nothing_changed(
     assert reads == []
 
 
+def test_a_long_backlog_is_followed_in_the_background_and_answered_by_the_store_meanwhile(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest(store, read_file(LISTINGS))
+    store.upsert_papers(PAPERS)
+    monkeypatch.setattr(filters, "INLINE_CHANGES", 3)
+    monkeypatch.setattr(filters, "FOLLOW_STEP", 10)
+    table = PaperFilters(store)
+    agrees(store, table)  # answered by the store while the thread follows (or from memory once it has)
+    assert table.wait(30) and table.applied_seq() == store.max_seq()
+    store.upsert_papers([], deleted=[PAPERS[0].id])  # a short backlog: the search applies it itself
+    agrees(store, table)
+    assert table.applied_seq() == store.max_seq()
+
+
 class RestoredStore:
     """A store whose history goes back (a restore from an older backup)."""
 
@@ -116,6 +131,11 @@ class RestoredStore:
 
     def filter_rows_since(self, seq: int, limit: int = 20000) -> list[tuple[int, int, list[str], str | None, bool]]:
         return [r for r in self.rows if r[1] > seq][:limit]
+
+    def filter_pks(
+        self, *, categories: Sequence[str] = (), date_from: str | None = None, date_to: str | None = None
+    ) -> list[int]:
+        raise AssertionError("a short history is followed by the search itself")
 
 
 def test_a_store_that_went_back_is_read_again() -> None:

@@ -6,7 +6,9 @@ on every search was a scan: ~0.18 s CPU for one category in 100k papers, of the 
 store's change sequence the way the indexes do: a search first applies the changes made since the one before
 (usually none, found with one indexed read of the store's latest ``seq``; after a write, that batch's rows, read
 without their text), then answers with array operations in milliseconds. A paper added, deleted or recategorised
-counts from the next search on, whichever process wrote it.
+counts from the next search on, whichever process wrote it. A search never applies a long backlog itself (the
+first search of a process, the first after a bulk ingest): a background thread follows the store in steps, and
+searches meanwhile ask the store's SQL as before.
 
 Memory grows with the store (a day string and a flag or two per paper, a key per category membership), never
 with what visitors ask. A store whose latest ``seq`` went back (a restore) is read again from the start.
@@ -22,8 +24,12 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from paperfeed.search.catch_up import CatchUp
+
 Keys = npt.NDArray[np.int64]
-FOLLOW_BATCH = 20_000  # changed papers read per store query while following it
+FOLLOW_BATCH = 5_000  # changed papers read per store query by a search that follows the store itself
+INLINE_CHANGES = 5_000  # a search applies at most this many changes itself; a longer backlog goes to a thread
+FOLLOW_STEP = 5_000  # changed papers per step of that thread (~40 ms holding the lock searches take)
 _NO_KEYS: Keys = np.zeros(0, np.int64)
 _NO_KEYS.flags.writeable = False
 
@@ -35,6 +41,10 @@ class FilterSource(Protocol):
 
     def filter_rows_since(self, seq: int, limit: int = ...) -> list[tuple[int, int, list[str], str | None, bool]]: ...
 
+    def filter_pks(
+        self, *, categories: Sequence[str] = ..., date_from: str | None = ..., date_to: str | None = ...
+    ) -> list[int]: ...
+
 
 class PaperFilters:
     """Live papers' categories and days, by key (paper row id); thread-safe, one lock (each call takes ms)."""
@@ -42,6 +52,7 @@ class PaperFilters:
     def __init__(self, store: FilterSource) -> None:
         self._store = store
         self._lock = threading.Lock()
+        self._follower = CatchUp(self._follow_step, "search filters follower")
         self._reset()
 
     def _reset(self) -> None:
@@ -56,38 +67,66 @@ class PaperFilters:
     def keys(self, categories: Sequence[str] = (), date_from: str | None = None, date_to: str | None = None) -> Keys:
         """Keys of the live papers in any of ``categories`` whose day lies within the (inclusive) range, ascending;
         the array is read-only and may be shared with other callers."""
+        head = self._store.max_seq()
         with self._lock:
-            self._follow()
-            if categories:
-                parts = [self._category(c) for c in dict.fromkeys(categories)]
-                keys = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
-            else:
-                keys = np.flatnonzero(self._live).astype(np.int64, copy=False)
-            if date_from or date_to:
-                mask = self._dated[keys]
-                days = self._days[keys]
-                if date_from:
-                    mask &= days >= date_from.encode("utf-8", "surrogatepass")
-                if date_to:
-                    mask &= days <= date_to.encode("utf-8", "surrogatepass")
-                keys = keys[mask]
-            return keys
+            if head < self._seq:
+                self._reset()
+            if head - self._seq <= INLINE_CHANGES:
+                while self._seq < head and self._step_locked(FOLLOW_BATCH):
+                    pass
+                return self._keys_locked(categories, date_from, date_to)
+        # Far behind (the first search of a process, a bulk ingest since the last one): the background thread
+        # follows the store, and this search asks the store as it did before there was a copy.
+        self._follower.request()
+        found = self._store.filter_pks(categories=categories, date_from=date_from, date_to=date_to)
+        keys = np.sort(np.array(found, dtype=np.int64))
+        keys.flags.writeable = False
+        return keys
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the background thread (if any) has caught up; False on timeout (for tests and benchmarks)."""
+        return self._follower.wait(timeout)
+
+    def _follow_step(self) -> int:
+        head = self._store.max_seq()
+        with self._lock:
+            if head < self._seq:
+                self._reset()
+            return self._step_locked(FOLLOW_STEP) if self._seq < head else 0
+
+    def _step_locked(self, batch: int) -> int:
+        rows = self._store.filter_rows_since(self._seq, batch)
+        if rows:
+            self._apply(rows)
+            self._seq = rows[-1][1]
+        return len(rows)
+
+    def _keys_locked(self, categories: Sequence[str], date_from: str | None, date_to: str | None) -> Keys:
+        if categories:
+            parts = [self._category(c) for c in dict.fromkeys(categories)]
+            if len(parts) == 1:
+                keys = parts[0]
+            else:  # a union by marks: sorting the concatenation took 26 ms for cs.CL + cs.LG in 100k papers
+                marks = np.zeros(len(self._live), bool)
+                for part in parts:
+                    marks[part] = True
+                keys = np.flatnonzero(marks).astype(np.int64, copy=False)
+        else:
+            keys = np.flatnonzero(self._live).astype(np.int64, copy=False)
+        if date_from or date_to:
+            mask = self._dated[keys]
+            days = self._days[keys]
+            if date_from:
+                mask &= days >= date_from.encode("utf-8", "surrogatepass")
+            if date_to:
+                mask &= days <= date_to.encode("utf-8", "surrogatepass")
+            keys = keys[mask]
+        return keys
 
     def applied_seq(self) -> int:
         """The last store change applied (for tests and status)."""
         with self._lock:
             return self._seq
-
-    def _follow(self) -> None:
-        head = self._store.max_seq()
-        if head < self._seq:
-            self._reset()
-        while self._seq < head:
-            rows = self._store.filter_rows_since(self._seq, FOLLOW_BATCH)
-            if not rows:
-                break
-            self._apply(rows)
-            self._seq = rows[-1][1]
 
     def _apply(self, rows: list[tuple[int, int, list[str], str | None, bool]]) -> None:
         top = max(r[0] for r in rows)
