@@ -264,8 +264,10 @@ class SearchStoreMixin:
         pass."""
         where, params = self._filter_sql(categories, date_from, date_to)
         expr = f"v.embedding::vector({int(dim)})"
-        # Session settings: reads must not take the writers' transaction lock.
-        self.db.execute(f"SET hnsw.ef_search = {int(ef_search)}")
+        # Session settings: reads must not take the writers' transaction lock. A single HNSW pass returns at most
+        # ef_search rows: asked for more (search takes 300 candidates a side), it must look at as many (pgvector
+        # allows up to 1000).
+        self.db.execute(f"SET hnsw.ef_search = {min(max(int(ef_search), int(k)), 1000)}")
         iterate = bool(categories or date_from or date_to) and self._pgvector_iterates()
         sql = (
             f"SELECT v.paper_pk, 1 - ({expr} <=> ?::vector({int(dim)})) AS similarity FROM paper_vectors v "
