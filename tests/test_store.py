@@ -116,6 +116,22 @@ def test_a_batch_prepared_elsewhere_writes_what_its_papers_would(store: Store) -
     assert activity["2503.20004"].external_upvotes == 5
 
 
+def test_an_unchanged_paper_is_told_by_its_stored_hash_and_a_new_signal_still_counts(store: Store) -> None:
+    store.upsert_papers([make(source="hf-daily", signals={"upvotes": 1})])
+    same = store.upsert_papers([make(source="hf-daily", signals={"upvotes": 1})])
+    assert (same.new, same.updated, same.unchanged) == (0, 0, 1)
+    more = store.upsert_papers([make(source="hf-daily", signals={"num_comments": 2})])  # a signal it lacked
+    assert (more.updated, more.unchanged) == (1, 0)
+    elsewhere = store.upsert_papers([make(source="arxiv-rss")])  # a source it was not seen in yet
+    assert (elsewhere.updated, elsewhere.unchanged) == (1, 0)
+    # A hash made another way (an older paperfeed) only sends the paper through the merge, which finds it unchanged.
+    with store.db.transaction():
+        store.db.execute("UPDATE papers SET content_hash = 'older'")
+    again = store.upsert_papers([make(source="hf-daily", signals={"upvotes": 1})])
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 1)
+    assert store.get_paper("2503.01234").sightings["hf-daily"]["signals"] == {"upvotes": 1, "num_comments": 2}
+
+
 def test_changed_signals_count_as_update(store: Store) -> None:
     store.upsert_papers([make(source="hf-daily", signals={"upvotes": 1})])
     r = store.upsert_papers([make(source="hf-daily", signals={"upvotes": 7})])

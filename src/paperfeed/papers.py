@@ -427,8 +427,9 @@ def content_hash(paper: Paper) -> str:
     """A digest of what the paper says (not where it was seen): equal hashes mean an upsert changes nothing.
 
     The fields go through one orjson serialisation (dict keys sorted), which is C; hashing them one ``repr`` at a
-    time was a tenth of ingest. The digest is only ever compared with one computed by this function, never with
-    the stored column, so changing how it is made is safe."""
+    time was a tenth of ingest. The store compares an incoming paper's digest with the one it stored to skip
+    unchanged papers without reading them; changing how it is made is safe all the same (every stored paper then
+    takes the slower path of being read and merged, which finds it unchanged too)."""
     values = _content_fields(paper)
     try:
         blob = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)

@@ -23,7 +23,15 @@ from paperfeed.store.db import Database
 from paperfeed.store.library import LibraryStoreMixin
 from paperfeed.store.listing import ListingStoreMixin, feed_rank_sql
 from paperfeed.store.migrations import LATEST, MIGRATIONS
-from paperfeed.store.prepare import ACTIVITY_SIGNALS, PreparedPapers, count, dumps, paper_row, prepare_papers
+from paperfeed.store.prepare import (
+    ACTIVITY_SIGNALS,
+    HASH_COLUMN,
+    PreparedPapers,
+    count,
+    dumps,
+    paper_row,
+    prepare_papers,
+)
 from paperfeed.store.recommend import RecommendStoreMixin
 from paperfeed.store.search import SearchStoreMixin
 from paperfeed.store.subscriptions import SubscriptionStoreMixin
@@ -228,9 +236,9 @@ class Store(
         result = UpsertResult()
         with self.db.transaction():
             ids = batch.ids
-            present = self._present_ids(ids)  # read under the write lock: nobody adds papers until we commit
+            present = self._stored_hashes(ids)  # read under the write lock: nobody adds papers until we commit
             # Papers already stored, or sighted twice here, are merged; every other one is written as prepared.
-            held = present | batch.repeated
+            held = present.keys() | batch.repeated
             rows, days, categories, sources, activity = (
                 batch.rows,
                 batch.days,
@@ -244,8 +252,11 @@ class Store(
                 )
             result.new = len(rows)
             result.changed_ids = [r[0] for r in rows]
-            stored = self.get_papers(present) if present else {}
-            merged = self._merge([batch.paper(i) for i, pid in enumerate(ids) if pid in held], stored, now, result)
+            same = self._unchanged(batch, present) if present else set()
+            result.unchanged = len(same)
+            stored = self.get_papers(present.keys() - same) if len(present) > len(same) else {}
+            merging = [batch.paper(i) for i, pid in enumerate(ids) if pid in held and pid not in same]
+            merged = self._merge(merging, stored, now, result)
 
             seq = self._next_seq()
             # Papers that were not in the store and their rows are plain inserts (COPY straight into the table on
@@ -306,12 +317,32 @@ class Store(
                 self._content_changed()  # signals and listing days change pages without a new seq
         return result
 
-    def _present_ids(self, ids: list[str]) -> set[str]:
-        """Which of ``ids`` the store holds (deleted papers too)."""
-        present: set[str] = set()
+    def _stored_hashes(self, ids: list[str]) -> dict[str, str]:
+        """The stored content hash of each of ``ids`` the store holds (deleted papers too)."""
+        found: dict[str, str] = {}
         for condition, params in self.db.any_of("id", ids):
-            present.update(r[0] for r in self.db.query(f"SELECT id FROM papers WHERE {condition}", params))
-        return present
+            found.update(self.db.query(f"SELECT id, content_hash FROM papers WHERE {condition}", params))
+        return found
+
+    def _unchanged(self, batch: PreparedPapers, stored: dict[str, str]) -> set[str]:
+        """Stored papers the batch sights once, saying what the store says (the same content hash) and bringing no
+        signal their stored sightings lack: nothing of them changes, so they are neither read nor merged. (A merge
+        of equal contents is the stored content, and a sighting's signals are merged over the stored ones.)"""
+        same = {row[0] for row in batch.rows if stored.get(row[0]) == row[HASH_COLUMN] and row[0] not in batch.repeated}
+        if not same:
+            return same
+        signals: dict[tuple[str, str], dict[str, Any]] = {}
+        for condition, params in self.db.any_of("paper_id", list(same)):
+            for pid, source, text in self.db.query(
+                f"SELECT paper_id, source, signals FROM paper_sources WHERE {condition}", params
+            ):
+                signals[(pid, source)] = orjson.loads(text)
+        for pid, source, _, _, text in batch.sources:
+            if pid in same:
+                old = signals.get((pid, source))
+                if old is None or {**old, **orjson.loads(text)} != old:
+                    same.discard(pid)
+        return same
 
     def _merge(self, incoming: list[Paper], stored: dict[str, Paper], now: str, result: UpsertResult) -> _Merged:
         """The rows that change for sightings of papers the store holds or the batch sights more than once: each

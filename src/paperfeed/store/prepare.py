@@ -27,6 +27,9 @@ from paperfeed.papers import MAX_ID, Paper, content_hash, record_problem
 ACTIVITY_SIGNALS = ("upvotes", "num_comments")
 
 
+HASH_COLUMN = 16  # where a ``papers`` row holds the content hash
+
+
 def dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
