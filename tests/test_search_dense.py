@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from paperfeed.search import dense
 from paperfeed.search.dense import FileDenseIndex
 from paperfeed.store import Store, open_store
 
@@ -18,6 +19,11 @@ DIM = 4
 def unit(*values: float) -> np.ndarray:
     v = np.array([values], dtype=np.float32)
     return v / np.linalg.norm(v)
+
+
+@pytest.fixture(autouse=True)
+def reload_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dense, "RELOAD_SECONDS", 0.0)
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from paperfeed.search.vectors import VectorIndex
 from paperfeed.store import Store
 
 Vector = npt.NDArray[np.float32]
+RELOAD_SECONDS = 5.0  # a reader loads another process's commits at most this often (it answers meanwhile)
 RELOAD_ATTEMPTS = 3  # loads of another process's commit tried in a row (a writer may remove the files being read)
 WRITE_LOCK_SECONDS = 60.0  # how long a writer waits for another process's batch before giving up (IndexBusy)
 
@@ -99,9 +100,10 @@ class FileDenseIndex:
     in this process and across processes sharing the files.
 
     Readers follow other processes' commits (``paperfeed index`` or the worker embedding for a web node): a read
-    that finds the files newer than its copy asks a background thread to load them and swap them in, and answers
-    from the copy it has meanwhile. Writers take a file lock beside the index, load another process's newer commit
-    first and add to it, so that two writers never drop each other's vectors."""
+    that finds the files newer than its copy asks a background thread to load them (at most every
+    ``RELOAD_SECONDS``) and swap them in, and answers from the copy it has meanwhile. Writers take a file lock
+    beside the index, load another process's newer commit first and add to it, so that two writers never drop each
+    other's vectors."""
 
     def __init__(self, store: Store, path: Path, model: str, dim: int) -> None:
         self.store = store
@@ -112,6 +114,7 @@ class FileDenseIndex:
         self._lock = threading.Lock()
         self._filters = PaperFilters(store)  # its own lock: a writer's long apply must not hold up a filter lookup
         self._reloader = CatchUp(self._reload_step, f"vector index reload {path}")
+        self._loaded_at = -RELOAD_SECONDS
         self._swaps = 0  # changes of the copy in memory (loads and writes), so a slow load never replaces a newer one
 
     def _follow(self) -> None:
@@ -119,6 +122,10 @@ class FileDenseIndex:
             self._reloader.request()
 
     def _reload_step(self) -> int:
+        # At most one load every RELOAD_SECONDS: a bulk run of `paperfeed index` commits every few hundred papers
+        # (and a load of a 1M-vector index takes ~0.4 s), so loading each commit would keep a core busy.
+        time.sleep(max(0.0, self._loaded_at + RELOAD_SECONDS - time.monotonic()))
+        self._loaded_at = time.monotonic()
         for attempt in range(RELOAD_ATTEMPTS):
             if not self._index.stale():
                 return 0
