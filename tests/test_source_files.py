@@ -91,6 +91,7 @@ def test_read_file_batches_and_meta() -> None:
     batches = list(read_file(KAGGLE_GZ, batch_size=64))
     assert [len(b.items) for b in batches] == [64, 64, 64, 8]
     assert all(b.meta == {"path": str(KAGGLE_GZ), "format": "kaggle"} and b.checkpoint is None for b in batches)
+    assert all(b.checked for b in batches)  # its parser checked every record: the store need not again
     items = [i for b in batches for i in b.items]
     assert isinstance(items[0], Paper) and items[0].id == "0704.0001" and items[0].source == "kaggle"
 

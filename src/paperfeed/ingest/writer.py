@@ -65,7 +65,8 @@ def prepared(batch: Batch) -> PreparedBatch:
     """The batch with its papers prepared for the store (needs no store: a read-ahead child runs this)."""
     papers = [item for item in batch.items if not isinstance(item, Rejection)]
     rejections = [item for item in batch.items if isinstance(item, Rejection)] if len(papers) < len(batch.items) else []
-    return PreparedBatch(prepare_papers(papers), rejections, batch.checkpoint, batch.meta, len(batch.items))
+    ready = prepare_papers(papers, checked=batch.checked)
+    return PreparedBatch(ready, rejections, batch.checkpoint, batch.meta, len(batch.items))
 
 
 def ingest(

@@ -32,6 +32,9 @@ class Batch:
     items: list[ParsedItem]
     checkpoint: tuple[str, dict[str, Any] | None] | None = None  # (state key, value; None clears the key)
     meta: dict[str, Any] = field(default_factory=dict)
+    # Every paper in it came through a parser's ``papers.checked`` (the record limits), so the store need not check
+    # them again: set by the readers whose parsers all do (``files.read_file``).
+    checked: bool = False
 
 
 def batched(items: Iterable[ParsedItem], size: int = 1000) -> Iterator[Batch]:

@@ -87,6 +87,7 @@ def _parse_page(parse: Callable[[bytes, str], ParsedPage], data: bytes, where: s
 def _with_meta(batches: Iterable[Batch], meta: dict[str, Any]) -> Iterator[Batch]:
     for batch in batches:
         batch.meta.update(meta)
+        batch.checked = True  # every parser of FORMATS returns its papers through papers.checked
         yield batch
 
 

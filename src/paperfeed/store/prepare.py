@@ -83,11 +83,12 @@ class PreparedPapers:
         return len(self.rows)
 
 
-def prepare_papers(papers: list[Paper]) -> PreparedPapers:
+def prepare_papers(papers: list[Paper], *, checked: bool = False) -> PreparedPapers:
     """The batch checked, hashed and encoded; a record the store refuses is kept as ``problem`` (and nothing else
-    of it is prepared), which ``upsert_papers`` raises before it writes anything of the batch."""
+    of it is prepared), which ``upsert_papers`` raises before it writes anything of the batch. ``checked``: every
+    paper came through ``papers.checked`` already (a parser's), which makes the same checks."""
     batch = PreparedPapers([], [], [], [], [], [], frozenset(), None)
-    for paper in papers:  # the parsers refuse these with file and line; this is the last line of defence
+    for paper in () if checked else papers:  # the parsers refuse these with file and line: the last line of defence
         if (problem := record_problem(paper)) is not None:
             batch.problem = (problem, paper.id[:MAX_ID])
             return batch
