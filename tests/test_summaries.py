@@ -50,6 +50,7 @@ def test_sentences_and_candidates_come_from_the_abstract() -> None:
         ("The $k$NN-LM model achieves $30\\%$ error reduction.", {"NN-LM", "NN-LM model achieves"}),
         ("We propose \\textbf{Personalize Anything}, a training-free method.", {"textbf", "textbf personalize"}),
         ("It won a Kaggle competition\\footnote{https://www.kaggle.com/c/x} task today.", {"kaggle task"}),
+        ("The decoder recovers per-voxel 3D wind vectors from 2024 data.", {"D wind vectors", "D", "2024 data"}),
     ],
 )
 def test_latex_and_links_make_no_phrases(abstract: str, garbled: set[str]) -> None:

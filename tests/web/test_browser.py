@@ -132,6 +132,9 @@ def test_newcomer_path(browser: Browser, demo: tuple[Path, str], math_id: str, t
         if "$" in (page.locator(".abstract").text_content() or ""):
             assert page.locator(".abstract .katex").count() >= 1
         assert "$" not in _visible_text(page, ".abstract")
+        # The demo ships its machine-made summaries: the page shows one, labelled, without an index run.
+        expect(page.locator(".machine-summary .machine-label")).to_have_text("machine-made")
+        assert page.locator(".machine-summary .keyphrase").count() >= 1
         copy = page.locator("button.copy-button")
         expect(copy).to_be_visible()
         expect(copy).to_have_text("Copy BibTeX")

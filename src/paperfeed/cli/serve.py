@@ -31,7 +31,7 @@ def demo(ctx: click.Context, no_serve: bool, as_json: bool, host: str, port: int
     Needs no network and no configuration. Afterwards every other command works on the demo's papers as it is,
     without --data-dir. A store that already holds papers of its own is left alone."""
     from paperfeed.cli.search import sync_with_progress
-    from paperfeed.demo import load_demo, mark_demo_store, prime_cache
+    from paperfeed.demo import load_demo, mark_demo_store, prime_cache, prime_summaries
     from paperfeed.search.indexes import indexes_for
 
     demo_app: App = ctx.obj
@@ -40,6 +40,7 @@ def demo(ctx: click.Context, no_serve: bool, as_json: bool, host: str, port: int
         report = run_ingest(store, "demo corpus", load_demo(), strict=False, quiet=as_json)
         indexes = indexes_for(store)
         prime_cache(indexes.cache, indexes.model)
+        prime_summaries(store, indexes.model)
         sync_with_progress(store, quiet=as_json)
         day = store.latest_day()
         papers = store.papers_on_day(day, limit=5) if day else []

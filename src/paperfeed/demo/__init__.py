@@ -8,23 +8,29 @@ The listing slice is built by ``scripts/build_demo_corpus.py`` from the real arX
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from paperfeed.errors import BadInput
-from paperfeed.search.embed import EmbeddingCache
+from paperfeed.search.embed import EmbeddingCache, paper_text, text_hash
 from paperfeed.sources import Batch
-from paperfeed.store import Store
+from paperfeed.store import Store, utcnow
+from paperfeed.store.summaries import MachineSummary
 
 # The job_state key that says "the demo corpus was loaded into this store".
 DEMO_STATE = "demo"
 
 # Vectors of the demo corpus per embedding model (scripts/build_demo_vectors.py), so the demo starts at once.
 VECTORS_FILE = "vectors-{model}.npz"
+# Their machine-made summaries, one JSON line per text hash (the same script; one model run makes both), so the
+# demo's paper pages show them without the slow `paperfeed index --summaries`.
+SUMMARIES_FILE = "summaries-{model}.jsonl.gz"
 
 
 def demo_files() -> list[tuple[Path, str]]:
@@ -82,3 +88,36 @@ def prime_cache(cache: EmbeddingCache, model: str) -> int:
         keep = [i for i, h in enumerate(hashes) if h in missing]
         cache.put(model, [hashes[i] for i in keep], vectors[keep])
     return len(missing)
+
+
+def demo_summaries(model: str) -> dict[str, MachineSummary | None]:
+    """The shipped summaries for ``model`` by text hash (None: the text has none worth making), empty if none."""
+    path = Path(str(resources.files("paperfeed.demo"))) / SUMMARIES_FILE.format(model=model)
+    if not path.is_file():
+        return {}
+    found: dict[str, MachineSummary | None] = {}
+    with gzip.open(path, "rb") as lines:
+        for line in lines:
+            row = orjson.loads(line)
+            made = row["sentence"] is not None or row["keyphrases"]
+            found[row["hash"]] = MachineSummary(row["sentence"], row["keyphrases"]) if made else None
+    return found
+
+
+def prime_summaries(store: Store, model: str) -> int:
+    """Store the shipped summaries of the papers whose text they were made from, as the index job would have;
+    papers already summarised, or whose text differs from the corpus's, are left to the index job. Returns how
+    many were stored."""
+    shipped = demo_summaries(model)
+    stored = after = 0
+    while shipped and (candidates := store.summary_candidates(after, 1000)):
+        after = candidates[-1].pk
+        rows = []
+        for c in candidates:
+            digest = text_hash(paper_text(c.title, c.abstract))
+            if digest in shipped and c.made_hash != digest:
+                rows.append((c.pk, digest, shipped[digest]))
+        if rows:
+            store.put_summaries(model, utcnow(), rows)
+            stored += len(rows)
+    return stored

@@ -31,7 +31,10 @@ MIN_SENTENCE = 25  # characters; shorter pieces ("Code: github.com/…") are not
 SUMMARY_BATCH = 64  # papers per model run and per commit
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 _CLAUSE = re.compile(r"[^.,;:!?()\[\]]+")
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]|[A-Za-z]")
+# A word may start with a digit ("3D", "2D-aware"), so that "3D wind vectors" does not become "D wind vectors";
+# one with no letter ("2024", "30") is matched only to keep it out of phrases.
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]*[A-Za-z0-9]|[A-Za-z0-9]")
+_CASED = re.compile(r".[A-Z]|^[A-Z]$")
 _URL = re.compile(r"\S*://\S*|\bwww\.\S+")
 # LaTeX is no phrase: inline math and any word glued to it or to other markup ("Poincar\\'{e}", "M$^2$D-LIF",
 # "70\\%"), whose letters would otherwise come out as words ("poincar e", "M D-LIF"). Bare braces ("{snowy}") are kept.
@@ -87,7 +90,10 @@ def candidate_phrases(abstract: str, start: int = 0) -> list[tuple[str, Span]]:
                     continue
                 if any(len(w.group()) == 1 and w.group().islower() for w in chunk):  # "x", "e": variables
                     continue
-                phrase = " ".join(w.group() if w.group().isupper() else w.group().lower() for w in chunk)
+                if any(not any(c.isalpha() for c in w.group()) for w in chunk):
+                    continue
+                # Case kept where it is meant ("BERT", "LoRA", "3D"), not where a sentence starts ("Graph").
+                phrase = " ".join(w.group() if _CASED.search(w.group()) else w.group().lower() for w in chunk)
                 counts[phrase] = counts.get(phrase, 0) + 1
                 base = start + clause.start()
                 first.setdefault(phrase, (base + chunk[0].start(), base + chunk[-1].end()))
