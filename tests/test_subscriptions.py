@@ -57,6 +57,8 @@ class Sink:
     refuse: dict[str, str] = field(default_factory=dict)
     data_replies: list[str] = field(default_factory=list)
     delay: float = 0.0
+    # Once this many are accepted, every further DATA waits until it is set back to None (a server that stalls).
+    hold_after: int | None = None
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if self.delay:
@@ -67,6 +69,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        while self.hold_after is not None and len(self.accepted) >= self.hold_after:
+            await asyncio.sleep(0.01)  # one event loop: no other message is accepted between this check and ours
         if self.data_replies:
             return self.data_replies.pop(0)
         self.accepted.append((list(envelope.rcpt_tos), envelope.content))
@@ -77,6 +81,7 @@ class Sink:
         self.refuse.clear()
         self.data_replies.clear()
         self.delay = 0.0
+        self.hold_after = None
 
     def to(self, address: str) -> list[EmailMessage]:
         return [parse(raw) for rcpt, raw in list(self.accepted) if rcpt == [address]]
