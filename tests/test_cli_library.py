@@ -74,7 +74,12 @@ def test_import_list_export_and_restore(store_url: str, tmp_path: Path) -> None:
     with open_store(store_url) as store:
         store.create_user("ada2", None, "not-a-hash", "member", rules.now_iso())
     restored = run(store_url, "restore", str(account), "--member", "ada2", "--json")
-    assert orjson.loads(restored.stdout) == {"library": 2, "collections": 1, "ratings": 0, "missing": []}
+    assert orjson.loads(restored.stdout) == {
+        "library": 2, "collections": 1, "ratings": 0, "votes": 0, "personal_weight": None, "missing": [],
+        "not_restored": {"comments": 0, "subscriptions": 0},
+    }  # fmt: skip
+    said = run(store_url, "restore", str(account), "--member", "ada2")
+    assert said.returncode == 0 and "Restored 2 saved papers, 1 collection, 0 ratings and 0 upvotes." in said.stderr
 
 
 def test_exit_codes_name_what_went_wrong(store_url: str, tmp_path: Path) -> None:

@@ -209,36 +209,100 @@ def test_a_public_collection_exported_by_someone_else_carries_no_private_tags(li
         exports.library_export(lib, bob, "docx")
 
 
-def test_account_export_restores_library_and_collections_exactly_in_a_fresh_instance(
+def _account_state(store: Store, who: User) -> tuple[object, ...]:
+    """Everything a restore brings back, as one value: library (entries with tags, notes, states, when saved),
+    collections in their order, ratings with their times, upvotes with theirs, the blend."""
+    ids, _ = store.library_ids(who.id, limit=100)
+    entries = store.library_entries_of(who.id, ids)
+    cols = [
+        (c.slug, c.name, c.description, c.public, c.created_at, store.collection_paper_ids(c.id))
+        for c in store.collections_of(who.id)
+    ]
+    return ids, entries, cols, store.rating_rows(who.id), store.votes_of(who.id), store.personal_weight(who.id)
+
+
+def test_account_export_restores_library_collections_ratings_votes_and_blend_exactly_in_a_fresh_instance(
     lib: Store, module_store_url: str
 ) -> None:
     """``module_store_url`` is a second store of its own (this module's only user of it): the fresh instance."""
     ada = _library(lib)
     lib.set_vote(ada.id, "2611.00001", True, "2026-11-21T10:00:00+00:00")
+    lib.set_vote(ada.id, "2611.00002", True, "2026-11-21T11:00:00+00:00")
+    lib.set_personal_weight(ada.id, 75, "2026-11-21T12:00:00+00:00")
     rules.comment(lib, ada, "2611.00001", "A fine paper")
     doc = orjson.loads(orjson.dumps(account.export_account(lib, ada)))  # through JSON, as the file goes
-    assert doc["profile"]["name"] == "ada" and [v["paper"] for v in doc["votes"]] == ["2611.00001"]
+    assert doc["profile"]["name"] == "ada" and [v["paper"] for v in doc["votes"]] == ["2611.00002", "2611.00001"]
     assert doc["comments"][0]["body"] == "A fine paper" and len(doc["ratings"]) == 2
-
-    def state(store: Store, who: User) -> tuple[object, ...]:
-        ids, _ = store.library_ids(who.id, limit=100)
-        entries = store.library_entries_of(who.id, ids)
-        cols = [
-            (c.slug, c.name, c.description, c.public, store.collection_paper_ids(c.id))
-            for c in store.collections_of(who.id)
-        ]
-        return ids, entries, cols, store.ratings_of(who.id)
+    assert doc["preferences"] == {"personal_weight": 75}
 
     with open_store(module_store_url) as fresh:
         fill(fresh)
         again = member(fresh, "ada2")
+        fresh.set_vote(member(fresh, "bob").id, "2611.00001", True, "2026-11-22T09:00:00+00:00")
         report = account.restore_account(fresh, again, orjson.dumps(doc))
         assert report.missing == [] and report.library == 4 and report.collections == 2
-        assert state(fresh, again) == state(lib, ada)
-        assert account.restore_account(fresh, again, doc).library == 4, "restoring twice changes nothing"
-        assert state(fresh, again) == state(lib, ada)
+        assert (report.ratings, report.votes, report.personal_weight) == (2, 2, 75)
+        assert report.not_restored == {"comments": 1, "subscriptions": 0}
+        assert (
+            "Not restored, as the account page explains: 1 comment." in report.summary
+            and "your blend (75 % personal)" in report.summary
+        )
+        assert _account_state(fresh, again) == _account_state(lib, ada)
+        counts = {pid: a.upvotes for pid, a in fresh.activity(["2611.00001", "2611.00002"]).items()}
+        assert counts == {"2611.00001": 2, "2611.00002": 1}  # bob's and the restored one
+        assert fresh.comments_on("2611.00001") == []
+        account.restore_account(fresh, again, doc)  # restoring twice changes nothing
+        assert _account_state(fresh, again) == _account_state(lib, ada)
+        assert {pid: a.upvotes for pid, a in fresh.activity(list(counts)).items()} == counts
+        # a newer rating made here is not replaced by the export's older one
+        fresh.set_rating(again.id, "2611.00002", 1, "2999-01-01T00:00:00+00:00")
+        account.restore_account(fresh, again, doc)
+        assert fresh.ratings_of(again.id)["2611.00002"] == 1
     with pytest.raises(BadInput):
         account.restore_account(lib, ada, b'{"format": "something-else"}')
+
+
+def test_an_account_restore_writes_all_of_it_or_nothing(lib: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    ada = _library(lib)
+    lib.set_vote(ada.id, "2611.00001", True, "2026-11-21T10:00:00+00:00")
+    lib.set_personal_weight(ada.id, 25, "2026-11-21T12:00:00+00:00")
+    doc = account.export_account(lib, ada)
+    bea = member(lib, "bea")
+    empty = _account_state(lib, bea)
+    execute = lib.db.execute
+
+    def failing(sql: str, *args: object) -> int:
+        if sql.startswith("INSERT INTO votes"):  # the votes come after the library, collections and ratings
+            raise RuntimeError("the disk is full")
+        return execute(sql, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lib.db, "execute", failing)
+    with pytest.raises(RuntimeError):
+        account.restore_account(lib, bea, doc)
+    monkeypatch.undo()
+    assert _account_state(lib, bea) == empty
+    # refused files name the item and write nothing either
+    bad = {**doc, "ratings": [*doc["ratings"], {"paper": "2611.00001", "value": 3, "at": "2026-11-21T10:00:00+00:00"}]}
+    with pytest.raises(BadInput) as refused:
+        account.restore_account(lib, bea, bad)
+    assert refused.value.where == "ratings[2]"
+    late = {**doc, "votes": [{"paper": "2611.00001", "at": "yesterday"}]}
+    with pytest.raises(BadInput) as refused:
+        account.restore_account(lib, bea, late)
+    assert refused.value.where == "votes[0]" and "ISO 8601" in str(refused.value)
+    with pytest.raises(BadInput) as refused:
+        account.restore_account(lib, bea, {**doc, "preferences": {"personal_weight": 101}})
+    assert refused.value.where == "preferences"
+    with pytest.raises(BadInput) as refused:
+        account.restore_account(lib, bea, b" " * (account.MAX_BYTES + 1))
+    assert "larger than 20 MB" in str(refused.value)
+    assert _account_state(lib, bea) == empty
+    # a time in the future is now; another offset is stored in UTC
+    future = {**doc, "votes": [{"paper": "2611.00001", "at": "2999-01-01T00:00:00+00:00"}],
+              "ratings": [{"paper": "2611.00002", "value": 1, "at": "2026-11-21T12:00:00+02:00"}]}  # fmt: skip
+    account.restore_account(lib, bea, future)
+    assert lib.votes_of(bea.id)[0][1] < "2999"
+    assert lib.rating_rows(bea.id) == [("2611.00002", 1, "2026-11-21T10:00:00+00:00")]
 
 
 def test_deleting_an_account_needs_the_name_and_keeps_comments_anonymously(lib: Store) -> None:

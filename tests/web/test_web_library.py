@@ -197,5 +197,111 @@ def test_account_restore_and_delete_refuse_forged_posts_and_change_nothing(
     assert snapshot(site.store) == before and bob.logged_in_as() == "bob"
     bob.post("/library/2611.00001/unsave")
     restored = bob.http.post("/account/restore", data={"csrf": bob.csrf()}, files={"file": ("me.json", export)})
-    assert restored.status_code == 200 and "Restored 1 saved papers" in restored.text
+    assert restored.status_code == 200 and "Restored 1 saved paper," in restored.text
     assert snapshot(site.store) == before
+
+
+def test_the_account_page_restores_votes_and_the_blend_and_says_why_comments_and_subscriptions_stay(
+    site: Site, bob: Browser
+) -> None:
+    fill(site)
+    bob.post("/papers/2611.00001/comments", {"body": "Lovely result"})
+    bob.post("/papers/2611.00002/vote", {"up": "1"})
+    bob.post("/library/2611.00003/save")
+    bob.post("/for-you/blend", {"weight": "25", "next": "/"})
+    export = bob.get("/account/export.json").content
+    page = bob.get("/account")
+    assert "at most 20 MB" in page.text and "restoring the same file twice changes nothing" in page.text
+    assert "<strong>Comments</strong>: a comment belongs to the discussion it was written in" in page.text
+    assert "<strong>Subscriptions</strong>: an email digest is sent only to an address that confirmed" in page.text
+    assert bob.get("/account", headers={"Accept": "application/json"}).json()["restore_leaves_out"].keys() == {
+        "comments", "subscriptions"
+    }  # fmt: skip
+    carol = site.browser()
+    carol.sign_up("carol")
+    for _ in range(2):  # twice: the second changes nothing
+        done = carol.http.post("/account/restore", data={"csrf": carol.csrf()}, files={"file": ("me.json", export)})
+        assert done.status_code == 200
+        assert "Restored 1 saved paper, 0 collections, 0 ratings and 1 upvote, and your blend (25 % personal)." in (
+            done.text
+        )
+        assert "Not restored, as the account page explains: 1 comment." in done.text
+        assert site.store.activity(["2611.00002"])["2611.00002"].upvotes == 2  # bob's and carol's
+    me = site.store.user_by_name("carol")
+    assert me is not None and site.store.personal_weight(me.id) == 25 and site.store.comments_by(me.id) == []
+
+
+def test_uploads_take_files_up_to_their_limit_and_say_so_past_it(site: Site, alice: Browser) -> None:
+    fill(site)
+    # a reference manager's export past the 64 KB every other request is held to: imported
+    padding = "".join(f"@misc{{pad{i}, title={{A paper this site does not have number {i}}}}}\n" for i in range(1500))
+    big = "@misc{one, eprint={2611.00001}, archivePrefix={arXiv}, title={Diffusion models for proteins}}\n" + padding
+    assert len(big.encode()) > 64 * 1024
+    files = {"file": ("zotero.bib", big.encode())}
+    done = alice.http.post("/library/import", data={"csrf": alice.csrf()}, files=files)
+    assert done.status_code == 200 and site.store.library_ids(1)[1] == 1
+    # past the file's limit: a page (or JSON) that says the limit and what to do, not a bare "Content Too Large"
+    huge = {"file": ("huge.bib", b"%" * (5_000_000 + 70_000))}
+    refused = alice.http.post("/library/import", data={"csrf": alice.csrf()}, files=huge)
+    assert refused.status_code == 413 and "The file is larger than 5 MB" in refused.text
+    assert "split it into smaller files" in refused.text and "<html" in refused.text
+    as_json = alice.http.post(
+        "/library/import", data={"csrf": alice.csrf()}, files=huge, headers={"Accept": "application/json"}
+    )
+    assert as_json.status_code == 413 and as_json.json()["error"].startswith("The file is larger than 5 MB")
+    # just under the route's limit but over the file's: the import's own check says the same limit
+    over = {"file": ("over.bib", b"%" * (5_000_000 + 10))}
+    said = alice.http.post("/library/import", data={"csrf": alice.csrf()}, files=over)
+    assert said.status_code == 422 and "larger than 5 MB" in said.text
+    # anything else is held to 64 KB, and says so
+    comment = alice.http.post(
+        "/api/papers/2611.00001/comments", json={"body": "x" * 100_000}, headers={"X-CSRF-Token": alice.csrf("/")}
+    )
+    assert comment.status_code == 413 and comment.json() == {
+        "error": "The request is larger than 64 KB, the most this site takes outside file uploads", "status": 413
+    }  # fmt: skip
+
+
+def test_the_json_api_exports_collections_and_restores_an_account(site: Site, alice: Browser, bob: Browser) -> None:
+    fill(site)
+    alice.post("/library/2611.00001/entry", {"add_tags": "proteins"})
+    alice.post("/papers/2611.00002/vote", {"up": "1"})
+    alice.post("/collections", {"name": "Reading group", "public": "1"})
+    col = site.store.collection_by_slug("alice", "reading-group")
+    assert col is not None
+    site.store.add_to_collection(col.id, ["2611.00003", "2611.00001"], "2026-11-21T10:00:00+00:00")
+    site.store.set_rating(1, "2611.00003", -1, "2026-11-21T11:00:00+00:00")
+    ris = alice.get("/api/collections/alice/reading-group/export?format=ris")
+    assert ris.headers["content-type"].startswith("application/x-research-info-systems")
+    assert [r["doi"] for r in rispy.loads(ris.text)] == ["10.48550/arXiv.2611.00003", "10.48550/arXiv.2611.00001"]
+    bib = bibtexparser.parse_string(alice.get("/api/collections/alice/reading-group/export").text)
+    assert [e["eprint"] for e in bib.entries] == ["2611.00003", "2611.00001"] and "proteins" in bib.entries[1][
+        "keywords"
+    ]
+    csl = bob.get("/api/collections/alice/reading-group/export?format=csl")
+    assert csl.headers["content-type"] == "application/vnd.citationstyles.csl+json"
+    assert [c["number"] for c in csl.json()] == ["2611.00003", "2611.00001"] and "keyword" not in csl.json()[1]
+    assert bob.get("/api/collections/alice/reading-group/export?format=docx").status_code == 422
+    exported = alice.get("/api/account/export").json()
+    csrf = {"X-CSRF-Token": bob.csrf("/")}
+    for _ in range(2):
+        report = bob.http.post("/api/account/restore", json=exported, headers=csrf).json()
+        assert report == {
+            "library": 2, "collections": 1, "ratings": 1, "votes": 1, "personal_weight": None, "missing": [],
+            "not_restored": {"comments": 0, "subscriptions": 0},
+        }  # fmt: skip
+    mine = bob.get("/api/collections/bob/reading-group").json()
+    assert [i["id"] for i in mine["items"]] == ["2611.00003", "2611.00001"]
+    assert bob.get("/api/ratings").json() == {"2611.00003": -1}
+    bad = bob.http.post("/api/account/restore", json={**exported, "format": "zotero"}, headers=csrf)
+    assert bad.status_code == 422
+    assert bob.http.post("/api/account/restore", json=exported).status_code == 403  # a cookie without its token
+    spec = bob.get("/openapi.json").json()["paths"]
+    export_doc = spec["/api/collections/{owner}/{slug}/export"]["get"]["responses"]
+    assert {
+        "application/x-bibtex",
+        "application/x-research-info-systems",
+        "application/vnd.citationstyles.csl+json",
+    } <= (export_doc["200"]["content"].keys())
+    restore_doc = spec["/api/account/restore"]["post"]
+    assert "20 MB" in restore_doc["responses"]["413"]["description"] and "requestBody" in restore_doc

@@ -174,15 +174,14 @@ def export_command(app: App, member_name: str, fmt: str, collection: str | None,
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_app
 def restore_command(app: App, file: Path, member_name: str, as_json: bool) -> None:
-    """Restore the library, collections and ratings of an account export (from this store or another) into a
-    member's account, all or nothing."""
+    """Restore the library, collections, ratings, upvotes and blend of an account export (from this store or
+    another) into a member's account, all or nothing; restoring the same file twice changes nothing."""
     with app.store() as store:
         report = account.restore_account(store, _member(store, member_name), file.read_bytes())
     if as_json:
         emit_json(report.to_dict())
         return
-    err.print(
-        f"restored {report.library} saved papers, {report.collections} collections, {report.ratings} ratings"
-        + (f"; not in this store: {', '.join(report.missing)}" if report.missing else ""),
-        highlight=False,
-    )
+    err.print(report.summary, highlight=False)
+    for what, why in account.NOT_RESTORED:
+        if report.not_restored.get(what):
+            err.print(f"{what} are not restored: {why}", highlight=False)

@@ -1,5 +1,6 @@
 """A member's own library in SQL: saved papers (tags, a private note, reading state), collections and their hand
-ordering, private ratings, the interest signals recommendations learn from, and deleting an account.
+ordering, private ratings, the interest signals recommendations learn from, and restoring all of it at once (an
+import, or an account export with its upvotes and blend).
 
 Every write is one transaction (the store's one-writer transactions on both engines), and every change is a row
 written or deleted, never a list read, edited and written back: two tabs tagging, rating or reordering at once both
@@ -17,7 +18,9 @@ from datetime import datetime
 from typing import Any
 
 from paperfeed.errors import BadInput, NotFound
+from paperfeed.store.changes import ChangesStoreMixin
 from paperfeed.store.db import Database
+from paperfeed.store.recommend import PUT_PERSONAL_WEIGHT
 
 STATES = ("to-read", "read")
 SIGNAL_KINDS = ("saved", "more", "less", "upvote")
@@ -95,7 +98,7 @@ def _chunks(items: list[str], size: int = 900) -> Iterable[list[str]]:
         yield items[i : i + size]
 
 
-class LibraryStoreMixin:
+class LibraryStoreMixin(ChangesStoreMixin):
     db: Database
 
     def _require_live(self, paper_id: str) -> None:
@@ -273,10 +276,14 @@ class LibraryStoreMixin:
         *,
         collections: Sequence[RestoredCollection] = (),
         ratings: Sequence[tuple[str, int, str]] = (),
+        votes: Sequence[tuple[str, str]] = (),
+        personal_weight: int | None = None,
     ) -> int:
         """Save many papers with their tags, notes and states, fill collections (made when missing, items appended
-        in order) and set ratings, all in one transaction (imports, account restores): all of it or, on any error,
-        none. Papers already saved keep what they have and gain the new tags; returns how many were new."""
+        in order), set ratings, upvote papers (paper id, when) and set the blend, all in one transaction (imports,
+        account restores): all of it or, on any error, none. Doing it twice changes nothing: papers already saved
+        keep what they have and gain the new tags, a rating is replaced only by a newer one, a vote already there
+        stays as it is (the paper's count goes up only for a new one); returns how many papers were newly saved."""
         with self.db.transaction():
             added = 0
             for e in entries:
@@ -313,9 +320,29 @@ class LibraryStoreMixin:
                 self.db.execute(
                     "INSERT INTO ratings (user_id, paper_id, value, rated_at) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (user_id, paper_id) DO UPDATE SET value = excluded.value, "
-                    "rated_at = excluded.rated_at",
+                    "rated_at = excluded.rated_at WHERE ratings.rated_at < excluded.rated_at",
                     (user_id, pid, value, at),
                 )
+            voted = False
+            for pid, at in votes:
+                self._require_live(pid)
+                if self.db.execute(
+                    "INSERT INTO votes (user_id, paper_id, created_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (user_id, paper_id) DO NOTHING",
+                    (user_id, pid, at),
+                ):
+                    voted = True
+                    self.db.execute(
+                        "INSERT INTO paper_activity (paper_id, upvotes, last_activity) VALUES (?, 1, ?) "
+                        "ON CONFLICT (paper_id) DO UPDATE SET upvotes = paper_activity.upvotes + 1, last_activity = "
+                        "CASE WHEN paper_activity.last_activity IS NULL OR paper_activity.last_activity < "
+                        "excluded.last_activity THEN excluded.last_activity ELSE paper_activity.last_activity END",
+                        (pid, at),
+                    )
+            if voted:
+                self._content_changed()  # vote counts on public (cached) pages changed
+            if personal_weight is not None:
+                self.db.execute(PUT_PERSONAL_WEIGHT, (user_id, personal_weight, now))
         return added
 
     # -- collections -----------------------------------------------------------------------------------------------

@@ -17,6 +17,12 @@ import orjson
 from paperfeed.store.db import Database
 from paperfeed.store.listing import FEED_SQL as _KINDS
 
+# (user id, % personal, now): also what an account restore writes, in its own transaction
+PUT_PERSONAL_WEIGHT = (
+    "INSERT INTO member_preferences (user_id, personal_weight, updated_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (user_id) DO UPDATE SET personal_weight = excluded.personal_weight, updated_at = excluded.updated_at"
+)
+
 
 class SignalRow(NamedTuple):
     """One interest signal as a digest run reads it: the paper, the kind, the time as stored (ISO 8601 UTC)."""
@@ -77,12 +83,7 @@ class RecommendStoreMixin:
 
     def set_personal_weight(self, user_id: int, weight: int, now: str) -> None:
         with self.db.transaction():
-            self.db.execute(
-                "INSERT INTO member_preferences (user_id, personal_weight, updated_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (user_id) DO UPDATE SET personal_weight = excluded.personal_weight, "
-                "updated_at = excluded.updated_at",
-                (user_id, weight, now),
-            )
+            self.db.execute(PUT_PERSONAL_WEIGHT, (user_id, weight, now))
 
     def interest_signals_many(self, member_ids: Sequence[int]) -> dict[int, list[SignalRow]]:
         """What many members did (a digest run: one query per 300 members instead of one per member), each list

@@ -50,11 +50,9 @@ from paperfeed.web import (
 )  # fmt: skip
 from paperfeed.web.metrics import RequestMetrics
 from paperfeed.web.security import cookie_secure, remember_visitor, security_headers_for
-from paperfeed.web.site import Site, render, wants_json
+from paperfeed.web.site import MAX_BODY, Site, render, too_large, wants_json
 
 log = logging.getLogger("paperfeed.web")
-# The largest request body taken (413 beyond): a comment of 5,000 characters is at most 20 KB of UTF-8.
-MAX_BODY = 64 * 1024
 PACKAGE = Path(__file__).parent
 
 
@@ -246,6 +244,9 @@ def create_app(
             response: Response = await call_next(request)
         except Exception as exc:
             response = crash_response(request, exc)
+        if response.status_code == 413 and response.headers.get("content-type", "").startswith("text/plain"):
+            # the body limit's own bare "Content Too Large": said as every refusal is, with the route's limit
+            response = _error_response(request, 413, too_large(request.url.path))
         for name, value in security_headers.items():
             response.headers.setdefault(name, value)
         if request.url.path.startswith("/static/") and "v" in request.query_params:

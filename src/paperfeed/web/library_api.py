@@ -1,28 +1,39 @@
 """The library's JSON API (in the OpenAPI document under "library"): a member's saved papers, tags, notes and reading
 state, private ratings, imports and exports, collections (``/api/collections/{owner}/{slug}`` answers in the shape of
-Hugging Face's collections API), and the account export. Scripts authenticate with ``Authorization: Bearer pf_…``.
+Hugging Face's collections API; ``…/export`` as BibTeX, RIS or CSL-JSON), and the account export and its restore.
+Scripts authenticate with ``Authorization: Bearer pf_…``.
 """
 
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from paperfeed.community import rules
 from paperfeed.library import account, collections, exports, imports, saves
 from paperfeed.store.library import STATES
 from paperfeed.web.library_views import collection_dict, collection_view, hf_collection_json, library_view
 from paperfeed.web.security import Visitor, check_csrf
-from paperfeed.web.site import BODY_ANSWERS, Text, answers, site, visitor
+from paperfeed.web.site import BODY_ANSWERS, Text, answers, site, upload_body, visitor
 from paperfeed.web.views import MAX_PAGE
 
 router = APIRouter(prefix="/api")
 Who = Annotated[Visitor, Depends(visitor)]
 TAGS: list[str | Enum] = ["library"]
 STATE_PATTERN = f"^({'|'.join(STATES)})?$"  # a reading state, or empty: all
+FORMAT_PATTERN = f"^({'|'.join(exports.EXPORT_FORMATS)})$"
+# The documents an export answers with, for the OpenAPI
+EXPORTED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The papers as BibTeX (`format=bibtex`), RIS (`ris`) or CSL-JSON (`csl`)",
+        "content": {
+            media.split(";")[0]: {"schema": {"type": "string"}} for _, media in exports.EXPORT_FORMATS.values()
+        },
+    }
+}
 
 
 class EntryBody(BaseModel):
@@ -66,6 +77,55 @@ class OrderBody(BaseModel):
     papers: list[Text] = Field(description="Every paper of the collection, once, in the new order")
 
 
+class ExportedEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    paper: Text = Field(description="The paper's id")
+    state: Text = Field(pattern=f"^({'|'.join(STATES)})$")
+    tags: list[Text] = Field(default_factory=list)
+    note: Text = ""
+    saved_at: Text = Field(description="When it was saved (ISO 8601 with its offset)")
+
+
+class ExportedCollection(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    slug: Text
+    name: Text
+    description: Text = ""
+    public: StrictBool = False
+    created_at: Text | None = None
+    papers: list[Text] = Field(default_factory=list, description="Paper ids in the collection's order")
+
+
+class ExportedRating(BaseModel):
+    paper: Text
+    value: Literal[-1, 1] = Field(description="1: more like this; -1: less like this")
+    at: Text
+
+
+class ExportedVote(BaseModel):
+    paper: Text
+    at: Text
+
+
+class ExportedPreferences(BaseModel):
+    personal_weight: StrictInt | None = Field(None, ge=0, le=100, description="The blend, % personal")
+
+
+class AccountFile(BaseModel):
+    """An account export (``GET /api/account/export``, or the account page's download, from any paperfeed)."""
+
+    model_config = ConfigDict(extra="allow")
+    format: Literal["paperfeed-account"]
+    version: Literal[1]
+    library: list[ExportedEntry] = Field(default_factory=list)
+    collections: list[ExportedCollection] = Field(default_factory=list)
+    ratings: list[ExportedRating] = Field(default_factory=list)
+    votes: list[ExportedVote] = Field(default_factory=list)
+    preferences: ExportedPreferences | None = None
+    comments: list[dict[str, Any]] = Field(default_factory=list, description="Exported, not restored")
+    subscriptions: list[dict[str, Any]] = Field(default_factory=list, description="Exported, not restored")
+
+
 @router.get("/library", tags=TAGS, responses=answers(401, 403, 422))
 def library_api(
     request: Request,
@@ -105,7 +165,12 @@ def unsave_api(request: Request, who: Who, paper_id: str) -> dict[str, Any]:
     return {"paper": paper_id, "removed": saves.unsave(site(request).store, who.user, paper_id)}
 
 
-@router.post("/library/import", tags=TAGS, responses=answers(*BODY_ANSWERS, 401, 403, 404))
+@router.post(
+    "/library/import",
+    tags=TAGS,
+    responses=answers(*BODY_ANSWERS, 401, 403, 404, upload="/api/library/import"),
+    max_body_size=upload_body("/api/library/import"),
+)
 def import_api(request: Request, who: Who, body: ImportBody) -> dict[str, Any]:
     """Import references (matched by arXiv id, DOI, then title) or an author's papers; says what matched and what
     did not. A malformed file is refused (422, ``where`` names the line) and nothing is written."""
@@ -128,13 +193,11 @@ def import_api(request: Request, who: Who, body: ImportBody) -> dict[str, Any]:
     return report.to_dict()
 
 
-@router.get("/library/export", tags=TAGS, response_class=Response, responses=answers(401, 403, 422))
+@router.get("/library/export", tags=TAGS, response_class=Response, responses={**EXPORTED, **answers(401, 403, 422)})
 def export_api(
     request: Request,
     who: Who,
-    format: Annotated[
-        str, Query(pattern=f"^({'|'.join(exports.EXPORT_FORMATS)})$", description="bibtex, ris or csl")
-    ] = ("bibtex"),
+    format: Annotated[str, Query(pattern=FORMAT_PATTERN, description="bibtex, ris or csl")] = "bibtex",
     tag: str = "",
     state: Annotated[str, Query(pattern=STATE_PATTERN, description="to-read or read; empty: all")] = "",
     q: str = "",
@@ -179,6 +242,25 @@ def collection_api(request: Request, who: Who, owner: str, slug: str) -> dict[st
     .get_collection("owner/slug")`` reads it."""
     s = site(request)
     return hf_collection_json(collection_view(s.store, who.user, owner, slug), s.base_url)
+
+
+@router.get(
+    "/collections/{owner}/{slug}/export",
+    tags=TAGS,
+    response_class=Response,
+    responses={**EXPORTED, **answers(404, 422)},
+)
+def collection_export_api(
+    request: Request,
+    who: Who,
+    owner: str,
+    slug: str,
+    format: Annotated[str, Query(pattern=FORMAT_PATTERN, description="bibtex, ris or csl")] = "bibtex",
+) -> Response:
+    """A collection (public, or your own) in its order as BibTeX, RIS or CSL-JSON; your own carries your tags and
+    notes, someone else's none."""
+    done = exports.collection_export(site(request).store, who.user, owner, slug, format)
+    return Response(done.text, media_type=done.media_type)
 
 
 def _mine(request: Request, who: Who, owner: str, slug: str) -> int:
@@ -230,5 +312,20 @@ def reorder_api(request: Request, who: Who, owner: str, slug: str, body: OrderBo
 
 @router.get("/account/export", tags=TAGS, responses=answers(401, 403))
 def account_export_api(request: Request, who: Who) -> dict[str, Any]:
-    """Everything that is yours, as the account page's download (restore it with the account page)."""
+    """Everything that is yours, as the account page's download (``POST /api/account/restore`` takes it back)."""
     return account.export_account(site(request).store, who.user)
+
+
+@router.post(
+    "/account/restore",
+    tags=TAGS,
+    responses=answers(*BODY_ANSWERS, 401, 403, upload="/api/account/restore"),
+    max_body_size=upload_body("/api/account/restore"),
+)
+def account_restore_api(request: Request, who: Who, body: AccountFile) -> dict[str, Any]:
+    """Restore an account export (from this site or another) into your account: library, collections, ratings,
+    upvotes and blend, in one transaction (a refused file writes nothing; restoring it twice changes nothing).
+    Papers this site does not have are listed in ``missing``; comments and subscriptions are not restored
+    (``not_restored`` counts them; the account page says why)."""
+    check_csrf(request, who, None)
+    return account.restore_account(site(request).store, who.user, body.model_dump()).to_dict()

@@ -21,7 +21,7 @@ from paperfeed.formats.feeds import FORMATS, MEDIA_TYPES, FeedItem, FeedMeta, re
 from paperfeed.library import account, collections, exports, imports, saves
 from paperfeed.web.library_views import AccountView, collection_view, import_view, library_view
 from paperfeed.web.security import Visitor, check_csrf, clear_session
-from paperfeed.web.site import render, site, visitor, wants_json
+from paperfeed.web.site import render, site, upload_body, visitor, wants_json
 from paperfeed.web.views import MAX_PAGE
 
 router = APIRouter(include_in_schema=False)
@@ -135,7 +135,7 @@ def import_form(request: Request, who: Who) -> Response:
     return render(request, "import.html", view=import_view(site(request).store, who.user, None), error=None)
 
 
-@router.post("/library/import")
+@router.post("/library/import", max_body_size=upload_body("/library/import"))
 async def import_file(
     request: Request,
     who: Who,
@@ -314,22 +314,19 @@ def account_export(request: Request, who: Who) -> Response:
     )
 
 
-@router.post("/account/restore")
+@router.post("/account/restore", max_body_size=upload_body("/account/restore"))
 async def account_restore(request: Request, who: Who, file: Annotated[UploadFile, File()], csrf: Csrf = "") -> Response:
     check_csrf(request, who, csrf)
     member = rules.require_member(who.user)
     try:
-        report = account.restore_account(site(request).store, member, await file.read(MAX_UPLOAD * 4))
+        report = account.restore_account(site(request).store, member, await file.read())
     except BadInput as exc:
         if wants_json(request):
             raise
         return render(request, "account.html", status=422, view=AccountView(member), message=None, error=str(exc))
     if wants_json(request):
         return JSONResponse(report.to_dict())
-    done = f"Restored {report.library} saved papers, {report.collections} collections and {report.ratings} ratings."
-    if report.missing:
-        done += f" {len(report.missing)} papers are not on this site: {', '.join(report.missing[:20])}."
-    return render(request, "account.html", view=AccountView(member), message=done, error=None)
+    return render(request, "account.html", view=AccountView(member), message=report.summary, error=None)
 
 
 @router.post("/account/delete")

@@ -156,6 +156,14 @@ class AccountView:
     member: User
     removed: tuple[str, ...] = account.REMOVED
     kept: tuple[str, ...] = account.KEPT
+    not_restored: tuple[tuple[str, str], ...] = account.NOT_RESTORED
+    upload_mb: int = account.MAX_BYTES // 1_000_000
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.member.name, "deleting_removes": list(self.removed), "deleting_keeps": list(self.kept)}
+        return {
+            "name": self.member.name,
+            "deleting_removes": list(self.removed),
+            "deleting_keeps": list(self.kept),
+            "restore_leaves_out": dict(self.not_restored),
+            "restore_max_mb": self.upload_mb,
+        }

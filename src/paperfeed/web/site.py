@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from paperfeed.config import Config
 from paperfeed.digests.links import site_url
+from paperfeed.library import account, imports
 from paperfeed.papers import Paper
 from paperfeed.store import Store
 from paperfeed.web.security import Visitor, identify
@@ -98,16 +99,47 @@ _MEANINGS = {
     401: "Needs a member: a session cookie or `Authorization: Bearer pf_…`",
     403: "Not allowed: a blocked member, a moderator's action, or a cookie request without its CSRF token",
     404: "No such paper (or comment, token)",
-    413: "The body is larger than 64 KB",
+    413: "The body is larger than 64 KB (file uploads: see the route)",
     422: "A parameter or field is out of range or malformed; `where` names it",
     429: "Too many attempts; `Retry-After` says when to come back",
     502: "The remote source (arXiv) did not answer",
 }
 
 
-def answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The refusals an API route really gives, for its OpenAPI ``responses`` (a test checks each is documented)."""
-    return {status: {"model": ErrorBody, "description": _MEANINGS[status]} for status in statuses}
+def answers(*statuses: int, upload: str | None = None) -> dict[int | str, dict[str, Any]]:
+    """The refusals an API route really gives, for its OpenAPI ``responses`` (a test checks each is documented);
+    ``upload``: the route takes a file (``UPLOADS``), and its 413 says that route's limit."""
+    said: dict[int | str, dict[str, Any]] = {
+        status: {"model": ErrorBody, "description": _MEANINGS[status]} for status in statuses
+    }
+    if upload is not None and 413 in said:
+        said[413]["description"] = too_large(upload)
+    return said
+
+
+# The largest request body taken (413 beyond): a comment of 5,000 characters is at most 20 KB of UTF-8.
+MAX_BODY = 64 * 1024
+# The routes that take a file, with the file's limit and what to do with a larger one. Their bodies may be that much
+# larger than MAX_BODY (the form around the file); the cores check the file itself.
+UPLOADS: dict[str, tuple[int, str]] = {
+    "/library/import": (imports.MAX_BYTES, "split it into smaller files: each import adds to your library"),
+    "/api/library/import": (imports.MAX_BYTES, "send it in parts: each import adds to your library"),
+    "/account/restore": (account.MAX_BYTES, "restore it with `paperfeed library restore` on the server"),
+    "/api/account/restore": (account.MAX_BYTES, "restore it with `paperfeed library restore` on the server"),
+}
+
+
+def upload_body(path: str) -> int:
+    """The largest request body the upload route at ``path`` takes."""
+    return UPLOADS[path][0] + MAX_BODY
+
+
+def too_large(path: str) -> str:
+    """What a 413 says: the limit of the route at ``path`` and what to do instead."""
+    if path in UPLOADS:
+        limit, instead = UPLOADS[path]
+        return f"The file is larger than {limit // 1_000_000} MB, the most this site takes here; {instead}"
+    return f"The request is larger than {MAX_BODY // 1024} KB, the most this site takes outside file uploads"
 
 
 # What every request with a JSON body may be refused with, besides its own rules.
