@@ -29,8 +29,11 @@ FORMAT_PATTERN = f"^({'|'.join(exports.EXPORT_FORMATS)})$"
 EXPORTED: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The papers as BibTeX (`format=bibtex`), RIS (`ris`) or CSL-JSON (`csl`)",
-        "content": {
-            media.split(";")[0]: {"schema": {"type": "string"}} for _, media in exports.EXPORT_FORMATS.values()
+        "content": {  # CSL-JSON is JSON (an array of items); BibTeX and RIS are text
+            media.split(";")[0]: {"schema": {"type": "array", "items": {"type": "object"}}}
+            if fmt == "csl"
+            else {"schema": {"type": "string"}}
+            for fmt, (_, media) in exports.EXPORT_FORMATS.items()
         },
     }
 }
