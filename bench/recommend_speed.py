@@ -166,7 +166,7 @@ def _digests(store: Any, pool: list[str], first: str, last: str, count: int, rng
     made = time.perf_counter() - t0
     foryou.period_candidates(store, first, last)
     t0, c0 = time.perf_counter(), time.process_time()
-    signals = store.interest_signals_many(members)
+    signals = store.signal_kinds_many(members)
     read = time.perf_counter() - t0
     sections = for_you_sections(store, first, last, signals, 10)  # a digest shows 10 papers by default
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0

@@ -32,6 +32,11 @@ class Signal:
     at: datetime
 
 
+def rows(members: dict[int, list[Signal]]) -> list[tuple[int, str, str]]:
+    """Members' signals as a digest run reads them (``Store.signal_rows_many``)."""
+    return [(m, s.paper_id, s.kind) for m, sigs in members.items() for s in sigs]
+
+
 def signals(*pairs: tuple[str, str]) -> list[Signal]:
     """Newest first, like ``Store.interest_signals``."""
     start = datetime(2026, 7, 1, tzinfo=UTC)
@@ -79,6 +84,8 @@ def test_a_library_on_one_topic_ranks_that_topic_first_and_says_why(demo_store: 
 
 
 def test_a_tag_the_close_library_papers_share_is_named_first(demo_store: Store) -> None:
+    from paperfeed.recommend.reasons import tag_reasons
+
     library = [f.id for f in demo_store.listed_features("2026-06-12", "2026-06-15") if "speech" in f.title.lower()]
     tags = {pid: ["speech"] for pid in library}
     tags[library[0]] = ["asr", "speech"]  # a tag on one paper only is never the reason
@@ -86,24 +93,34 @@ def test_a_tag_the_close_library_papers_share_is_named_first(demo_store: Store) 
     ranking = foryou.rank_period(demo_store, liked, DAY, DAY, tags=tags)
     top = ranking.order[0]
     said = ranking.why(top)
-    close = ranking.scores.explain(top, close=True).close
-    assert len(close) >= 2 and all(s >= model.REASON_CLOSE for _, s in close)
-    assert [s for _, s in close] == sorted((s for _, s in close), reverse=True)
+    sims = ranking.scores.liked_sims([top])
+    assert sims is not None
+    close = sorted(((pid, float(s)) for pid, s in zip(ranking.model.profile.liked_ids, sims[0].tolist(), strict=True)
+                    if s >= model.REASON_CLOSE), key=lambda c: -c[1])  # fmt: skip
+    assert len(close) >= 3
     text = f"Close to {len(close)} papers you tagged “speech”"
     assert said[0] == Reason("tag", text, [p for p, _ in close], "speech")
     assert said[0].lead == f"Close to {len(close)} papers you tagged "
     assert said[0].to_dict()["tag"] == "speech"
     assert said[1].kind == "close" and "in your library" in said[1].text  # the titles still follow
+    assert ranking.why_many(ranking.order[:5])[0] == said
     # the same member without tags: the titles only; a tag carried by one close paper only: not named
     untagged = foryou.rank_period(demo_store, liked, DAY, DAY)
     assert untagged.why(top)[0].kind == "close" and untagged.why(top) == said[1:]
-    lonely = {close[0][0]: ["lonely"]}
-    assert reasons(ranking.scores.explain(top, close=True), ranking.model.titles, len(library), lonely) == said[1:]
-    # two tags on the close papers: the one most of them carry
+    assert tag_reasons(ranking.scores, [top], {close[0][0]: ["lonely"]}) == [None]
+    # two tags on the close papers: the one most of them carry; of equals, the one on the closest paper, and of
+    # equals on one paper, the first alphabetically
     split = {pid: ["speech"] for pid, _ in close[:1]} | {pid: ["audio"] for pid, _ in close[1:]}
-    if len(close) >= 3:
-        chosen = reasons(ranking.scores.explain(top, close=True), ranking.model.titles, len(library), split)
-        assert chosen[0].tag == "audio" and len(chosen[0].paper_ids) == len(close) - 1
+    (chosen,) = tag_reasons(ranking.scores, [top], split)
+    assert chosen is not None and chosen.tag == "audio" and chosen.paper_ids == [p for p, _ in close[1:]]
+    even = {close[0][0]: ["b"], close[1][0]: ["b"], close[2][0]: ["a"]} | {pid: ["a"] for pid, _ in close[3:4]}
+    if len(close) == 3:
+        even[close[2][0]] = ["a", "b"]
+    (chosen,) = tag_reasons(ranking.scores, [top], even)
+    assert chosen is not None and chosen.tag == "b"  # 2 each (or b ahead): b is on the closest paper
+    both = {pid: ["zeta", "alpha"] for pid, _ in close}
+    (chosen,) = tag_reasons(ranking.scores, [top], both)
+    assert chosen is not None and chosen.tag == "alpha"
 
 
 def test_less_like_this_sinks_the_paper_and_its_neighbours(demo_store: Store) -> None:
@@ -192,7 +209,7 @@ def test_digest_sections_for_many_members_match_each_members_own_ranking(demo_st
         2: signals((speech[0], "less"), *((pid, "more") for pid in other)),
         3: signals(("9999.99999", "saved")),
     }
-    picked = for_you_sections(demo_store, DAY, DAY, members, 10)
+    picked = for_you_sections(demo_store, DAY, DAY, list(members), rows(members), 10)
     for member in (1, 2):
         own = foryou.rank_period(demo_store, members[member], DAY, DAY)
         assert [p.paper_id for p in picked[member]] == [own.ids[i] for i in own.order[:10]]
@@ -217,22 +234,48 @@ def test_batched_digest_sections_give_each_member_the_order_scores_and_reasons_o
     for m in range(60):
         size = rng.choice([1, 2, 3, 20, 80, 200])
         papers = rng.sample(before, size) + (rng.sample(today, 3) if m % 3 == 0 else [])
-        kinds = ["less" if m % 4 == 0 and i < 2 else rng.choice(["saved", "more", "upvote"])
-                 for i in range(len(papers))]  # fmt: skip
-        members[m] = signals(*zip(papers, kinds, strict=True))
+        did = ["less" if m % 4 == 0 and i < 2 else rng.choice(["saved", "more", "upvote"])
+               for i in range(len(papers))]  # fmt: skip
+        members[m] = signals(*zip(papers, did, strict=True))
         if m % 2:  # half of them tag most of their papers with one or two of three tags
             tags[m] = {pid: sorted(rng.sample(["a", "b", "c"], rng.choice([1, 2]))) for pid in papers
                        if rng.random() < 0.8}  # fmt: skip
-    picked = for_you_sections(demo_store, DAY, DAY, members, 10, tags)
+    picked = for_you_sections(demo_store, DAY, DAY, list(members), rows(members), 10, tags)
+    # as digests do: the strongest reason only
+    first = for_you_sections(demo_store, DAY, DAY, list(members), rows(members), 10, tags, first_reason=True)
     named = 0
     for m, sigs in members.items():
         own = foryou.rank_period(demo_store, sigs, DAY, DAY, tags=tags.get(m))
         assert [p.paper_id for p in picked[m]] == [own.ids[i] for i in own.order[:10]], m
-        for p, i in zip(picked[m], own.order[:10], strict=True):
+        for p, one, i in zip(picked[m], first[m], own.order[:10], strict=True):
             assert p.score == pytest.approx(float(own.scores.total[i]), abs=1e-6)
             assert p.reasons == own.why(i)
+            assert (one.paper_id, one.reasons) == (p.paper_id, p.reasons[:1])
             named += p.reasons[0].kind == "tag"
     assert named >= 50  # the tags were named, and named alike on both paths
+
+
+def test_digest_sections_read_signals_as_a_members_page_does(demo_store: Store) -> None:
+    """The newest signal per paper counts ("less" after "more", "more" after "less"), the newest 500 papers only,
+    ids the store does not have are skipped, a member with no signals gets nothing: on the batched path as on the
+    member's own."""
+    from paperfeed.recommend.digest import for_you_sections
+
+    before = [f.id for f in demo_store.listed_features("2026-05-01", "2026-06-15")]
+    members = {
+        7: signals((before[0], "less"), (before[1], "more"), (before[0], "saved"), (before[1], "less"),
+                   *((pid, "saved") for pid in before[2:30]), ("9999.99999", "saved"), (before[5], "upvote")),
+        3: signals(*((pid, "saved") for pid in before[:650]), *((pid, "less") for pid in before[650:700])),
+        5: signals(("9999.99999", "saved")),
+    }  # fmt: skip
+    picked = for_you_sections(demo_store, DAY, DAY, [7, 3, 5, 11], rows(members), 10)
+    for m in (7, 3):
+        own = foryou.rank_period(demo_store, members[m], DAY, DAY)
+        assert [p.paper_id for p in picked[m]] == [own.ids[i] for i in own.order[:10]], m
+        assert [p.reasons for p in picked[m]] == own.why_many(own.order[:10])
+    assert foryou.rank_period(demo_store, members[3], DAY, DAY).model.disliked_count == 0  # past the newest 500
+    assert picked[5] == [] and picked[11] == []
+    assert for_you_sections(demo_store, DAY, DAY, [1], [], 10) == {1: []}
 
 
 def test_similar_to_a_set_of_papers_leaves_the_set_out_and_says_why(demo_store: Store) -> None:
@@ -264,13 +307,11 @@ def test_signals_of_many_members_are_each_members_own(store: Store) -> None:
     store.set_rating(ada.id, "2606.00001", -1, "2026-07-01T02:00:00+00:00")
     store.set_rating(bob.id, "2606.00002", 1, "2026-07-01T03:00:00+00:00")
     store.set_vote(bob.id, "2606.00003", True, "2026-07-01T04:00:00+00:00")
-    many = store.interest_signals_many([ada.id, bob.id, 999])
-    for member in (ada.id, bob.id):
-        assert [(s.paper_id, s.kind) for s in many[member]] == [
-            (s.paper_id, s.kind) for s in store.interest_signals(member)
-        ]
-    assert [s.kind for s in many[bob.id]] == ["upvote", "more"] and len(many[ada.id]) == 2
-    assert many[999] == []
+    many = store.signal_rows_many([bob.id, ada.id, 999])
+    assert many == [(m, s.paper_id, s.kind) for m in sorted((ada.id, bob.id)) for s in store.interest_signals(m)]
+    assert [kind for m, _, kind in many if m == bob.id] == ["upvote", "more"]
+    store.upsert_papers([], deleted=["2606.00001"])  # a digest run reads it still; its ranking knows live papers only
+    assert store.signal_rows_many([ada.id]) == [(ada.id, "2606.00001", "less"), (ada.id, "2606.00000", "saved")]
     store.update_entry(ada.id, "2606.00000", "2026-07-01T05:00:00+00:00", add_tags=["speech", "asr"])
     store.update_entry(bob.id, "2606.00002", "2026-07-01T05:00:00+00:00", add_tags=["vision"])
     tags = store.member_tags_many([ada.id, bob.id, 999])

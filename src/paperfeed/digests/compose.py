@@ -37,7 +37,7 @@ from paperfeed.digests.links import manage_url, site_url, unsubscribe_url
 from paperfeed.errors import BadInput
 from paperfeed.papers import Paper
 from paperfeed.periods import Period
-from paperfeed.recommend.digest import for_you_sections
+from paperfeed.recommend.digest import Pick, for_you_sections
 from paperfeed.search.engine import search
 from paperfeed.search.indexes import indexes_for
 from paperfeed.search.query import parse_query
@@ -47,6 +47,7 @@ from paperfeed.tokens import instance_secret
 
 TRENDING_DEPTH = 50  # trending papers considered per period (a digest holds at most 50)
 QUERY_DEPTH = 100  # search hits taken per saved query before the every-word check
+FOR_YOU_AT_ONCE = 10_000  # members whose signals are read and ranked together (~110 signals each: ~150 MB)
 FREQUENCY_FOR = {"day": "daily", "week": "weekly"}
 TopicKey = tuple[str, str]
 TRENDING: TopicKey = ("trending", "")
@@ -131,8 +132,11 @@ def gather(store: Store, period: Period, subscribers: Iterable[Subscriber]) -> P
 def _for_you(store: Store, results: PeriodResults, members: list[int], first: str, last: str, depth: int) -> None:
     """Each member's For-you papers of the period (all members at once: ``recommend.digest``) and their reasons; a
     digest shows at most ``depth`` (the largest ``max_papers``) of them."""
-    signals = store.interest_signals_many(members)
-    picked = for_you_sections(store, first, last, signals, depth, store.member_tags_many(members))
+    picked: dict[int, list[Pick]] = {}
+    for i in range(0, len(members), FOR_YOU_AT_ONCE):
+        chunk = members[i : i + FOR_YOU_AT_ONCE]
+        signals, tags = store.signal_rows_many(chunk), store.member_tags_many(chunk)
+        picked |= for_you_sections(store, first, last, chunk, signals, depth, tags, first_reason=True)
     missing = {p.paper_id for picks in picked.values() for p in picks} - results.papers.keys()
     results.papers.update(store.get_papers(sorted(missing)))
     for member, picks in picked.items():

@@ -1,28 +1,31 @@
 """For-you sections for many members at once: what a digest run needs (100,000 subscribers in two minutes).
 
 Ranking members one by one would repeat the same work: every member's library is compared with the same period's
-papers. Here the papers of all the members' signals are read once (features, then vectors), their cosines to the
-period's candidates are computed in one matrix product per group of members (``GROUP_CELLS`` bounds its memory),
-and the group's members are then scored together by ``batch.py`` (the same model as ``model.score``, as array
-operations over all of them), so a digest's For-you section is what the member's page shows; reasons are spelled
-out only for the papers shown.
+papers. Here the members' signals come as the database's rows and are turned into verdicts by array operations
+(``_verdicts``: no Python per signal), the papers they name are read once (features, then vectors), their cosines
+to the period's candidates are computed in one matrix product per group of members (``GROUP_CELLS`` bounds its
+memory), and the group's members are then scored together by ``batch.py`` (the same model as ``model.score``, as
+array operations over all of them), so a digest's For-you section is what the member's page shows; reasons are
+spelled out only for the papers shown (and, for a digest, only the strongest: ``first_reason``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
 from paperfeed.recommend import batch
-from paperfeed.recommend.batch import Member, Pool
-from paperfeed.recommend.foryou import MAX_SIGNALS, NEGATIVE, POSITIVE, Rated, period_candidates
+from paperfeed.recommend.batch import Ints, Member, Pool
+from paperfeed.recommend.foryou import MAX_SIGNALS, NEGATIVE, POSITIVE, period_candidates
 from paperfeed.recommend.model import Candidates
-from paperfeed.recommend.reasons import Reason, Tags, explain
+from paperfeed.recommend.reasons import Reason, Tags, explain_many
 from paperfeed.search.indexes import indexes_for
 from paperfeed.store import Store
 
+_VERDICT = {kind: 1 for kind in POSITIVE} | {kind: 0 for kind in NEGATIVE}
 GROUP_CELLS = 60_000_000  # cosines held at once (float32: 240 MB) — members are grouped to stay under it
 PRODUCT_ROWS = 4096
 
@@ -38,57 +41,81 @@ def for_you_sections(
     store: Store,
     day_from: str,
     day_to: str,
-    members: Mapping[int, Sequence[Rated]],
+    members: Sequence[int],
+    signals: Sequence[tuple[int, str, str]],
     depth: int,
     tags: Mapping[int, Tags] | None = None,
+    *,
+    first_reason: bool = False,
 ) -> dict[int, list[Pick]]:
     """Each member's best ``depth`` papers listed between two days, with their reasons (members whose signals name
-    no paper of the store get an empty list); ``tags``: each member's tags, which the reasons name."""
-    period = period_candidates(store, day_from, day_to)
-    cands = period.candidates
-    verdicts = {member: _verdicts(signals) for member, signals in members.items()}
-    wanted = list(dict.fromkeys(pid for v in verdicts.values() for pid in v))
-    features = store.paper_features(wanted)
-    known = [pid for pid in wanted if pid in features]
-    row_of = {pid: i for i, pid in enumerate(known)}
+    no paper of the store get an empty list). ``signals``: the members' signals as (member, paper id, kind), each
+    member's together and newest first (``Store.signal_rows_many``; papers deleted since are left out here);
+    ``tags``: each member's, for the reasons; ``first_reason``: only the strongest reason of each paper (a digest
+    shows one)."""
+    out: dict[int, list[Pick]] = {member: [] for member in members}
+    cands = period_candidates(store, day_from, day_to).candidates
+    if not len(cands) or not signals:
+        return out
+    users, pids, kinds = zip(*signals, strict=True)
+    features = store.paper_features(list(dict.fromkeys(pids)))
+    known = list(features)
+    row_of = dict.fromkeys(pids, -1)
+    row_of.update((pid, i) for i, pid in enumerate(known))
     dense = indexes_for(store).dense
     vectors, found = dense.vectors_of([features[pid].pk for pid in known])
-    out: dict[int, list[Pick]] = {}
-    if not len(cands):
-        return {member: [] for member in members}
     pool = Pool.build(known, vectors, found, [features[p].categories for p in known],
                       [features[p].authors for p in known], cands)  # fmt: skip
     titles = {pid: features[pid].title for pid in known}
     tags = tags or {}
     group: list[tuple[int, Member, int]] = []
     group_rows: set[int] = set()
-    for member, verdict in verdicts.items():
-        liked = np.array([row_of[pid] for pid, ok in verdict.items() if ok and pid in row_of], dtype=np.int64)
-        disliked = np.array([row_of[pid] for pid, ok in verdict.items() if not ok and pid in row_of], dtype=np.int64)
+    for member, liked, disliked in _verdicts(users, pids, kinds, row_of):
         m = Member(liked, liked[found[liked]], disliked[found[disliked]])
         if batch.empty(pool, m):
-            out[member] = []
             continue
-        rows = set(m.liked_vec.tolist())
-        if group and len(group_rows | rows) * len(cands) > GROUP_CELLS:
-            _rank_group(pool, group, group_rows, cands, depth, titles, tags, out)
-            group, group_rows = [], set()
+        rows = m.liked_vec.tolist()
+        new = [r for r in rows if r not in group_rows]  # the member's papers the group does not hold yet
+        if group and (len(group_rows) + len(new)) * len(cands) > GROUP_CELLS:
+            _rank_group(pool, group, group_rows, cands, depth, titles, tags, first_reason, out)
+            group, group_rows, new = [], set(), rows
         group.append((member, m, len(liked)))
-        group_rows |= rows
+        group_rows.update(new)
     if group:
-        _rank_group(pool, group, group_rows, cands, depth, titles, tags, out)
+        _rank_group(pool, group, group_rows, cands, depth, titles, tags, first_reason, out)
     return out
 
 
-def _verdicts(signals: Sequence[Rated]) -> dict[str, bool]:
-    """Per paper, the newest signal's verdict (True: liked), as ``foryou.member_model`` reads them."""
-    verdict: dict[str, bool] = {}
-    for s in signals:
-        if (s.kind in POSITIVE or s.kind in NEGATIVE) and s.paper_id not in verdict:
-            verdict[s.paper_id] = s.kind in POSITIVE
-            if len(verdict) >= MAX_SIGNALS:
-                break
-    return verdict
+def _verdicts(
+    users: Sequence[int], pids: Sequence[str], kinds: Sequence[str], row_of: Mapping[str, int]
+) -> Iterator[tuple[int, Ints, Ints]]:
+    """Per member, the pool rows of the papers they liked and disliked, as ``foryou.member_model`` reads signals:
+    live papers only, per paper the newest signal's verdict, the newest ``MAX_SIGNALS`` papers — as array
+    operations over every member's signals at once (a digest run reads millions)."""
+    n = len(users)
+    member = np.fromiter(users, dtype=np.int64, count=n)
+    row = np.fromiter(map(row_of.__getitem__, pids), dtype=np.int64, count=n)
+    verdict = np.fromiter(map(_VERDICT.get, kinds, repeat(-1)), dtype=np.int8, count=n)  # 1 liked, 0 disliked
+    keep = (row >= 0) & (verdict >= 0)
+    if not keep.any():
+        return
+    member, row, verdict = member[keep], row[keep], verdict[keep]
+    group = np.concatenate(([0], np.cumsum(member[1:] != member[:-1])))  # 0, 1, … per member, in order
+    _, newest = np.unique(group * (len(row_of) + 1) + row, return_index=True)  # each paper's first (newest) signal
+    newest.sort()
+    member, row, verdict, group = member[newest], row[newest], verdict[newest], group[newest]
+    starts = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
+    position = np.arange(len(group)) - np.repeat(starts, np.diff(np.append(starts, len(group))))
+    capped = position < MAX_SIGNALS
+    row, verdict, group = row[capped], verdict[capped], group[capped]
+    liked, disliked = verdict == 1, verdict == 0
+    liked_rows, liked_group = row[liked], group[liked]
+    disliked_rows, disliked_group = row[disliked], group[disliked]
+    every = np.arange(len(starts))
+    lo, hi = np.searchsorted(liked_group, every), np.searchsorted(liked_group, every, side="right")
+    dlo, dhi = np.searchsorted(disliked_group, every), np.searchsorted(disliked_group, every, side="right")
+    for g, who in enumerate(member[starts].tolist()):
+        yield who, liked_rows[lo[g] : hi[g]], disliked_rows[dlo[g] : dhi[g]]
 
 
 def _rank_group(
@@ -99,6 +126,7 @@ def _rank_group(
     depth: int,
     titles: dict[str, str],
     tags: Mapping[int, Tags],
+    first_reason: bool,
     out: dict[int, list[Pick]],
 ) -> None:
     rows = np.array(sorted(group_rows), dtype=np.int64)
@@ -113,8 +141,6 @@ def _rank_group(
     for (member, _, liked_count), (scores, shown) in zip(
         group, batch.score_group(pool, cands, [m for _, m, _ in group], sims, local, depth), strict=True
     ):
-        own = tags.get(member)
-        out[member] = [
-            Pick(cands.ids[i], float(scores.total[i]), explain(scores, i, titles, liked_count, own))
-            for i in shown.tolist()
-        ]
+        rows = shown.tolist()
+        said = explain_many(scores, rows, titles, liked_count, tags.get(member), first=first_reason)
+        out[member] = [Pick(cands.ids[i], float(scores.total[i]), r) for i, r in zip(rows, said, strict=True)]

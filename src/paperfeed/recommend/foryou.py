@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Protocol
 
 from paperfeed.recommend.model import Candidates, Profile, Scores, score
-from paperfeed.recommend.reasons import Reason, Tags, explain
+from paperfeed.recommend.reasons import Reason, Tags, explain_many
 from paperfeed.search.indexes import indexes_for
 from paperfeed.store import Store
 from paperfeed.store.recommend import PaperFeatures
@@ -143,8 +143,12 @@ class Ranking:
 
     def why(self, row: int) -> list[Reason]:
         """The reasons for the paper in ``row``, strongest first."""
+        return self.why_many([row])[0]
+
+    def why_many(self, rows: Sequence[int]) -> list[list[Reason]]:
+        """The reasons for the papers in ``rows`` (a page's), each strongest first."""
         model = self.model
-        return explain(self.scores, row, model.titles, model.liked_count, model.tags)
+        return explain_many(self.scores, rows, model.titles, model.liked_count, model.tags)
 
 
 def rank_period(

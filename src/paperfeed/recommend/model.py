@@ -167,8 +167,6 @@ class Scored:
     category_papers: int = 0
     less: tuple[str, float] | None = None
     penalty: float = 0.0
-    close: list[tuple[str, float]] = field(default_factory=list)  # every liked paper REASON_CLOSE or closer, when
-    # asked for (a tag is named from them), closest first
 
 
 @dataclass(frozen=True)
@@ -195,32 +193,39 @@ class Scores:
         out: npt.NDArray[np.int64] = np.argsort(-self.total, kind="stable")
         return out
 
-    def explain(self, i: int, *, close: bool = False) -> Scored:
-        """Candidate ``i``'s score and what made it; with ``close``, also every liked paper close to it."""
-        profile, cands = self.profile, self.candidates
-        nearest = [
-            (profile.liked_ids[j], s)
-            for j, s in zip(self.near_idx[i].tolist(), self.near_sim[i].tolist(), strict=True) if s > -1
-        ]  # fmt: skip
-        author, author_n = _best(profile.authors, cands.authors[i], cands.author_keys[i])
-        category, category_n = _best(profile.categories, cands.categories[i], cands.categories[i])
-        less = None
-        if self.less_idx[i] >= 0:
-            less = (profile.disliked_ids[int(self.less_idx[i])], min(1.0, float(self.penalty[i]) / LESS_WEIGHT))
-        return Scored(
-            cands.ids[i], float(self.total[i]), float(self.closeness[i]), nearest, author, author_n, category,
-            category_n, less, float(self.penalty[i]), self._close(i) if close else [],
-        )  # fmt: skip
+    def explain(self, i: int) -> Scored:
+        """Candidate ``i``'s score and what made it."""
+        return self.explain_many([i])[0]
 
-    def _close(self, i: int) -> list[tuple[str, float]]:
-        row = i if self.sims_rows is None else self.sims_rows.get(i)
-        if self.sims is None or row is None:
-            return []
-        sims = self.sims[row]
-        cols = np.flatnonzero(sims >= REASON_CLOSE)
-        cols = cols[np.argsort(-sims[cols], kind="stable")]
-        liked = self.profile.liked_ids
-        return [(liked[j], float(sims[j])) for j in cols.tolist()]
+    def explain_many(self, rows: Sequence[int]) -> list[Scored]:
+        """The scores of the candidates in ``rows`` and what made them (the arrays are read once for all of them:
+        a digest spells out ten papers for each of many members)."""
+        profile, cands = self.profile, self.candidates
+        at = np.asarray(rows, dtype=np.int64)
+        liked, disliked = profile.liked_ids, profile.disliked_ids
+        out = []
+        for i, total, closeness, near_idx, near_sim, less_idx, penalty in zip(
+            at.tolist(), self.total[at].tolist(), self.closeness[at].tolist(), self.near_idx[at].tolist(),
+            self.near_sim[at].tolist(), self.less_idx[at].tolist(), self.penalty[at].tolist(), strict=True,
+        ):  # fmt: skip
+            nearest = [(liked[j], s) for j, s in zip(near_idx, near_sim, strict=True) if s > -1]
+            author, author_n = _best(profile.authors, cands.authors[i], cands.author_keys[i])
+            category, category_n = _best(profile.categories, cands.categories[i], cands.categories[i])
+            less = (disliked[less_idx], min(1.0, penalty / LESS_WEIGHT)) if less_idx >= 0 else None
+            out.append(Scored(cands.ids[i], total, closeness, nearest, author, author_n, category, category_n, less,
+                              penalty))  # fmt: skip
+        return out
+
+    def liked_sims(self, rows: Sequence[int]) -> Vectors | None:
+        """The cosines of the candidates in ``rows`` to every liked paper (columns: ``profile.liked_ids``), when
+        kept for all of them (reasons that look past the nearest few read them)."""
+        if self.sims is None:
+            return None
+        if self.sims_rows is None:
+            return self.sims[np.asarray(rows, dtype=np.int64)]
+        if not all(r in self.sims_rows for r in rows):
+            return None
+        return self.sims[[self.sims_rows[r] for r in rows]]
 
 
 def score(profile: Profile, candidates: Candidates, liked_sims: Vectors | None = None) -> Scores:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from paperfeed.errors import BadInput
 from paperfeed.recommend.model import Candidates, Profile, score
-from paperfeed.recommend.reasons import Reason, Tags, explain
+from paperfeed.recommend.reasons import Reason, Tags, explain_many
 from paperfeed.search.indexes import indexes_for
 from paperfeed.store import Store
 
@@ -63,7 +63,6 @@ def similar_to_papers(
                             [cand_features[p].authors for p in cand_ids])  # fmt: skip
     scores = score(profile, candidates)
     titles = {pid: features[pid].title for pid in ids}
-    return [
-        Similar(cand_ids[int(i)], float(scores.total[int(i)]), explain(scores, int(i), titles, len(ids), tags))
-        for i in scores.order()[:limit]
-    ]
+    rows = scores.order()[:limit].tolist()
+    said = explain_many(scores, rows, titles, len(ids), tags)
+    return [Similar(cand_ids[i], float(scores.total[i]), r) for i, r in zip(rows, said, strict=True)]

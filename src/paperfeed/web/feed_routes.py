@@ -288,7 +288,8 @@ def for_you_feed(request: Request, token: str, name: str) -> Response:
         signals = s.store.interest_signals(user.id)
         ranking = rank_period(s.store, signals, latest, latest, tags=s.store.member_tags(user.id))
         if not ranking.model.profile.empty:
-            for row in ranking.order[:FEED_SIZE]:
-                why[ranking.ids[row]] = "For you: " + "; ".join(r.text for r in ranking.why(row))
+            rows = ranking.order[:FEED_SIZE]
+            for row, said in zip(rows, ranking.why_many(rows), strict=True):
+                why[ranking.ids[row]] = "For you: " + "; ".join(r.text for r in said)
     meta = _meta(s, request, f"for {user.name}", "/for-you", f"The latest day's papers ranked for {user.name}.")
     return _respond(request, fmt, meta, _items(s, _ordered(s.store, list(why)), why), private=True)

@@ -295,8 +295,8 @@ def _blended_page(
     personal.applied, personal.top_upvotes = True, top
     shown = blended[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     word = period.kind
-    for b in shown:
-        explained[b.paper_id] = (b, ranking.why(b.row), b.explain(top, word))
+    for b, said in zip(shown, ranking.why_many([b.row for b in shown]), strict=True):
+        explained[b.paper_id] = (b, said, b.explain(top, word))
     return [b.paper_id for b in shown], len(blended)
 
 
