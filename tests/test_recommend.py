@@ -253,6 +253,14 @@ def test_batched_digest_sections_give_each_member_the_order_scores_and_reasons_o
             assert (one.paper_id, one.reasons) == (p.paper_id, p.reasons[:1])
             named += p.reasons[0].kind == "tag"
     assert named >= 50  # the tags were named, and named alike on both paths
+    # a digest run feeds its members a chunk at a time, its pool growing with the papers each chunk names
+    from paperfeed.recommend.digest import ForYouRun
+
+    run = ForYouRun(demo_store, DAY, DAY, 10)
+    ids = list(members)
+    chunked = run.sections(ids[:25], rows({m: members[m] for m in ids[:25]}), tags)
+    chunked |= run.sections(ids[25:], rows({m: members[m] for m in ids[25:]}), tags)
+    assert chunked == picked
 
 
 def test_digest_sections_read_signals_as_a_members_page_does(demo_store: Store) -> None:

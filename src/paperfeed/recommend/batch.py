@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -67,6 +67,11 @@ class Keys:
         cand_rows = [r for k in names for r in rows_of[k]]
         return cls(names, _offsets(lens), np.array(flat, dtype=np.int64), _offsets(cand_lens),
                    np.array(cand_rows, dtype=np.int64))  # fmt: skip
+
+    def extend(self, more: Keys) -> Keys:
+        """These papers' keys and then ``more``'s (built over the same candidates)."""
+        return replace(self, ptr=np.concatenate((self.ptr, more.ptr[1:] + self.ptr[-1])),
+                       idx=np.concatenate((self.idx, more.idx)))  # fmt: skip
 
 
 def _offsets(lens: Sequence[int]) -> Ints:
@@ -126,6 +131,16 @@ class Pool:
             np.array(ids, dtype=object), vectors, found, cand_row, np.array([len(c) for c in cat_sets], dtype=np.int64),
             Keys.build(({author_key(a) for a in names} for names in authors), cands.by_author),
             Keys.build(cat_sets, cands.by_category),
+        )  # fmt: skip
+
+    def extend(self, more: Pool) -> Pool:
+        """This pool's papers and then ``more``'s (built over the same candidates): a digest run grows its pool as
+        each chunk of members names new papers."""
+        return Pool(
+            np.concatenate((self.ids, more.ids)), np.concatenate((self.vectors, more.vectors)),
+            np.concatenate((self.found, more.found)), np.concatenate((self.cand_row, more.cand_row)),
+            np.concatenate((self.category_count, more.category_count)), self.authors.extend(more.authors),
+            self.categories.extend(more.categories),
         )  # fmt: skip
 
 

@@ -20,7 +20,6 @@ import numpy as np
 from paperfeed.recommend import batch
 from paperfeed.recommend.batch import Ints, Member, Pool
 from paperfeed.recommend.foryou import MAX_SIGNALS, NEGATIVE, POSITIVE, period_candidates
-from paperfeed.recommend.model import Candidates
 from paperfeed.recommend.reasons import Reason, Tags, explain_many
 from paperfeed.search.indexes import indexes_for
 from paperfeed.store import Store
@@ -53,37 +52,88 @@ def for_you_sections(
     member's together and newest first (``Store.signal_rows_many``; papers deleted since are left out here);
     ``tags``: each member's, for the reasons; ``first_reason``: only the strongest reason of each paper (a digest
     shows one)."""
-    out: dict[int, list[Pick]] = {member: [] for member in members}
-    cands = period_candidates(store, day_from, day_to).candidates
-    if not len(cands) or not signals:
+    return ForYouRun(store, day_from, day_to, depth, first_reason=first_reason).sections(members, signals, tags)
+
+
+class ForYouRun:
+    """The For-you sections of one period for members given a chunk at a time (a digest run, so that their signals
+    never all sit in memory at once): the papers the signals name are read once for the whole run — features,
+    titles, vectors, and the pool's arrays, which grow as a chunk names papers the run has not seen."""
+
+    def __init__(self, store: Store, day_from: str, day_to: str, depth: int, *, first_reason: bool = False) -> None:
+        self.store, self.depth, self.first_reason = store, depth, first_reason
+        self.cands = period_candidates(store, day_from, day_to).candidates
+        self.row_of: dict[str, int] = {}  # paper id -> pool row; -1: not a live paper
+        self.titles: dict[str, str] = {}
+        self.pool: Pool | None = None
+
+    def sections(
+        self, members: Sequence[int], signals: Sequence[tuple[int, str, str]], tags: Mapping[int, Tags] | None = None
+    ) -> dict[int, list[Pick]]:
+        """``for_you_sections`` for these members (a chunk of the run's)."""
+        out: dict[int, list[Pick]] = {member: [] for member in members}
+        if not len(self.cands) or not signals:
+            return out
+        users, pids, kinds = zip(*signals, strict=True)
+        pool = self._learn(pids)
+        cands, found, tags = self.cands, pool.found, tags or {}
+        group: list[tuple[int, Member, int]] = []
+        group_rows: set[int] = set()
+        for member, liked, disliked in _verdicts(users, pids, kinds, self.row_of):
+            m = Member(liked, liked[found[liked]], disliked[found[disliked]])
+            if batch.empty(pool, m):
+                continue
+            rows = m.liked_vec.tolist()
+            new = [r for r in rows if r not in group_rows]  # the member's papers the group does not hold yet
+            if group and (len(group_rows) + len(new)) * len(cands) > GROUP_CELLS:
+                self._rank_group(pool, group, group_rows, tags, out)
+                group, group_rows, new = [], set(), rows
+            group.append((member, m, len(liked)))
+            group_rows.update(new)
+        if group:
+            self._rank_group(pool, group, group_rows, tags, out)
         return out
-    users, pids, kinds = zip(*signals, strict=True)
-    features = store.paper_features(list(dict.fromkeys(pids)))
-    known = list(features)
-    row_of = dict.fromkeys(pids, -1)
-    row_of.update((pid, i) for i, pid in enumerate(known))
-    dense = indexes_for(store).dense
-    vectors, found = dense.vectors_of([features[pid].pk for pid in known])
-    pool = Pool.build(known, vectors, found, [features[p].categories for p in known],
-                      [features[p].authors for p in known], cands)  # fmt: skip
-    titles = {pid: features[pid].title for pid in known}
-    tags = tags or {}
-    group: list[tuple[int, Member, int]] = []
-    group_rows: set[int] = set()
-    for member, liked, disliked in _verdicts(users, pids, kinds, row_of):
-        m = Member(liked, liked[found[liked]], disliked[found[disliked]])
-        if batch.empty(pool, m):
-            continue
-        rows = m.liked_vec.tolist()
-        new = [r for r in rows if r not in group_rows]  # the member's papers the group does not hold yet
-        if group and (len(group_rows) + len(new)) * len(cands) > GROUP_CELLS:
-            _rank_group(pool, group, group_rows, cands, depth, titles, tags, first_reason, out)
-            group, group_rows, new = [], set(), rows
-        group.append((member, m, len(liked)))
-        group_rows.update(new)
-    if group:
-        _rank_group(pool, group, group_rows, cands, depth, titles, tags, first_reason, out)
-    return out
+
+    def _learn(self, pids: Sequence[str]) -> Pool:
+        """The pool with every live paper of ``pids`` in it (the ones not seen yet read from the store)."""
+        new = [pid for pid in dict.fromkeys(pids) if pid not in self.row_of]
+        features = self.store.paper_features(new)
+        known = list(features)
+        start = len(self.pool.ids) if self.pool is not None else 0
+        self.row_of.update(dict.fromkeys(new, -1))
+        self.row_of.update((pid, start + i) for i, pid in enumerate(known))
+        self.titles.update((pid, features[pid].title) for pid in known)
+        if known or self.pool is None:
+            vectors, found = indexes_for(self.store).dense.vectors_of([features[pid].pk for pid in known])
+            more = Pool.build(known, vectors, found, [features[p].categories for p in known],
+                              [features[p].authors for p in known], self.cands)  # fmt: skip
+            self.pool = more if self.pool is None else self.pool.extend(more)
+        assert self.pool is not None
+        return self.pool
+
+    def _rank_group(
+        self,
+        pool: Pool,
+        group: list[tuple[int, Member, int]],
+        group_rows: set[int],
+        tags: Mapping[int, Tags],
+        out: dict[int, list[Pick]],
+    ) -> None:
+        cands = self.cands
+        rows = np.array(sorted(group_rows), dtype=np.int64)
+        local = np.full(len(pool.ids), -1, dtype=np.int64)
+        local[rows] = np.arange(len(rows))
+        # (papers of the group) x (candidates), multiplied as model.score does for one member (candidates x papers),
+        # in blocks so the transposed copy stays small
+        sims = np.empty((len(rows), len(cands)), dtype=np.float32)
+        for b in range(0, len(rows), PRODUCT_ROWS):
+            sims[b : b + PRODUCT_ROWS] = (cands.vectors @ pool.vectors[rows[b : b + PRODUCT_ROWS]].T).T
+        sims[:, ~cands.has_vector] = 0.0
+        scored = batch.score_group(pool, cands, [m for _, m, _ in group], sims, local, self.depth)
+        for (member, _, liked_count), (scores, shown) in zip(group, scored, strict=True):
+            at = shown.tolist()
+            said = explain_many(scores, at, self.titles, liked_count, tags.get(member), first=self.first_reason)
+            out[member] = [Pick(cands.ids[i], float(scores.total[i]), r) for i, r in zip(at, said, strict=True)]
 
 
 def _verdicts(
@@ -116,31 +166,3 @@ def _verdicts(
     dlo, dhi = np.searchsorted(disliked_group, every), np.searchsorted(disliked_group, every, side="right")
     for g, who in enumerate(member[starts].tolist()):
         yield who, liked_rows[lo[g] : hi[g]], disliked_rows[dlo[g] : dhi[g]]
-
-
-def _rank_group(
-    pool: Pool,
-    group: list[tuple[int, Member, int]],
-    group_rows: set[int],
-    cands: Candidates,
-    depth: int,
-    titles: dict[str, str],
-    tags: Mapping[int, Tags],
-    first_reason: bool,
-    out: dict[int, list[Pick]],
-) -> None:
-    rows = np.array(sorted(group_rows), dtype=np.int64)
-    local = np.full(len(pool.ids), -1, dtype=np.int64)
-    local[rows] = np.arange(len(rows))
-    # (papers of the group) x (candidates), multiplied as model.score does for one member (candidates x papers),
-    # in blocks so the transposed copy stays small
-    sims = np.empty((len(rows), len(cands)), dtype=np.float32)
-    for b in range(0, len(rows), PRODUCT_ROWS):
-        sims[b : b + PRODUCT_ROWS] = (cands.vectors @ pool.vectors[rows[b : b + PRODUCT_ROWS]].T).T
-    sims[:, ~cands.has_vector] = 0.0
-    for (member, _, liked_count), (scores, shown) in zip(
-        group, batch.score_group(pool, cands, [m for _, m, _ in group], sims, local, depth), strict=True
-    ):
-        rows = shown.tolist()
-        said = explain_many(scores, rows, titles, liked_count, tags.get(member), first=first_reason)
-        out[member] = [Pick(cands.ids[i], float(scores.total[i]), r) for i, r in zip(rows, said, strict=True)]
