@@ -2,7 +2,7 @@
 
     python scripts/screenshots_for_you.py --out docs/screenshots
 
-for-you.png: the home page of a member whose library is a few speech papers (upvoted and saved), with the blend at
+for-you.png: the home page of a member whose library is a few speech papers (saved and tagged, half upvoted), blend at
 "Half and half" and each paper's reasons; for-you-digest.png: that member's digest email (a For-you section beside
 a category) as ``paperfeed digest preview`` renders it, shown at a mail client's width. Nothing leaves the machine.
 """
@@ -25,6 +25,7 @@ def seed(store_url: str) -> str:
     """ada's library (the speech papers of the days before the latest), and some community votes on the latest day;
     returns the latest day."""
     from paperfeed.community import rules
+    from paperfeed.library import saves
     from paperfeed.store import open_store
 
     store = open_store(store_url)
@@ -35,11 +36,10 @@ def seed(store_url: str) -> str:
         today = {f.id for f in store.listed_features(latest, latest)}
         speech = [f.id for f in store.listed_features("2026-06-01", latest)
                   if "speech" in f.title.lower() and f.id not in today]  # fmt: skip
-        for i, pid in enumerate(speech):
+        for i, pid in enumerate(speech):  # saved and tagged (reasons name the tag), every other one upvoted too
+            saves.update(store, ada, pid, add_tags=["speech"])
             if i % 2:
                 rules.upvote(store, ada, pid)
-            else:
-                store.save_paper(ada.id, pid, "2026-06-30T12:00:00+00:00")
         voters = [rules.sign_up(store, name, PASSWORD) for name in VOTERS]
         for rank, pid in enumerate(sorted(today)[:10]):
             for voter in voters[: max(1, len(voters) - rank // 3)]:
