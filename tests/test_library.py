@@ -293,6 +293,10 @@ def test_an_account_restore_writes_all_of_it_or_nothing(lib: Store, monkeypatch:
     with pytest.raises(BadInput) as refused:
         account.restore_account(lib, bea, {**doc, "preferences": {"personal_weight": 101}})
     assert refused.value.where == "preferences"
+    crowded = {**doc, "library": [{**doc["library"][0], "tags": [f"t{i}" for i in range(21)]}]}
+    with pytest.raises(BadInput) as refused:
+        account.restore_account(lib, bea, crowded)
+    assert refused.value.where == "library[0]" and "at most 20 tags" in str(refused.value)
     with pytest.raises(BadInput) as refused:
         account.restore_account(lib, bea, b" " * (account.MAX_BYTES + 1))
     assert "larger than 20 MB" in str(refused.value)

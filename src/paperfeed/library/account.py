@@ -19,7 +19,7 @@ import orjson
 
 from paperfeed.community.rules import now_iso, require_member
 from paperfeed.errors import BadInput, NotFound
-from paperfeed.library.saves import MAX_NOTE, clean_tag
+from paperfeed.library.saves import MAX_NOTE, MAX_TAGS, clean_tag
 from paperfeed.recommend.blend import check_weight
 from paperfeed.store import Store
 from paperfeed.store.community import User
@@ -215,6 +215,8 @@ def restore_account(store: Store, user: User | None, data: bytes | str | dict[st
             tags = tuple(dict.fromkeys(clean_tag(t) for t in _field(e, "tags", list, where) if isinstance(t, str)))
         except BadInput as exc:
             raise BadInput(str(exc), where=where) from None
+        if len(tags) > MAX_TAGS:
+            raise BadInput(f"a paper has at most {MAX_TAGS} tags", where=where)
         note = _field(e, "note", str, where)
         if len(note) > MAX_NOTE:
             raise BadInput(f"a note is at most {MAX_NOTE} characters", where=where)
