@@ -235,9 +235,9 @@ def _digests(
     """Every daily digest of the day for ``count`` subscribers whose only topic is For you (10 papers each, with
     the reason a digest shows), composed end to end by ``compose_period`` — loading the subscribers, reading each
     member's signals and tags (``FOR_YOU_AT_ONCE`` members at a time), ranking them, assembling every digest — and
-    its For-you part (``for_you_sections`` with the reads before it) timed apart on the same members."""
+    its For-you part (``ForYouRun`` with the reads before it, as the run does them) timed apart on the same members."""
     from paperfeed.digests.compose import FOR_YOU_AT_ONCE, compose_period, paper_count
-    from paperfeed.recommend.digest import for_you_sections
+    from paperfeed.recommend.digest import ForYouRun
 
     t0 = time.perf_counter()
     members = _digest_members(store, pool, count, rng)
@@ -255,12 +255,13 @@ def _digests(
             with_papers += paper_count(digest) > 0
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         parts = {"read_s": 0.0, "rank_s": 0.0}
+        run = ForYouRun(store, first, last, 10, first_reason=True)  # as compose_period ranks them
         for i in range(0, len(members), FOR_YOU_AT_ONCE):
             chunk = members[i : i + FOR_YOU_AT_ONCE]
             t1 = time.perf_counter()
             signals, tags = store.signal_rows_many(chunk), store.member_tags_many(chunk)
             t2 = time.perf_counter()
-            for_you_sections(store, first, last, chunk, signals, 10, tags, first_reason=True)
+            run.sections(chunk, signals, tags)
             parts["read_s"] += t2 - t1
             parts["rank_s"] += time.perf_counter() - t2
         rows.append({"compose_s": round(wall, 1), "cpu_s": round(cpu, 1), "digests": digests,
