@@ -98,29 +98,22 @@ class SearchStoreMixin:
 
     def ids_for_pks(self, pks: Sequence[int]) -> dict[int, str]:
         found: dict[int, str] = {}
-        for i in range(0, len(pks), 900):
-            chunk = [int(k) for k in pks[i : i + 900]]
+        for condition, params in self.db.any_of("pk", [int(k) for k in pks]):
             found.update(
                 (int(r[0]), r[1])
                 for r in self.db.query(
-                    f"SELECT pk, id FROM papers {self._live_keys_index} WHERE deleted_at IS NULL "
-                    f"AND pk IN ({Database.placeholders(len(chunk))})",
-                    chunk,
+                    f"SELECT pk, id FROM papers {self._live_keys_index} WHERE deleted_at IS NULL AND {condition}",
+                    params,
                 )
             )
         return found
 
     def pks_for_ids(self, ids: Sequence[str]) -> dict[str, int]:
         found: dict[str, int] = {}
-        for i in range(0, len(ids), 900):
-            chunk = list(ids[i : i + 900])
+        for condition, params in self.db.any_of("id", list(ids)):
             found.update(
                 (r[1], int(r[0]))
-                for r in self.db.query(
-                    "SELECT pk, id FROM papers WHERE deleted_at IS NULL "
-                    f"AND id IN ({Database.placeholders(len(chunk))})",
-                    chunk,
-                )
+                for r in self.db.query(f"SELECT pk, id FROM papers WHERE deleted_at IS NULL AND {condition}", params)
             )
         return found
 
@@ -142,13 +135,9 @@ class SearchStoreMixin:
 
     def days_for_pks(self, pks: Sequence[int]) -> dict[int, str | None]:
         found: dict[int, str | None] = {}
-        for i in range(0, len(pks), 900):
-            chunk = [int(k) for k in pks[i : i + 900]]
+        for condition, params in self.db.any_of("p.pk", [int(k) for k in pks]):
             found.update(
-                (int(r[0]), r[1])
-                for r in self.db.query(
-                    f"SELECT p.pk, {_DAY} FROM papers p WHERE p.pk IN ({Database.placeholders(len(chunk))})", chunk
-                )
+                (int(r[0]), r[1]) for r in self.db.query(f"SELECT p.pk, {_DAY} FROM papers p WHERE {condition}", params)
             )
         return found
 
@@ -175,14 +164,11 @@ class SearchStoreMixin:
     # -- pgvector (PostgreSQL only) ---------------------------------------------------------------------------
     def vector_hashes(self, model: str, pks: Sequence[int]) -> dict[int, str]:
         found: dict[int, str] = {}
-        for i in range(0, len(pks), 900):
-            chunk = [int(k) for k in pks[i : i + 900]]
+        for condition, params in self.db.any_of("paper_pk", [int(k) for k in pks]):
             found.update(
                 (int(r[0]), r[1])
                 for r in self.db.query(
-                    "SELECT paper_pk, text_hash FROM paper_vectors WHERE model = ? "
-                    f"AND paper_pk IN ({Database.placeholders(len(chunk))})",
-                    [model, *chunk],
+                    f"SELECT paper_pk, text_hash FROM paper_vectors WHERE model = ? AND {condition}", [model, *params]
                 )
             )
         return found
@@ -204,12 +190,8 @@ class SearchStoreMixin:
 
     def delete_vectors(self, model: str, pks: Sequence[int]) -> None:
         with self.db.transaction():
-            for i in range(0, len(pks), 900):
-                chunk = [int(k) for k in pks[i : i + 900]]
-                self.db.execute(
-                    f"DELETE FROM paper_vectors WHERE model = ? AND paper_pk IN ({Database.placeholders(len(chunk))})",
-                    [model, *chunk],
-                )
+            for condition, params in self.db.any_of("paper_pk", [int(k) for k in pks]):
+                self.db.execute(f"DELETE FROM paper_vectors WHERE model = ? AND {condition}", [model, *params])
 
     def vector_of(self, model: str, pk: int) -> list[float] | None:
         """The stored vector of one paper for ``model``, or None when it has none."""
@@ -219,14 +201,11 @@ class SearchStoreMixin:
         return None if row is None else [float(x) for x in orjson.loads(row[0])]
 
     def vectors_of_many(self, model: str, pks: Sequence[int]) -> dict[int, list[float]]:
-        """The stored vectors of many papers for ``model`` (those that have one), in chunks of 900 keys."""
+        """The stored vectors of many papers for ``model`` (those that have one)."""
         found: dict[int, list[float]] = {}
-        for i in range(0, len(pks), 900):
-            chunk = [int(k) for k in pks[i : i + 900]]
+        for condition, params in self.db.any_of("paper_pk", [int(k) for k in pks]):
             rows = self.db.query(
-                "SELECT paper_pk, embedding::text FROM paper_vectors WHERE model = ? "
-                f"AND paper_pk IN ({Database.placeholders(len(chunk))})",
-                [model, *chunk],
+                f"SELECT paper_pk, embedding::text FROM paper_vectors WHERE model = ? AND {condition}", [model, *params]
             )
             found.update((int(r[0]), orjson.loads(r[1])) for r in rows)
         return found
