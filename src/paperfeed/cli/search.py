@@ -48,15 +48,22 @@ def sync_with_progress(
     if quiet:
         return indexes.sync(embed=embed, backfill_summaries=backfill_summaries).to_dict()
     pending = indexes.pending()
-    with progress() as bar:
+    with progress(speed=True) as bar:
         tasks = {"keyword": bar.add_task("keyword index", total=pending["keyword"])}
         if embed:
-            tasks["vectors"] = bar.add_task(f"embeddings ({indexes.model})", total=pending["vectors"])
-        return indexes.sync(
+            # The model is the slow part: its bar counts the texts embedded (at most one per pending change; fewer
+            # when the cache has some), with papers/s and the time left; the vector index then fills from the cache.
+            tasks["embedded"] = bar.add_task(f"embedding ({indexes.model})", total=pending["vectors"], unit="papers")
+            tasks["vectors"] = bar.add_task("vector index", total=pending["vectors"])
+        report = indexes.sync(
             embed=embed,
             backfill_summaries=backfill_summaries,
             progress=lambda which, n: bar.advance(tasks[which], n),
         ).to_dict()
+        if embed:  # texts the cache had were never embedded: the bar ends where the model stopped
+            done = bar.tasks[tasks["embedded"]].completed
+            bar.update(tasks["embedded"], total=done, completed=done)
+        return report
 
 
 @click.command()

@@ -149,11 +149,20 @@ class SearchIndexes:
                 progress(step.keyword_updated + step.keyword_deleted)
         return report
 
-    def sync_vectors(self, progress: Callable[[int], None] | None = None, batch: int = 512) -> SyncReport:
+    def sync_vectors(
+        self,
+        progress: Callable[[int], None] | None = None,
+        batch: int = 512,
+        embedded_progress: Callable[[int], None] | None = None,
+    ) -> SyncReport:
+        """Apply the store's changes to the vector index, embedding the texts the cache lacks; ``progress`` is told
+        how many changes each batch applied, ``embedded_progress`` how many texts the model embedded."""
         with self._sync_lock:
-            return self._sync_vectors(progress, batch)
+            return self._sync_vectors(progress, batch, embedded_progress)
 
-    def _sync_vectors(self, progress: Callable[[int], None] | None, batch: int) -> SyncReport:
+    def _sync_vectors(
+        self, progress: Callable[[int], None] | None, batch: int, embedded_progress: Callable[[int], None] | None
+    ) -> SyncReport:
         report = SyncReport()
         dense = self.dense
         seq = dense.applied_seq()
@@ -165,7 +174,10 @@ class SearchIndexes:
             todo = dense.to_embed([r.pk for r in live], hashes)
             before = len(self.cache.get(self.embedder.name, [hashes[i] for i in todo]))
             vectors = embed_cached(self.embedder, self.cache, [texts[i] for i in todo], EMBED_BATCH)
-            report.embedded += len({hashes[i] for i in todo}) - before
+            fresh = len({hashes[i] for i in todo}) - before
+            report.embedded += fresh
+            if embedded_progress and fresh:
+                embedded_progress(fresh)
             seq = rows[-1].seq
             dense.apply([live[i].pk for i in todo], [hashes[i] for i in todo], vectors, gone, seq)
             report.vectors_updated += len(todo)
@@ -200,16 +212,20 @@ class SearchIndexes:
     ) -> SyncReport:
         """Bring the keyword index (and, with ``embed``, the vectors and, with ``summaries`` too, the machine-made
         summaries of the papers embedded now — of every paper with ``backfill_summaries``) up to the store's latest
-        change."""
+        change. ``progress(what, n)`` is told of each batch: ``keyword`` and ``vectors`` count store changes applied,
+        ``embedded`` the texts the model embedded (in either step: the slow part, which a progress bar times)."""
+        embedded = (lambda n: progress("embedded", n)) if progress else None
         with self._sync_lock:
             report = self.sync_keyword((lambda n: progress("keyword", n)) if progress else None)
             if embed and summaries:
                 # First: its one model run per new paper also leaves the paper's vector in the cache for the next step.
                 report.summarised, _, report.embedded = sync_summaries(
-                    self.store, self.embedder, self.cache, backfill=backfill_summaries
+                    self.store, self.embedder, self.cache, backfill=backfill_summaries, embedded_progress=embedded
                 )
             if embed:
-                vec = self.sync_vectors((lambda n: progress("vectors", n)) if progress else None)
+                vec = self.sync_vectors(
+                    (lambda n: progress("vectors", n)) if progress else None, embedded_progress=embedded
+                )
                 report.vectors_updated, report.vectors_deleted = vec.vectors_updated, vec.vectors_deleted
                 report.embedded += vec.embedded
             return report

@@ -15,7 +15,7 @@ embedding cache, so the vector index then finds it there. Papers are stored with
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -173,7 +173,12 @@ def summarise_texts(
 
 
 def sync_summaries(
-    store: Store, embedder: Embedder, cache: EmbeddingCache, *, backfill: bool = False
+    store: Store,
+    embedder: Embedder,
+    cache: EmbeddingCache,
+    *,
+    backfill: bool = False,
+    embedded_progress: Callable[[int], None] | None = None,
 ) -> tuple[int, int, int]:
     """Summarise the live papers whose title and abstract have no current summary: (made, skipped because their
     text had not changed, texts the model embedded that the cache lacked).
@@ -181,7 +186,8 @@ def sync_summaries(
     A summary rides on the model run that embeds a new text, so by default only texts the cache lacks are
     summarised: an instance's index run costs no more than before, and a store whose vectors came ready-made (the
     demo's, a restored cache) indexes at once. ``backfill`` summarises the rest too, one model run per paper
-    (``paperfeed index --summaries``)."""
+    (``paperfeed index --summaries``). ``embedded_progress`` is told how many texts the model embedded, batch by
+    batch (the slow part, which a progress bar times)."""
     made = skipped = embedded = 0
     after = 0
     while candidates := store.summary_candidates(after, SUMMARY_BATCH):
@@ -198,10 +204,13 @@ def sync_summaries(
             todo = [(c, h) for c, h in todo if h not in cached]
         if not todo:
             continue
-        embedded += len({h for _, h in todo} - cached)
+        fresh = len({h for _, h in todo} - cached)
+        embedded += fresh
         found = summarise_texts(embedder, cache, [(c.title, c.abstract) for c, _ in todo])
         if found is None:
             return made, skipped, embedded
         store.put_summaries(embedder.name, now, [(c.pk, h, s) for (c, h), s in zip(todo, found, strict=True)])
         made += len(todo)
+        if embedded_progress and fresh:
+            embedded_progress(fresh)
     return made, skipped, embedded
