@@ -1,4 +1,5 @@
-"""The embedding models' batching: length-sorted batches run in parallel give the vectors of one text at a time."""
+"""The embedding models' batching: length-sorted batches run in parallel give the vectors of one text at a time, and
+the int8 export (``minilm-l6-w8a8``) is the same model as the default's file."""
 
 from __future__ import annotations
 
@@ -58,3 +59,15 @@ def test_token_states_come_from_the_same_batched_run() -> None:
         assert np.abs(state.pooled - vector).max() < 1e-5
         assert len(state.tokens) == len(state.offsets) <= 256
         assert state.offsets[-1] == (0, 0) and state.offsets[1][1] <= len(text)  # [SEP] last; real spans inside
+
+
+def test_the_int8_export_runs_each_text_alone_and_keeps_the_models_vectors() -> None:
+    w8a8, int8 = get_embedder("minilm-l6-w8a8"), get_embedder("minilm-l6-int8")
+    texts = listing_texts()
+    together = w8a8.embed(texts)
+    # Every text runs alone (its int8 activations are scaled per run), so its vector never depends on its company.
+    assert np.array_equal(together, np.vstack([w8a8.embed([t]) for t in texts]))
+    cosine = (together * int8.embed(texts)).sum(axis=1)
+    assert cosine.min() > 0.98 and cosine.mean() > 0.99
+    (states,) = w8a8.embed_tokens(texts[:1])  # type: ignore[attr-defined]
+    assert np.abs(states.pooled - together[0]).max() < 1e-6
