@@ -56,8 +56,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("collections", nargs="+", help="BEIR-layout directories, each optionally :split")
     parser.add_argument("--quality-queries", type=int, default=300, help="queries per collection in step 3")
+    parser.add_argument("--model", help="embedding model (default: the configured one)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    from paperfeed.config import load_config
     from paperfeed.ingest.writer import ingest
     from paperfeed.search.embed import embed_cached
     from paperfeed.search.engine import search
@@ -72,6 +74,7 @@ def main() -> None:
         specs.append((Path(path), split or "test"))
     collections = {d.name: load_collection(d, s) for d, s in specs}
     cache = str(Path(platformdirs.user_cache_dir("paperfeed")))
+    model = args.model or load_config().embedding_model
     relevant_cos: list[float] = []  # cosine of each relevant document in a query's dense top 100
     relevant_best: list[float] = []  # and the cosine of that query's nearest neighbour
     per: dict[str, Any] = {}
@@ -79,7 +82,7 @@ def main() -> None:
         stores = {}
         for name, coll in collections.items():
             store = open_store(f"sqlite:///{Path(tmp) / name}.db", migrate=True)
-            indexes = open_indexes(store, SearchSettings(Path(tmp) / f"{name}-index", "minilm-l6-int8", cache))
+            indexes = open_indexes(store, SearchSettings(Path(tmp) / f"{name}-index", model, cache))
             ingest(store, read_file(coll.corpus, "beir"))
             indexes.sync(embed=True)
             stores[name] = (store, indexes)
