@@ -297,7 +297,8 @@ def test_api_papers_cursor_paging_sees_every_paper_once(served: Served, limit: i
 
 
 def test_openapi_and_docs(served: Served) -> None:
-    with httpx.Client(base_url=served.url) as client:
+    # The schema is built on its first request: slow on a busy machine, so more than httpx's default 5 s.
+    with httpx.Client(base_url=served.url, timeout=60) as client:
         schema = client.get("/openapi.json").json()
         docs = client.get("/docs")
     assert schema["info"]["title"] == "paperfeed"
