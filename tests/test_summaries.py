@@ -73,6 +73,17 @@ def test_the_index_job_stores_an_extractive_summary_once(indexed: Store) -> None
     assert (again.summarised, again.embedded) == (0, 0) and indexed.summaries_of([TRAFFIC.id]) == made
 
 
+def test_the_progress_bar_is_told_of_every_text_the_model_embeds(indexed: Store) -> None:
+    told: dict[str, int] = {}
+    report = indexes_for(indexed).sync(progress=lambda what, n: told.__setitem__(what, told.get(what, 0) + n))
+    # The summaries step embedded both (the vector step found them cached): the embedding bar counts them there.
+    assert told == {"keyword": 2, "embedded": 2, "vectors": 2} and report.embedded == 2
+    indexed.upsert_papers([Paper(id="2501.09997", title="Another paper", abstract="")])
+    told.clear()
+    indexes_for(indexed).sync(summaries=False, progress=lambda what, n: told.__setitem__(what, told.get(what, 0) + n))
+    assert told == {"keyword": 1, "embedded": 1, "vectors": 1}  # without summaries, the vector step embeds
+
+
 def test_ready_made_vectors_are_not_summarised_unless_asked(indexed: Store) -> None:
     # A store whose vectors came ready-made (the demo's, a restored cache) indexes at once: no model run per paper.
     indexes = indexes_for(indexed)
