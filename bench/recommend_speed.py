@@ -237,7 +237,7 @@ def _digests(
     member's signals and tags (``FOR_YOU_AT_ONCE`` members at a time), ranking them, assembling every digest — and
     its For-you part (``ForYouRun`` with the reads before it, as the run does them) timed apart on the same members."""
     from paperfeed.digests.compose import FOR_YOU_AT_ONCE, compose_period, paper_count
-    from paperfeed.recommend.digest import ForYouRun
+    from paperfeed.recommend.digest import ForYouRun, collector_paused
 
     t0 = time.perf_counter()
     members = _digest_members(store, pool, count, rng)
@@ -256,14 +256,15 @@ def _digests(
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         parts = {"read_s": 0.0, "rank_s": 0.0}
         run = ForYouRun(store, first, last, 10, first_reason=True)  # as compose_period ranks them
-        for i in range(0, len(members), FOR_YOU_AT_ONCE):
-            chunk = members[i : i + FOR_YOU_AT_ONCE]
-            t1 = time.perf_counter()
-            signals, tags = store.signal_rows_many(chunk), store.member_tags_many(chunk)
-            t2 = time.perf_counter()
-            run.sections(chunk, signals, tags)
-            parts["read_s"] += t2 - t1
-            parts["rank_s"] += time.perf_counter() - t2
+        with collector_paused():
+            for i in range(0, len(members), FOR_YOU_AT_ONCE):
+                chunk = members[i : i + FOR_YOU_AT_ONCE]
+                t1 = time.perf_counter()
+                signals, tags = store.signal_rows_many(chunk), store.member_tags_many(chunk)
+                t2 = time.perf_counter()
+                run.sections(chunk, signals, tags)
+                parts["read_s"] += t2 - t1
+                parts["rank_s"] += time.perf_counter() - t2
         rows.append({"compose_s": round(wall, 1), "cpu_s": round(cpu, 1), "digests": digests,
                      "with_papers": with_papers, **{k: round(v, 1) for k, v in parts.items()}})  # fmt: skip
         print("digests run", json.dumps(rows[-1]), file=sys.stderr, flush=True)

@@ -261,6 +261,13 @@ def test_batched_digest_sections_give_each_member_the_order_scores_and_reasons_o
     chunked = run.sections(ids[:25], rows({m: members[m] for m in ids[:25]}), tags)
     chunked |= run.sections(ids[25:], rows({m: members[m] for m in ids[25:]}), tags)
     assert chunked == picked
+    # papers too many to keep their cosines for the run: each group of members gets its own, the same numbers
+    from paperfeed.recommend import digest
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(digest, "GROUP_CELLS", 400 * len(today))
+        small = ForYouRun(demo_store, DAY, DAY, 10)
+        assert small.sections(ids, rows(members), tags) == picked and small.sims is None
 
 
 def test_digest_sections_read_signals_as_a_members_page_does(demo_store: Store) -> None:

@@ -37,7 +37,7 @@ from paperfeed.digests.links import manage_url, site_url, unsubscribe_url
 from paperfeed.errors import BadInput
 from paperfeed.papers import Paper
 from paperfeed.periods import Period
-from paperfeed.recommend.digest import ForYouRun, Pick
+from paperfeed.recommend.digest import ForYouRun, Pick, collector_paused
 from paperfeed.search.engine import search
 from paperfeed.search.indexes import indexes_for
 from paperfeed.search.query import parse_query
@@ -134,9 +134,10 @@ def _for_you(store: Store, results: PeriodResults, members: list[int], first: st
     digest shows at most ``depth`` (the largest ``max_papers``) of them."""
     picked: dict[int, list[Pick]] = {}
     run = ForYouRun(store, first, last, depth, first_reason=True)
-    for i in range(0, len(members), FOR_YOU_AT_ONCE):
-        chunk = members[i : i + FOR_YOU_AT_ONCE]
-        picked |= run.sections(chunk, store.signal_rows_many(chunk), store.member_tags_many(chunk))
+    with collector_paused():
+        for i in range(0, len(members), FOR_YOU_AT_ONCE):
+            chunk = members[i : i + FOR_YOU_AT_ONCE]
+            picked |= run.sections(chunk, store.signal_rows_many(chunk), store.member_tags_many(chunk))
     missing = {p.paper_id for picks in picked.values() for p in picks} - results.papers.keys()
     results.papers.update(store.get_papers(sorted(missing)))
     for member, picks in picked.items():

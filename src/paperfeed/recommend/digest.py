@@ -11,15 +11,19 @@ spelled out only for the papers shown (and, for a digest, only the strongest: ``
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import repeat
+from operator import itemgetter
 
 import numpy as np
 
 from paperfeed.recommend import batch
 from paperfeed.recommend.batch import Ints, Member, Pool
 from paperfeed.recommend.foryou import MAX_SIGNALS, NEGATIVE, POSITIVE, period_candidates
+from paperfeed.recommend.model import Vectors
 from paperfeed.recommend.reasons import Reason, Tags, explain_many
 from paperfeed.search.indexes import indexes_for
 from paperfeed.store import Store
@@ -34,6 +38,20 @@ class Pick:
     paper_id: str
     score: float
     reasons: list[Reason]
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for a digest run: the run makes millions of small objects (rows, reasons) and
+    none of them in cycles, so every collection would only walk all of them again (measured: most of a run of
+    100,000 members went there). Memory is still freed as it is let go."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def for_you_sections(
@@ -66,6 +84,10 @@ class ForYouRun:
         self.row_of: dict[str, int] = {}  # paper id -> pool row; -1: not a live paper
         self.titles: dict[str, str] = {}
         self.pool: Pool | None = None
+        # every pool paper's cosines to the candidates, kept for the whole run while they fit in GROUP_CELLS (then
+        # each group of members gets its own, as when they do not)
+        self.sims: Vectors | None = None
+        self.keep_sims = True
 
     def sections(
         self, members: Sequence[int], signals: Sequence[tuple[int, str, str]], tags: Mapping[int, Tags] | None = None
@@ -74,7 +96,9 @@ class ForYouRun:
         out: dict[int, list[Pick]] = {member: [] for member in members}
         if not len(self.cands) or not signals:
             return out
-        users, pids, kinds = zip(*signals, strict=True)
+        # columns of the rows, without an object per row (a chunk is a million signals)
+        users = np.fromiter(map(itemgetter(0), signals), dtype=np.int64, count=len(signals))
+        pids, kinds = list(map(itemgetter(1), signals)), list(map(itemgetter(2), signals))
         pool = self._learn(pids)
         cands, found, tags = self.cands, pool.found, tags or {}
         group: list[tuple[int, Member, int]] = []
@@ -82,6 +106,9 @@ class ForYouRun:
         for member, liked, disliked in _verdicts(users, pids, kinds, self.row_of):
             m = Member(liked, liked[found[liked]], disliked[found[disliked]])
             if batch.empty(pool, m):
+                continue
+            if self.sims is not None:  # the run's cosines hold every paper: one group
+                group.append((member, m, len(liked)))
                 continue
             rows = m.liked_vec.tolist()
             new = [r for r in rows if r not in group_rows]  # the member's papers the group does not hold yet
@@ -109,7 +136,22 @@ class ForYouRun:
                               [features[p].authors for p in known], self.cands)  # fmt: skip
             self.pool = more if self.pool is None else self.pool.extend(more)
         assert self.pool is not None
+        if self.keep_sims and len(self.pool.ids) * len(self.cands) > GROUP_CELLS:
+            self.keep_sims, self.sims = False, None
+        elif self.keep_sims and (self.sims is None or len(self.sims) < len(self.pool.ids)):
+            more_sims = self._cosines(self.pool.vectors[start:])
+            self.sims = more_sims if self.sims is None else np.concatenate((self.sims, more_sims))
         return self.pool
+
+    def _cosines(self, vectors: Vectors) -> Vectors:
+        """(papers) x (candidates), multiplied as model.score does for one member (candidates x papers), in blocks
+        so the transposed copy stays small; the unembedded candidates' columns at 0."""
+        cands = self.cands
+        sims = np.empty((len(vectors), len(cands)), dtype=np.float32)
+        for b in range(0, len(vectors), PRODUCT_ROWS):
+            sims[b : b + PRODUCT_ROWS] = (cands.vectors @ vectors[b : b + PRODUCT_ROWS].T).T
+        sims[:, ~cands.has_vector] = 0.0
+        return sims
 
     def _rank_group(
         self,
@@ -120,15 +162,13 @@ class ForYouRun:
         out: dict[int, list[Pick]],
     ) -> None:
         cands = self.cands
-        rows = np.array(sorted(group_rows), dtype=np.int64)
-        local = np.full(len(pool.ids), -1, dtype=np.int64)
-        local[rows] = np.arange(len(rows))
-        # (papers of the group) x (candidates), multiplied as model.score does for one member (candidates x papers),
-        # in blocks so the transposed copy stays small
-        sims = np.empty((len(rows), len(cands)), dtype=np.float32)
-        for b in range(0, len(rows), PRODUCT_ROWS):
-            sims[b : b + PRODUCT_ROWS] = (cands.vectors @ pool.vectors[rows[b : b + PRODUCT_ROWS]].T).T
-        sims[:, ~cands.has_vector] = 0.0
+        if self.sims is not None:
+            sims, local = self.sims, np.arange(len(pool.ids), dtype=np.int64)
+        else:
+            rows = np.array(sorted(group_rows), dtype=np.int64)
+            local = np.full(len(pool.ids), -1, dtype=np.int64)
+            local[rows] = np.arange(len(rows))
+            sims = self._cosines(pool.vectors[rows])
         scored = batch.score_group(pool, cands, [m for _, m, _ in group], sims, local, self.depth)
         for (member, _, liked_count), (scores, shown) in zip(group, scored, strict=True):
             at = shown.tolist()
@@ -137,13 +177,13 @@ class ForYouRun:
 
 
 def _verdicts(
-    users: Sequence[int], pids: Sequence[str], kinds: Sequence[str], row_of: Mapping[str, int]
+    users: Ints, pids: Sequence[str], kinds: Sequence[str], row_of: Mapping[str, int]
 ) -> Iterator[tuple[int, Ints, Ints]]:
     """Per member, the pool rows of the papers they liked and disliked, as ``foryou.member_model`` reads signals:
     live papers only, per paper the newest signal's verdict, the newest ``MAX_SIGNALS`` papers — as array
     operations over every member's signals at once (a digest run reads millions)."""
     n = len(users)
-    member = np.fromiter(users, dtype=np.int64, count=n)
+    member = users
     row = np.fromiter(map(row_of.__getitem__, pids), dtype=np.int64, count=n)
     verdict = np.fromiter(map(_VERDICT.get, kinds, repeat(-1)), dtype=np.int8, count=n)  # 1 liked, 0 disliked
     keep = (row >= 0) & (verdict >= 0)
